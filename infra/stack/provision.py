@@ -1,0 +1,177 @@
+"""Creates the local table, bus, queues and rules from template.yaml.
+
+template.yaml is the one definition of Keel's resources; this module reads it (keeping the
+CloudFormation intrinsic tags) and makes the same resources on DynamoDB Local and moto, so the local
+stack cannot drift from the deployed one. It returns the functions' environment (Globals) with every
+reference resolved to the local physical names.
+"""
+import json
+import re
+
+import boto3
+import yaml
+
+ACCOUNT = "123456789012"
+
+
+class CfnLoader(yaml.SafeLoader):
+    pass
+
+
+def _tag(loader, tag_suffix, node):
+    name = {"Ref": "Ref", "Condition": "Condition"}.get(tag_suffix, f"Fn::{tag_suffix}")
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+        if tag_suffix == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {name: value}
+
+
+CfnLoader.add_multi_constructor("!", _tag)
+
+
+def load_template(path):
+    with open(path) as f:
+        return yaml.load(f, Loader=CfnLoader)
+
+
+class Resolver:
+    def __init__(self, template, stage, region):
+        self.template = template
+        self.params = {"Stage": stage, "AWS::Region": region, "AWS::AccountId": ACCOUNT,
+                       "AWS::StackName": f"keel-{stage}", "AWS::Partition": "aws"}
+        for name, spec in template.get("Parameters", {}).items():
+            self.params.setdefault(name, spec.get("Default"))
+        self.physical = {}  # logical id -> physical name / id
+        self.attrs = {}     # (logical id, attribute) -> value
+
+    def __call__(self, value):
+        if isinstance(value, dict) and len(value) == 1:
+            (key, arg), = value.items()
+            if key == "Ref":
+                return self.ref(arg)
+            if key == "Fn::GetAtt":
+                return self.attrs[(arg[0], arg[1])]
+            if key == "Fn::Sub":
+                return self.sub(arg)
+            if key == "Fn::Join":
+                return arg[0].join(self(v) for v in arg[1])
+        if isinstance(value, dict):
+            return {k: self(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self(v) for v in value]
+        return value
+
+    def ref(self, name):
+        if name in self.params:
+            return self.params[name]
+        return self.physical[name]
+
+    def sub(self, arg):
+        text, extra = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
+
+        def one(match):
+            name = match.group(1)
+            if name in extra:
+                return str(self(extra[name]))
+            if "." in name and not name.startswith("AWS::"):
+                logical, attr = name.split(".", 1)
+                return str(self.attrs[(logical, attr)])
+            return str(self.ref(name))
+
+        return re.sub(r"\$\{([^}!]+)\}", one, text)
+
+
+def _resources(template, kind):
+    return [(lid, r) for lid, r in template["Resources"].items() if r["Type"] == kind]
+
+
+def provision(template_path, stage, env):
+    template = load_template(template_path)
+    region = env["AWS_REGION"]
+    res = Resolver(template, stage, region)
+    creds = dict(aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+                 aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"], region_name=region)
+    ddb = boto3.client("dynamodb", endpoint_url=env["AWS_ENDPOINT_URL_DYNAMODB"], **creds)
+    sqs = boto3.client("sqs", endpoint_url=env["AWS_ENDPOINT_URL_SQS"], **creds)
+    events = boto3.client("events", endpoint_url=env["AWS_ENDPOINT_URL_EVENTBRIDGE"], **creds)
+
+    for lid, r in _resources(template, "AWS::DynamoDB::Table"):
+        p = res(r["Properties"])
+        args = dict(TableName=p["TableName"], AttributeDefinitions=p["AttributeDefinitions"],
+                    KeySchema=p["KeySchema"], BillingMode=p.get("BillingMode", "PAY_PER_REQUEST"))
+        if p.get("GlobalSecondaryIndexes"):
+            args["GlobalSecondaryIndexes"] = p["GlobalSecondaryIndexes"]
+        if p.get("StreamSpecification"):
+            args["StreamSpecification"] = {"StreamEnabled": True, **p["StreamSpecification"]}
+        out = ddb.create_table(**args)["TableDescription"]
+        ttl = p.get("TimeToLiveSpecification")
+        if ttl:
+            ddb.update_time_to_live(TableName=p["TableName"], TimeToLiveSpecification=ttl)
+        res.physical[lid] = p["TableName"]
+        res.attrs[(lid, "Arn")] = out["TableArn"]
+        res.attrs[(lid, "StreamArn")] = out.get("LatestStreamArn", "")
+
+    for lid, r in _resources(template, "AWS::Events::EventBus"):
+        p = res(r["Properties"])
+        arn = events.create_event_bus(Name=p["Name"])["EventBusArn"]
+        res.physical[lid] = p["Name"]
+        res.attrs[(lid, "Arn")] = arn
+        res.attrs[(lid, "Name")] = p["Name"]
+
+    # Queues first without redrive (a DLQ must exist before a queue can point at it).
+    queues = _resources(template, "AWS::SQS::Queue")
+    pending = list(queues)
+    while pending:
+        progressed = False
+        for lid, r in list(pending):
+            try:
+                p = res(r["Properties"])
+            except KeyError:
+                continue  # refers to a queue not created yet
+            attrs = {}
+            for key in ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds"):
+                if key in p:
+                    attrs[key] = str(p[key])
+            if "RedrivePolicy" in p:
+                attrs["RedrivePolicy"] = json.dumps(p["RedrivePolicy"])
+            url = sqs.create_queue(QueueName=p["QueueName"], Attributes=attrs)["QueueUrl"]
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            res.physical[lid] = url
+            res.attrs[(lid, "Arn")] = arn
+            res.attrs[(lid, "QueueName")] = p["QueueName"]
+            res.attrs[(lid, "QueueUrl")] = url
+            pending.remove((lid, r))
+            progressed = True
+        if not progressed:
+            raise RuntimeError(f"queues with unresolvable references: {[lid for lid, _ in pending]}")
+
+    for lid, r in _resources(template, "AWS::Events::Rule"):
+        props = dict(r["Properties"])
+        targets = props.pop("Targets", [])
+        p = res(props)
+        arn = events.put_rule(Name=p["Name"], EventBusName=p.get("EventBusName", "default"),
+                              EventPattern=json.dumps(p["EventPattern"]), State="ENABLED")["RuleArn"]
+        events.put_targets(Rule=p["Name"], EventBusName=p.get("EventBusName", "default"),
+                           Targets=[{"Id": t["Id"], "Arn": res(t["Arn"])} for t in targets])
+        res.physical[lid] = p["Name"]
+        res.attrs[(lid, "Arn")] = arn
+
+    env_out = {}
+    variables = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    for name, value in variables.items():
+        resolved = res(value)
+        if isinstance(resolved, str) and "{{resolve:" in resolved:
+            continue  # a secret reference; the launcher supplies the local value
+        env_out[name] = str(resolved)
+    for lid, _ in queues:
+        env_out[f"KEEL_QUEUE_{_snake(lid)}"] = res.physical[lid]
+    return env_out
+
+
+def _snake(logical_id):
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", logical_id).upper()
