@@ -1,0 +1,15 @@
+//! The HTTP edge every function shares: verified tenant context from the bearer token, RFC 9457
+//! problems, strict JSON bodies, request ids, structured logs and the common middleware stack.
+
+pub mod auth;
+pub mod json;
+pub mod layers;
+pub mod problem;
+pub mod state;
+pub mod telemetry;
+
+pub use auth::{Claims, Role, TenantContext, TokenIssuer, TokenVerifier};
+pub use json::ApiJson;
+pub use layers::with_edge;
+pub use problem::{ApiError, Problem};
+pub use state::AppState;

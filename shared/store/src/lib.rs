@@ -1,0 +1,21 @@
+//! Single-table DynamoDB access shared by every function: the table handle, tenant-first keys,
+//! transactions with readable outcomes, the outbox, idempotency records, signed cursors and a
+//! request counter that makes DynamoDB round trips per operation measurable.
+
+pub mod counter;
+pub mod cursor;
+pub mod db;
+pub mod error;
+pub mod idempotency;
+pub mod keys;
+pub mod outbox;
+
+pub use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+pub use counter::RequestCounter;
+pub use cursor::{CursorError, CursorSigner};
+pub use db::Db;
+pub use error::{CancelReason, StoreError};
+pub use keys::TenantKeys;
+
+/// A DynamoDB item.
+pub type Item = std::collections::HashMap<String, AttributeValue>;

@@ -1,0 +1,68 @@
+//! `DELETE /api/companies/{company_id}/leads/{lead_id}`: archive. Leads are never hard-deleted.
+
+use axum::extract::{Path, State};
+use axum::response::IntoResponse;
+use axum::Json;
+use chrono::Utc;
+use keel_core::{FieldErrors, Lead};
+use keel_events::{Envelope, LeadArchived, LeadCreated};
+use keel_http::{ApiError, AppState, Problem, TenantContext};
+
+use crate::capture::{actor, refused};
+use crate::read::lead_id;
+use crate::repo::{self, WriteRefused};
+use crate::update::stale;
+use crate::version::etag;
+
+/// Archive a lead: it leaves the working lists but stays readable and can be restored by
+/// setting its status back to `new`. Archiving an archived lead answers the same lead again.
+#[utoipa::path(
+    delete,
+    path = "/api/companies/{company_id}/leads/{lead_id}",
+    tag = "leads",
+    params(("company_id" = String, Path), ("lead_id" = String, Path)),
+    responses(
+        (status = 200, description = "The archived lead", body = Lead, headers(("ETag" = String))),
+        (status = 403, description = "Role may not archive leads", body = Problem),
+        (status = 404, description = "No such lead in your company", body = Problem),
+        (status = 409, description = "Changed concurrently; retry", body = Problem),
+        (status = 422, description = "A converted lead cannot be archived", body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn archive_lead(
+    State(app): State<AppState>,
+    ctx: TenantContext,
+    Path((company_id, lead_id_raw)): Path<(String, String)>,
+) -> Result<impl IntoResponse, ApiError> {
+    let keys = ctx.company(&company_id)?;
+    let id = lead_id(&lead_id_raw)?;
+    ctx.require_write()?;
+    let current = repo::get(&app.db, keys, id).await?.ok_or(ApiError::NotFound)?;
+    let now = Utc::now();
+    let next = match current.archived(now) {
+        Ok(Some(next)) => next,
+        Ok(None) => return Ok(([etag(current.version)], Json(current))),
+        Err(rule) => {
+            let mut errors = FieldErrors::default();
+            errors.add("status", rule);
+            return Err(ApiError::Rule(errors));
+        }
+    };
+    let event = Envelope::new(
+        &ctx.tenant_id,
+        actor(&ctx),
+        now,
+        &LeadArchived {
+            lead_id: id.to_string(),
+            version: next.version,
+            previous_status: current.status,
+            before: LeadCreated::from(&current),
+        },
+    );
+    match repo::replace(&app.db, keys, &current, &next, &event).await {
+        Ok(()) => Ok(([etag(next.version)], Json::<Lead>(next))),
+        Err(WriteRefused::Stale) => Err(stale(&app, keys, id).await),
+        Err(e) => Err(refused(e)),
+    }
+}

@@ -1,0 +1,38 @@
+//! `GET /api/companies/{company_id}/leads/{lead_id}`.
+
+use axum::extract::{Path, State};
+use axum::response::IntoResponse;
+use axum::Json;
+use keel_core::Lead;
+use keel_http::{ApiError, AppState, Problem, TenantContext};
+
+use crate::repo;
+use crate::version::etag;
+
+/// Only well-formed ids reach the table; anything else cannot exist.
+pub(crate) fn lead_id(raw: &str) -> Result<&str, ApiError> {
+    ulid::Ulid::from_string(raw).map(|_| raw).map_err(|_| ApiError::NotFound)
+}
+
+/// One lead, with its version in `ETag`.
+#[utoipa::path(
+    get,
+    path = "/api/companies/{company_id}/leads/{lead_id}",
+    tag = "leads",
+    params(("company_id" = String, Path), ("lead_id" = String, Path)),
+    responses(
+        (status = 200, description = "The lead", body = Lead, headers(("ETag" = String))),
+        (status = 401, description = "Missing or invalid token", body = Problem),
+        (status = 404, description = "No such lead in your company", body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get_lead(
+    State(app): State<AppState>,
+    ctx: TenantContext,
+    Path((company_id, lead_id_raw)): Path<(String, String)>,
+) -> Result<impl IntoResponse, ApiError> {
+    let keys = ctx.company(&company_id)?;
+    let lead = repo::get(&app.db, keys, lead_id(&lead_id_raw)?).await?.ok_or(ApiError::NotFound)?;
+    Ok(([etag(lead.version)], Json(lead)))
+}

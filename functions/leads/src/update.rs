@@ -1,0 +1,95 @@
+//! `PATCH /api/companies/{company_id}/leads/{lead_id}`: edit a lead, optimistically.
+
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::IntoResponse;
+use axum::Json;
+use chrono::Utc;
+use keel_core::{Lead, LeadPatch};
+use keel_events::{Envelope, LeadCreated, LeadUpdated};
+use keel_http::{ApiError, ApiJson, AppState, Problem, TenantContext};
+use keel_store::TenantKeys;
+
+use crate::capture::{actor, refused};
+use crate::read::lead_id;
+use crate::repo::{self, WriteRefused};
+use crate::version::{etag, expected};
+
+/// Edit a lead. Send the version you read (`If-Match: "3"` or `"version": 3`); if someone changed
+/// the lead since, the answer is 409 with the current version and nothing is written. Email and
+/// phone stay unique; the score is recomputed.
+#[utoipa::path(
+    patch,
+    path = "/api/companies/{company_id}/leads/{lead_id}",
+    tag = "leads",
+    params(("company_id" = String, Path), ("lead_id" = String, Path),
+        ("If-Match" = Option<String>, Header, description = "The ETag you read")),
+    request_body = LeadPatch,
+    responses(
+        (status = 200, description = "The updated lead", body = Lead, headers(("ETag" = String))),
+        (status = 400, description = "Invalid input, with the fields at fault", body = Problem),
+        (status = 403, description = "Role may not edit leads", body = Problem),
+        (status = 404, description = "No such lead in your company", body = Problem),
+        (status = 409, description = "Stale version, or email/phone used by another lead", body = Problem),
+        (status = 422, description = "Status change not allowed", body = Problem),
+        (status = 428, description = "No version given", body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn update_lead(
+    State(app): State<AppState>,
+    ctx: TenantContext,
+    Path((company_id, lead_id_raw)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: ApiJson<LeadPatch>,
+) -> Result<impl IntoResponse, ApiError> {
+    let keys = ctx.company(&company_id)?;
+    let id = lead_id(&lead_id_raw)?;
+    ctx.require_write()?;
+    let patch = body.value;
+    let expected_version = expected(&headers, patch.version)?;
+    let current = repo::get(&app.db, keys, id).await?.ok_or(ApiError::NotFound)?;
+    let now = Utc::now();
+    let next = current.patched(&patch, now).map_err(|errors| {
+        if errors.0.iter().any(|e| e.field == "status") {
+            ApiError::Rule(errors)
+        } else {
+            ApiError::Validation(errors)
+        }
+    })?;
+    let changed: Vec<String> = current.changed_fields(&next).into_iter().map(str::to_string).collect();
+    if changed.is_empty() {
+        // Nothing to change: the state asked for holds already (a retried PATCH lands here).
+        return Ok(([etag(current.version)], Json(current)));
+    }
+    if expected_version != current.version {
+        return Err(ApiError::Stale { current_version: current.version });
+    }
+    let event = Envelope::new(
+        &ctx.tenant_id,
+        actor(&ctx),
+        now,
+        &LeadUpdated {
+            lead_id: id.to_string(),
+            version: next.version,
+            changed,
+            before: LeadCreated::from(&current),
+            after: LeadCreated::from(&next),
+        },
+    );
+    match repo::replace(&app.db, keys, &current, &next, &event).await {
+        Ok(()) => Ok(([etag(next.version)], Json(next))),
+        Err(WriteRefused::Stale) => Err(stale(&app, keys, id).await),
+        Err(e) => Err(refused(e)),
+    }
+}
+
+/// Someone wrote between our read and our write: report the version they left.
+pub(crate) async fn stale(app: &AppState, keys: &TenantKeys, id: &str) -> ApiError {
+    match repo::get(&app.db, keys, id).await {
+        Ok(Some(lead)) => ApiError::Stale { current_version: lead.version },
+        Ok(None) => ApiError::NotFound,
+        Err(e) => e.into(),
+    }
+}
+

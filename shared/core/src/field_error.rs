@@ -1,0 +1,59 @@
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// One invalid input field, named the way the client sent it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+/// Every field error of one request: validation reports all of them at once, not the first.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct FieldErrors(pub Vec<FieldError>);
+
+impl FieldErrors {
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.0.push(FieldError { field: field.to_string(), message: message.into() });
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `Ok(value)` when nothing was reported, else the collected errors.
+    pub fn into_result<T>(self, value: T) -> Result<T, FieldErrors> {
+        if self.0.is_empty() {
+            Ok(value)
+        } else {
+            Err(self)
+        }
+    }
+}
+
+/// A trimmed text field with a length range, as most CRM fields are.
+pub fn text(
+    errors: &mut FieldErrors,
+    field: &str,
+    value: Option<&str>,
+    required: bool,
+    max: usize,
+) -> Option<String> {
+    let trimmed = value.map(str::trim).filter(|v| !v.is_empty());
+    match trimmed {
+        None if required => {
+            errors.add(field, "is required");
+            None
+        }
+        None => None,
+        Some(v) if v.chars().count() > max => {
+            errors.add(field, format!("must be at most {max} characters"));
+            None
+        }
+        Some(v) if v.chars().any(|c| c.is_control() && c != '\n' && c != '\t') => {
+            errors.add(field, "must not contain control characters");
+            None
+        }
+        Some(v) => Some(v.to_string()),
+    }
+}

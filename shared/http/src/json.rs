@@ -1,0 +1,120 @@
+//! Strict JSON bodies: application/json only, 256 KB at most, unknown fields refused, and every
+//! failure named precisely (which field, what was wrong) without echoing the input back.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::{header, StatusCode};
+use serde::de::DeserializeOwned;
+
+use crate::ApiError;
+
+/// Largest accepted request body.
+pub const BODY_LIMIT: usize = 256 * 1024;
+
+pub struct ApiJson<T> {
+    pub value: T,
+    /// The raw body, for fingerprinting idempotent requests.
+    pub raw: Bytes,
+}
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|m| {
+                let m = m.trim().to_ascii_lowercase();
+                m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+            });
+        if !is_json {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let raw = Bytes::from_request(req, state).await.map_err(|r| {
+            if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::TooLarge
+            } else {
+                ApiError::Malformed("The request body could not be read.".into())
+            }
+        })?;
+        let value = parse(&raw)?;
+        Ok(ApiJson { value, raw })
+    }
+}
+
+pub fn parse<T: DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(raw);
+    match serde_path_to_error::deserialize::<_, T>(de) {
+        Ok(v) => Ok(v),
+        Err(err) => {
+            let path = err.path().to_string();
+            let inner = err.into_inner();
+            match inner.classify() {
+                serde_json::error::Category::Data => {
+                    let message = inner.to_string();
+                    let (field, text) = describe(&path, &message);
+                    Err(ApiError::field(&field, text))
+                }
+                _ => Err(ApiError::Malformed(format!(
+                    "The body is not valid JSON (line {}, column {}).",
+                    inner.line(),
+                    inner.column()
+                ))),
+            }
+        }
+    }
+}
+
+/// Turns serde's message into a field name and a sentence that does not echo the input.
+fn describe(path: &str, message: &str) -> (String, String) {
+    let quoted = |m: &str| m.split('`').nth(1).map(str::to_string);
+    let prefix = if path == "." || path.is_empty() { String::new() } else { format!("{path}.") };
+    if message.starts_with("unknown field") {
+        let name = quoted(message).unwrap_or_default();
+        return (format!("{prefix}{name}"), "is not a known field".into());
+    }
+    if message.starts_with("missing field") {
+        let name = quoted(message).unwrap_or_default();
+        return (format!("{prefix}{name}"), "is required".into());
+    }
+    let field = if path == "." || path.is_empty() { "body".to_string() } else { path.to_string() };
+    let text = match message.split_once(", expected ") {
+        Some((_, expected)) => {
+            let expected = expected.split(" at line ").next().unwrap_or(expected);
+            format!("has the wrong type: expected {expected}")
+        }
+        None => "has an invalid value".into(),
+    };
+    (field, text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        name: Option<String>,
+        count: Option<u32>,
+    }
+
+    fn field_of(raw: &str) -> String {
+        match parse::<Body>(raw.as_bytes()) {
+            Err(ApiError::Validation(e)) => e.0[0].field.clone(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn names_the_field_at_fault() {
+        assert_eq!(field_of(r#"{"nmae": "x"}"#), "nmae");
+        assert_eq!(field_of(r#"{"count": "many"}"#), "count");
+        assert!(matches!(parse::<Body>(b"{\"name\": "), Err(ApiError::Malformed(_))));
+        assert!(matches!(parse::<Body>(b"[1,2]"), Err(ApiError::Validation(_))));
+    }
+}

@@ -1,0 +1,200 @@
+//! RFC 9457 problem details: the one shape every error takes on the wire. AWS and internal error
+//! text is logged, never sent.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use keel_core::{FieldError, FieldErrors};
+use keel_store::StoreError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// `application/problem+json`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Problem {
+    /// Stable identifier of the problem kind.
+    #[serde(rename = "type")]
+    #[schema(example = "https://keel.dev/problems/validation")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// The fields at fault, for validation problems.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+    /// The existing record a conflict is about (for example the lead with the same email).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub existing_id: Option<String>,
+    /// The current version, for stale-version conflicts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_version: Option<u64>,
+}
+
+/// Everything a handler can answer instead of success.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("invalid input")]
+    Validation(FieldErrors),
+    #[error("malformed request: {0}")]
+    Malformed(String),
+    #[error("unauthorized: {0}")]
+    Unauthorized(&'static str),
+    #[error("forbidden")]
+    Forbidden(&'static str),
+    #[error("not found")]
+    NotFound,
+    #[error("duplicate")]
+    Duplicate { detail: String, field: &'static str, existing_id: String },
+    #[error("stale version")]
+    Stale { current_version: u64 },
+    #[error("precondition required")]
+    PreconditionRequired,
+    #[error("rule violated")]
+    Rule(FieldErrors),
+    #[error("idempotency key reused with another request")]
+    IdempotencyMismatch,
+    #[error("payload too large")]
+    TooLarge,
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("temporarily unavailable: {0}")]
+    Unavailable(String),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(m) => ApiError::Unavailable(m),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl ApiError {
+    pub fn field(field: &str, message: impl Into<String>) -> ApiError {
+        let mut e = FieldErrors::default();
+        e.add(field, message);
+        ApiError::Validation(e)
+    }
+
+    pub fn problem(&self) -> Problem {
+        let p = |status: StatusCode, kind: &str, title: &str, detail: String| Problem {
+            kind: format!("https://keel.dev/problems/{kind}"),
+            title: title.to_string(),
+            status: status.as_u16(),
+            detail,
+            errors: vec![],
+            existing_id: None,
+            current_version: None,
+        };
+        match self {
+            ApiError::Validation(errors) => Problem {
+                errors: errors.0.clone(),
+                ..p(StatusCode::BAD_REQUEST, "validation", "Invalid input", summary(errors))
+            },
+            ApiError::Malformed(detail) => p(StatusCode::BAD_REQUEST, "malformed", "Malformed request", detail.clone()),
+            ApiError::Unauthorized(why) => {
+                p(StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized", format!("{why}. Sign in again."))
+            }
+            ApiError::Forbidden(why) => p(StatusCode::FORBIDDEN, "forbidden", "Forbidden", why.to_string()),
+            ApiError::NotFound => {
+                p(StatusCode::NOT_FOUND, "not-found", "Not found", "Nothing exists at this address.".into())
+            }
+            ApiError::Duplicate { detail, field, existing_id } => Problem {
+                errors: vec![FieldError { field: field.to_string(), message: detail.clone() }],
+                existing_id: Some(existing_id.clone()),
+                ..p(StatusCode::CONFLICT, "duplicate", "Duplicate", detail.clone())
+            },
+            ApiError::Stale { current_version } => Problem {
+                current_version: Some(*current_version),
+                ..p(
+                    StatusCode::CONFLICT,
+                    "stale-version",
+                    "Stale version",
+                    "Someone changed this record since you read it. Reload it and apply your change again.".into(),
+                )
+            },
+            ApiError::PreconditionRequired => Problem {
+                errors: vec![FieldError {
+                    field: "version".into(),
+                    message: "send the version you read, in If-Match or the body".into(),
+                }],
+                ..p(
+                    StatusCode::PRECONDITION_REQUIRED,
+                    "version-required",
+                    "Version required",
+                    "Updates must say which version they change (If-Match header or `version`).".into(),
+                )
+            },
+            ApiError::Rule(errors) => Problem {
+                errors: errors.0.clone(),
+                ..p(StatusCode::UNPROCESSABLE_ENTITY, "rule-violated", "Not allowed", summary(errors))
+            },
+            ApiError::IdempotencyMismatch => p(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency-key-reused",
+                "Idempotency key reused",
+                "This Idempotency-Key was already used with a different request body.".into(),
+            ),
+            ApiError::TooLarge => p(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too-large",
+                "Request too large",
+                "The request body is larger than 256 KB.".into(),
+            ),
+            ApiError::UnsupportedMediaType => p(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported media type",
+                "Send the body as application/json.".into(),
+            ),
+            ApiError::MethodNotAllowed => p(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+                "This address does not accept that method.".into(),
+            ),
+            ApiError::Unavailable(_) => p(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "Temporarily unavailable",
+                "The service is busy. Retry in a moment.".into(),
+            ),
+            ApiError::Internal(_) => p(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal error",
+                "Something went wrong on our side. It has been logged.".into(),
+            ),
+        }
+    }
+}
+
+fn summary(errors: &FieldErrors) -> String {
+    let fields: Vec<&str> = errors.0.iter().map(|e| e.field.as_str()).collect();
+    format!("Check these fields: {}.", fields.join(", "))
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match &self {
+            ApiError::Internal(m) | ApiError::Unavailable(m) => tracing::error!(error = %m, "request failed"),
+            _ => {}
+        }
+        let problem = self.problem();
+        let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (status, serde_json::to_vec(&problem).unwrap_or_default()).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if matches!(self, ApiError::Unavailable(_)) {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        if matches!(self, ApiError::Unauthorized(_)) {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
