@@ -73,8 +73,10 @@ fn describe(path: &str, message: &str) -> (String, String) {
     let quoted = |m: &str| m.split('`').nth(1).map(str::to_string);
     let prefix = if path == "." || path.is_empty() { String::new() } else { format!("{path}.") };
     if message.starts_with("unknown field") {
+        // serde_path_to_error already ends the path with the unknown name.
         let name = quoted(message).unwrap_or_default();
-        return (format!("{prefix}{name}"), "is not a known field".into());
+        let field = if path.ends_with(&name) { path.to_string() } else { format!("{prefix}{name}") };
+        return (field, "is not a known field".into());
     }
     if message.starts_with("missing field") {
         let name = quoted(message).unwrap_or_default();

@@ -1,0 +1,146 @@
+//! Test support: every test gets its own tenant on the shared local stack (started by
+//! `infra/stack/stack.py`), tokens for any role, and in-process requests through the same router
+//! and middleware the Lambda serves.
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use axum::Router;
+use keel_http::state::TokenSettings;
+use keel_http::{with_edge, AppState, Role, TokenIssuer};
+use keel_store::Db;
+use serde_json::Value;
+use tower::ServiceExt;
+use ulid::Ulid;
+
+/// One function's router wired to the local stack, with its own request counter.
+pub struct TestApp {
+    pub state: AppState,
+    pub issuer: TokenIssuer,
+    router: Router,
+}
+
+/// A tenant no other test uses.
+#[derive(Clone)]
+pub struct Tenant {
+    pub id: String,
+    pub user_id: String,
+    issuer: TokenIssuer,
+}
+
+impl Tenant {
+    pub fn token(&self, role: Role) -> String {
+        self.issuer.token(&self.id, &self.user_id, role, 900)
+    }
+
+    pub fn admin(&self) -> String {
+        self.token(Role::Admin)
+    }
+
+    pub fn path(&self, rest: &str) -> String {
+        format!("/api/companies/{}{rest}", self.id)
+    }
+}
+
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl TestResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The fields named in a problem's `errors`.
+    pub fn error_fields(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|e| e["field"].as_str().map(str::to_string)).collect())
+            .unwrap_or_default()
+    }
+}
+
+fn require_stack() -> TokenSettings {
+    TokenSettings::from_env().unwrap_or_else(|e| {
+        panic!("{e}: run tests through `make test` (it starts the local stack and exports its settings)")
+    })
+}
+
+impl TestApp {
+    pub async fn new(router: fn(AppState) -> Router) -> TestApp {
+        let tokens = require_stack();
+        let db = Db::from_env().await.expect("KEEL_TABLE from the local stack");
+        let state = AppState::new(db, &tokens);
+        TestApp { router: with_edge(router(state.clone())), issuer: tokens.issuer(), state }
+    }
+
+    pub fn tenant(&self) -> Tenant {
+        Tenant { id: Ulid::new().to_string(), user_id: format!("user-{}", Ulid::new()), issuer: self.issuer.clone() }
+    }
+
+    pub fn router(&self) -> Router {
+        self.router.clone()
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> TestResponse {
+        let response = self.router.clone().oneshot(request).await.expect("router is infallible");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body");
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        TestResponse { status, headers, body }
+    }
+
+    /// A JSON request with an optional bearer token and extra headers.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        extra: &[(&str, &str)],
+    ) -> TestResponse {
+        let mut builder = Request::builder().method(method).uri(path);
+        if let Some(t) = token {
+            builder = builder.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        if body.is_some() {
+            builder = builder.header(header::CONTENT_TYPE, "application/json");
+        }
+        for (k, v) in extra {
+            builder = builder.header(*k, *v);
+        }
+        let body = body.map(|b| Body::from(b.to_string())).unwrap_or_else(Body::empty);
+        self.send(builder.body(body).expect("valid request")).await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> TestResponse {
+        self.call(Method::GET, path, Some(token), None, &[]).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> TestResponse {
+        self.call(Method::POST, path, Some(token), Some(body), &[]).await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> TestResponse {
+        self.call(Method::PATCH, path, Some(token), Some(body), &[]).await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> TestResponse {
+        self.call(Method::DELETE, path, Some(token), None, &[]).await
+    }
+
+    /// DynamoDB requests by operation since the last call.
+    pub fn take_requests(&self) -> std::collections::BTreeMap<String, u64> {
+        self.state.db.requests.take()
+    }
+}
+
+/// Roles in the order tests iterate them.
+pub const ROLES: [Role; 4] = [Role::Admin, Role::Manager, Role::SalesRep, Role::Viewer];

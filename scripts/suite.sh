@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs inside a local stack (infra/stack/stack.py exec): Rust tests, then the browser test
+# against the dev server on a free port.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+cargo nextest run --workspace --no-fail-fast --status-level fail --final-status-level slow
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+KEEL_PORT=$port "$CARGO_TARGET_DIR/debug/keel-dev" serve > "$root/.stack/dev-server-$port.log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  curl -sf "http://127.0.0.1:$port/api/health" >/dev/null && break
+  sleep 0.2
+done
+KEEL_URL="http://127.0.0.1:$port" node --test web/e2e/
