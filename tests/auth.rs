@@ -36,8 +36,14 @@ async fn missing_expired_tampered_and_foreign_tokens_are_refused() {
         ("tampered payload", Some(tampered)),
         ("alg none", Some(alg_none)),
         ("wrong key", Some(TokenIssuer::new(&[7u8; 48], &issuer, &audience).token(&t.id, "u", Role::Admin, 900))),
-        ("wrong issuer", Some(TokenIssuer::new(secret.as_bytes(), "https://evil", &audience).token(&t.id, "u", Role::Admin, 900))),
-        ("wrong audience", Some(TokenIssuer::new(secret.as_bytes(), &issuer, "other-api").token(&t.id, "u", Role::Admin, 900))),
+        (
+            "wrong issuer",
+            Some(TokenIssuer::new(secret.as_bytes(), "https://evil", &audience).token(&t.id, "u", Role::Admin, 900)),
+        ),
+        (
+            "wrong audience",
+            Some(TokenIssuer::new(secret.as_bytes(), &issuer, "other-api").token(&t.id, "u", Role::Admin, 900)),
+        ),
         ("garbage", Some("not.a.jwt".into())),
     ];
     for (name, token) in cases {

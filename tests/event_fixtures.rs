@@ -1,8 +1,8 @@
 //! Every API Gateway fixture in `events/` goes through the Lambda request parser and the leads
 //! router, and answers the status it documents. A fixture that drifts from the API fails here.
 
-use keel_tests::leads_app;
 use keel_testkit::TestApp;
+use keel_tests::leads_app;
 
 const FIXTURE_COMPANY: &str = "01JCDEMOCOMPANY00000000000";
 const FIXTURE_LEAD: &str = "01JD7Z3K8Q6W9X2Y4B5C6D7E8F";
@@ -11,7 +11,8 @@ async fn invoke(app: &TestApp, name: &str, company: &str, token: &str, lead: &st
     let path = format!("{}/../events/{name}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let text = text.replace(FIXTURE_COMPANY, company).replace(FIXTURE_LEAD, lead).replace("{{TOKEN}}", token);
-    let request = lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{name} is not an API Gateway event: {e}"));
+    let request =
+        lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{name} is not an API Gateway event: {e}"));
     let request = request.map(|body| axum::body::Body::from(body.to_vec()));
     app.send(request).await
 }

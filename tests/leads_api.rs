@@ -29,17 +29,15 @@ async fn capture_read_update_list_with_round_trip_budgets() {
     assert_eq!(got.body, r.body);
     assert_eq!(app.take_requests(), [("GetItem".to_string(), 1)].into());
 
-    let patch = json!({"version": 1, "budget": "50k USD", "authority": "CFO", "need": "Forecasting", "status": "contacted"});
+    let patch =
+        json!({"version": 1, "budget": "50k USD", "authority": "CFO", "need": "Forecasting", "status": "contacted"});
     let up = app.patch(&t.path(&format!("/leads/{id}")), &t.admin(), patch).await;
     assert_eq!(up.status, 200, "{:?}", up.body);
     assert_eq!(up.body["version"], 2);
     assert_eq!(up.body["score"], 70, "plus three BANT answers at 15");
     assert_eq!(up.body["score_band"], "hot");
     assert_eq!(up.body["status"], "contacted");
-    assert_eq!(
-        app.take_requests(),
-        [("GetItem".to_string(), 1), ("TransactWriteItems".to_string(), 1)].into()
-    );
+    assert_eq!(app.take_requests(), [("GetItem".to_string(), 1), ("TransactWriteItems".to_string(), 1)].into());
 
     let list = app.get(&t.path("/leads"), &t.admin()).await;
     assert_eq!(list.status, 200);
@@ -48,7 +46,8 @@ async fn capture_read_update_list_with_round_trip_budgets() {
     assert_eq!(list.body["next_cursor"], serde_json::Value::Null);
     assert_eq!(app.take_requests(), [("Query".to_string(), 1)].into());
 
-    let events: Vec<String> = outbox(&app, &t).await.iter().map(|e| e["detail_type"].as_str().unwrap().into()).collect();
+    let events: Vec<String> =
+        outbox(&app, &t).await.iter().map(|e| e["detail_type"].as_str().unwrap().into()).collect();
     assert_eq!(events, ["LeadCreated", "LeadUpdated"]);
     let created = &outbox(&app, &t).await[0];
     assert_eq!(created["tenant_id"], t.id.as_str());
@@ -62,13 +61,34 @@ async fn every_invalid_field_is_named_and_nothing_is_written() {
     let t = app.tenant();
     let cases = [
         (json!({}), vec!["first_name", "last_name", "email", "source", "campaign", "medium"]),
-        (json!({"first_name": "A", "last_name": "B", "email": "not-an-email", "source": "x", "campaign": "y", "medium": "z"}), vec!["email"]),
-        (json!({"first_name": "A", "last_name": "B", "phone": "555-0123", "source": "x", "campaign": "y", "medium": "z"}), vec!["phone"]),
-        (json!({"first_name": "A", "last_name": "B", "email": "a@b.co", "source": " ", "campaign": "y", "medium": "z"}), vec!["source"]),
-        (json!({"first_name": "A", "last_name": "B", "email": "a@b.co", "source": "x", "campaign": "y"}), vec!["medium"]),
-        (json!({"first_name": "A".repeat(101), "last_name": "B", "email": "a@b.co", "source": "x", "campaign": "y", "medium": "z"}), vec!["first_name"]),
-        (json!({"first_name": "A", "last_name": "B", "email": "a@b.co", "source": "x", "campaign": "y", "medium": "z", "website": "nope"}), vec!["website"]),
-        (json!({"first_name": "A", "last_name": "B", "email": "a@b.co", "source": "x", "campaign": "y", "medium": "z", "budget": "x".repeat(501)}), vec!["budget"]),
+        (
+            json!({"first_name": "A", "last_name": "B", "email": "not-an-email", "source": "x", "campaign": "y", "medium": "z"}),
+            vec!["email"],
+        ),
+        (
+            json!({"first_name": "A", "last_name": "B", "phone": "555-0123", "source": "x", "campaign": "y", "medium": "z"}),
+            vec!["phone"],
+        ),
+        (
+            json!({"first_name": "A", "last_name": "B", "email": "a@b.co", "source": " ", "campaign": "y", "medium": "z"}),
+            vec!["source"],
+        ),
+        (
+            json!({"first_name": "A", "last_name": "B", "email": "a@b.co", "source": "x", "campaign": "y"}),
+            vec!["medium"],
+        ),
+        (
+            json!({"first_name": "A".repeat(101), "last_name": "B", "email": "a@b.co", "source": "x", "campaign": "y", "medium": "z"}),
+            vec!["first_name"],
+        ),
+        (
+            json!({"first_name": "A", "last_name": "B", "email": "a@b.co", "source": "x", "campaign": "y", "medium": "z", "website": "nope"}),
+            vec!["website"],
+        ),
+        (
+            json!({"first_name": "A", "last_name": "B", "email": "a@b.co", "source": "x", "campaign": "y", "medium": "z", "budget": "x".repeat(501)}),
+            vec!["budget"],
+        ),
         (json!({"first_name": 7, "last_name": "B"}), vec!["first_name"]),
         (json!({"first_name": "A", "nickname": "B"}), vec!["nickname"]),
     ];
@@ -187,7 +207,9 @@ async fn updates_need_the_current_version() {
     assert_eq!(r.status, 428);
     assert_eq!(r.error_fields(), ["version"]);
 
-    let r = app.call(Method::PATCH, &path, Some(&t.admin()), Some(json!({"notes": "called"})), &[("if-match", "\"1\"")]).await;
+    let r = app
+        .call(Method::PATCH, &path, Some(&t.admin()), Some(json!({"notes": "called"})), &[("if-match", "\"1\"")])
+        .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.header("etag"), Some("\"2\""));
 
@@ -198,7 +220,9 @@ async fn updates_need_the_current_version() {
     assert_eq!(app.get(&path, &t.admin()).await.body["notes"], "called");
 
     // Retrying the request that already succeeded changes nothing and answers the lead.
-    let r = app.call(Method::PATCH, &path, Some(&t.admin()), Some(json!({"notes": "called"})), &[("if-match", "\"1\"")]).await;
+    let r = app
+        .call(Method::PATCH, &path, Some(&t.admin()), Some(json!({"notes": "called"})), &[("if-match", "\"1\"")])
+        .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.body["version"], 2);
 
@@ -302,7 +326,13 @@ async fn filters_and_cursors_page_through_newest_first() {
     let r = app.get(&t.path("/leads?limit=1&cursor=abc.def"), &t.admin()).await;
     assert_eq!(r.status, 400);
 
-    for (query, field) in [("limit=0", "limit"), ("limit=201", "limit"), ("status=lost", "status"), ("score_band=warmish", "score_band"), ("colour=red", "colour")] {
+    for (query, field) in [
+        ("limit=0", "limit"),
+        ("limit=201", "limit"),
+        ("status=lost", "status"),
+        ("score_band=warmish", "score_band"),
+        ("colour=red", "colour"),
+    ] {
         let r = app.get(&t.path(&format!("/leads?{query}")), &t.admin()).await;
         assert_eq!(r.status, 400, "{query}");
         assert_eq!(r.error_fields(), [field], "{query}");

@@ -1,6 +1,6 @@
 //! Shared helpers of Keel's end-to-end tests (the tests themselves are the `[[test]]` targets).
 
-use keel_testkit::{TestApp, Tenant};
+use keel_testkit::{Tenant, TestApp};
 use serde_json::{json, Value};
 
 pub async fn leads_app() -> TestApp {
@@ -61,8 +61,5 @@ pub async fn outbox(app: &TestApp, tenant: &Tenant) -> Vec<Value> {
         .send()
         .await
         .expect("query outbox");
-    out.items()
-        .iter()
-        .map(|i| serde_json::from_str(i["envelope"].as_s().expect("envelope")).expect("json"))
-        .collect()
+    out.items().iter().map(|i| serde_json::from_str(i["envelope"].as_s().expect("envelope")).expect("json")).collect()
 }

@@ -1,1 +1,69 @@
-fn main() {}
+//! `keel-dev`: the local development server and its helpers.
+//!
+//! - `keel-dev serve`: one axum server on `127.0.0.1:$KEEL_PORT` (default 3000) mounting every
+//!   function's router under `/api`, `GET /api/health`, `GET /api/openapi.json`, a dev-token
+//!   endpoint for the sign-in page, and the built web UI at `/`.
+//! - `keel-dev openapi`: prints the OpenAPI document generated from the code.
+//! - `keel-dev token --company ID [--role ROLE] [--user ID]`: prints a dev token.
+//!
+//! Run it inside the local stack (`make run`), which exports the AWS endpoints and Keel settings.
+
+mod api;
+mod dev_token;
+mod health;
+
+use std::net::SocketAddr;
+
+use keel_http::state::TokenSettings;
+use keel_http::{telemetry, Role};
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("serve") => serve().await,
+        Some("openapi") => {
+            println!("{}", api::openapi().to_pretty_json().expect("OpenAPI serialises"));
+            Ok(())
+        }
+        Some("token") => token(&args[1..]),
+        _ => Err("usage: keel-dev serve | openapi | token --company ID [--role admin|manager|sales_rep|viewer]".into()),
+    };
+    if let Err(e) = result {
+        eprintln!("keel-dev: {e}");
+        std::process::exit(2);
+    }
+}
+
+async fn serve() -> Result<(), String> {
+    telemetry::init();
+    let port: u16 = std::env::var("KEEL_PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(3000);
+    let web_dir =
+        std::env::var("KEEL_WEB_DIR").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../web/dist").into());
+    let app = api::app(&web_dir).await?;
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    eprintln!("keel-dev: Keel is up at http://{addr}  (API under /api, OpenAPI at /api/openapi.json)");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .map_err(|e| e.to_string())
+}
+
+fn token(args: &[String]) -> Result<(), String> {
+    let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
+    let company = flag("--company").ok_or("--company is required")?;
+    let role = match flag("--role").as_deref().unwrap_or("admin") {
+        "admin" => Role::Admin,
+        "manager" => Role::Manager,
+        "sales_rep" => Role::SalesRep,
+        "viewer" => Role::Viewer,
+        other => return Err(format!("unknown role {other}")),
+    };
+    let user = flag("--user").unwrap_or_else(|| "dev-user".into());
+    let issuer = TokenSettings::from_env()?.issuer();
+    println!("{}", issuer.token(&company, &user, role, 8 * 3600));
+    Ok(())
+}

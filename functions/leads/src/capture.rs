@@ -7,7 +7,7 @@ use chrono::Utc;
 use keel_core::{Lead, NewLead};
 use keel_events::{Actor, Envelope, LeadCreated};
 use keel_http::{ApiError, ApiJson, AppState, Problem, TenantContext};
-use keel_store::idempotency;
+use keel_store::idempotency::{self, IdempotencyRecord};
 use ulid::Ulid;
 
 use crate::repo::{self, WriteRefused};
@@ -21,11 +21,9 @@ pub(crate) fn actor(ctx: &TenantContext) -> Actor {
 
 pub(crate) fn refused(e: WriteRefused) -> ApiError {
     match e {
-        WriteRefused::Duplicate { field, existing_id } => ApiError::Duplicate {
-            detail: format!("A lead with this {field} already exists."),
-            field,
-            existing_id,
-        },
+        WriteRefused::Duplicate { field, existing_id } => {
+            ApiError::Duplicate { detail: format!("A lead with this {field} already exists."), field, existing_id }
+        }
         WriteRefused::Stale => ApiError::Stale { current_version: 0 },
         WriteRefused::ExtraExists => ApiError::IdempotencyMismatch,
         WriteRefused::Store(e) => e.into(),
@@ -97,16 +95,15 @@ pub async fn create_lead(
 
     let request_hash = idempotency::fingerprint(&body.raw);
     let record = match &idem_key {
-        Some(key) => Some(idempotency::put(
-            &app.db,
-            keys,
-            IDEMPOTENCY_SCOPE,
-            key,
-            &request_hash,
-            201,
-            &String::from_utf8_lossy(&response_body),
-            now,
-        )?),
+        Some(key) => {
+            let first = IdempotencyRecord::new(
+                request_hash.clone(),
+                201,
+                String::from_utf8_lossy(&response_body).into_owned(),
+                now,
+            );
+            Some(idempotency::put(&app.db, keys, IDEMPOTENCY_SCOPE, key, &first)?)
+        }
         None => None,
     };
     match repo::capture(&app.db, keys, &lead, &event, record).await {

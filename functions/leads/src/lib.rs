@@ -18,9 +18,11 @@ pub use list::LeadPage;
 
 /// The leads routes with their OpenAPI description.
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list::list_leads, capture::create_lead))
-        .routes(routes!(read::get_lead, update::update_lead, archive::archive_lead))
+    OpenApiRouter::new().routes(routes!(list::list_leads, capture::create_lead)).routes(routes!(
+        read::get_lead,
+        update::update_lead,
+        archive::archive_lead
+    ))
 }
 
 /// The leads API, ready to serve (Lambda or dev server).

@@ -73,7 +73,8 @@ pub async fn list_leads(
     let status = empty_to_none(&params.status);
     if let Some(s) = &status {
         if LeadStatus::parse(s).is_none() {
-            errors.add("status", "must be one of new, contacted, nurturing, qualified, unqualified, converted, archived");
+            errors
+                .add("status", "must be one of new, contacted, nurturing, qualified, unqualified, converted, archived");
         }
     }
     let band = empty_to_none(&params.score_band);

@@ -20,7 +20,10 @@ pub async fn get(db: &Db, keys: &TenantKeys, lead_id: &str) -> Result<Option<Lea
 #[derive(Debug)]
 pub enum WriteRefused {
     /// Another lead of the tenant already has this email or phone.
-    Duplicate { field: &'static str, existing_id: String },
+    Duplicate {
+        field: &'static str,
+        existing_id: String,
+    },
     /// The lead changed since it was read.
     Stale,
     /// The extra item the caller added (an idempotency record) already exists.

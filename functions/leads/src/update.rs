@@ -92,4 +92,3 @@ pub(crate) async fn stale(app: &AppState, keys: &TenantKeys, id: &str) -> ApiErr
         Err(e) => e.into(),
     }
 }
-

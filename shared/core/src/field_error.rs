@@ -32,13 +32,7 @@ impl FieldErrors {
 }
 
 /// A trimmed text field with a length range, as most CRM fields are.
-pub fn text(
-    errors: &mut FieldErrors,
-    field: &str,
-    value: Option<&str>,
-    required: bool,
-    max: usize,
-) -> Option<String> {
+pub fn text(errors: &mut FieldErrors, field: &str, value: Option<&str>, required: bool, max: usize) -> Option<String> {
     let trimmed = value.map(str::trim).filter(|v| !v.is_empty());
     match trimmed {
         None if required => {

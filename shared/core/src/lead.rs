@@ -396,9 +396,25 @@ impl Lead {
     pub fn changed_fields(&self, other: &Lead) -> Vec<&'static str> {
         let (a, b) = (serde_json::to_value(self).unwrap_or_default(), serde_json::to_value(other).unwrap_or_default());
         const FIELDS: [&str; 19] = [
-            "first_name", "last_name", "company_name", "email", "phone", "source", "campaign", "medium",
-            "owner_id", "job_title", "website", "notes", "budget", "authority", "need", "timeline", "status",
-            "score", "score_band",
+            "first_name",
+            "last_name",
+            "company_name",
+            "email",
+            "phone",
+            "source",
+            "campaign",
+            "medium",
+            "owner_id",
+            "job_title",
+            "website",
+            "notes",
+            "budget",
+            "authority",
+            "need",
+            "timeline",
+            "status",
+            "score",
+            "score_band",
         ];
         FIELDS.into_iter().filter(|f| a.get(f) != b.get(f)).collect()
     }

@@ -10,4 +10,4 @@ pub mod score;
 pub use contact_point::{Email, Phone};
 pub use field_error::{FieldError, FieldErrors};
 pub use lead::{Lead, LeadDraft, LeadPatch, LeadStatus, NewLead};
-pub use score::{ScoreBand, lead_score};
+pub use score::{lead_score, ScoreBand};

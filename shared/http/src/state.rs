@@ -27,7 +27,11 @@ impl TokenSettings {
         if secret.len() < 32 {
             return Err("KEEL_JWT_SECRET must be at least 32 characters".into());
         }
-        Ok(TokenSettings { secret: secret.into_bytes(), issuer: var("KEEL_JWT_ISSUER")?, audience: var("KEEL_JWT_AUDIENCE")? })
+        Ok(TokenSettings {
+            secret: secret.into_bytes(),
+            issuer: var("KEEL_JWT_ISSUER")?,
+            audience: var("KEEL_JWT_AUDIENCE")?,
+        })
     }
 
     pub fn issuer(&self) -> TokenIssuer {

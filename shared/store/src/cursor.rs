@@ -53,10 +53,7 @@ impl CursorSigner {
 
     /// `binding` names the tenant and the query (filters included) the cursor continues.
     pub fn encode(&self, binding: &str, last_key: &HashMap<String, AttributeValue>) -> String {
-        let k = last_key
-            .iter()
-            .filter_map(|(name, v)| v.as_s().ok().map(|s| (name.clone(), s.clone())))
-            .collect();
+        let k = last_key.iter().filter_map(|(name, v)| v.as_s().ok().map(|s| (name.clone(), s.clone()))).collect();
         let payload = serde_json::to_vec(&Payload { q: binding.to_string(), k }).unwrap_or_default();
         let sig = self.mac(&payload);
         format!("{}.{}", URL_SAFE_NO_PAD.encode(&payload), URL_SAFE_NO_PAD.encode(&sig[..16]))

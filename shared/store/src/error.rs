@@ -46,11 +46,15 @@ impl StoreError {
         let text = format!("{}", aws_sdk_dynamodb::error::DisplayErrorContext(&err));
         match code.as_str() {
             "ConditionalCheckFailedException" => StoreError::ConditionFailed,
-            "ProvisionedThroughputExceededException" | "ThrottlingException" | "RequestLimitExceeded"
-            | "InternalServerError" | "ServiceUnavailable" | "TransactionInProgressException" => {
+            "ProvisionedThroughputExceededException"
+            | "ThrottlingException"
+            | "RequestLimitExceeded"
+            | "InternalServerError"
+            | "ServiceUnavailable"
+            | "TransactionInProgressException" => StoreError::Unavailable(text),
+            _ if matches!(err, SdkError::TimeoutError(_) | SdkError::DispatchFailure(_)) => {
                 StoreError::Unavailable(text)
             }
-            _ if matches!(err, SdkError::TimeoutError(_) | SdkError::DispatchFailure(_)) => StoreError::Unavailable(text),
             _ => StoreError::Other(text),
         }
     }

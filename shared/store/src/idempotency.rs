@@ -29,6 +29,17 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+impl IdempotencyRecord {
+    pub fn new(request_hash: String, status: u16, body: String, now: DateTime<Utc>) -> Self {
+        IdempotencyRecord {
+            request_hash,
+            status,
+            body,
+            expires_at: (now + Duration::hours(RETENTION_HOURS)).timestamp(),
+        }
+    }
+}
+
 /// The transaction item that stores the response to a keyed request; it fails (condition) when
 /// the key was used before, which is how a concurrent replay is detected.
 pub fn put(
@@ -36,20 +47,17 @@ pub fn put(
     keys: &TenantKeys,
     scope: &str,
     key: &str,
-    request_hash: &str,
-    status: u16,
-    body: &str,
-    now: DateTime<Utc>,
+    record: &IdempotencyRecord,
 ) -> Result<TransactWriteItem, StoreError> {
     let put = Put::builder()
         .table_name(&db.table)
         .item("pk", s(keys.idempotency(scope, key)))
         .item("sk", s("IDEM"))
         .item("entity", s("idempotency"))
-        .item("request_hash", s(request_hash))
-        .item("status", n(status))
-        .item("body", s(body))
-        .item("expires_at", n((now + Duration::hours(RETENTION_HOURS)).timestamp()))
+        .item("request_hash", s(&record.request_hash))
+        .item("status", n(record.status))
+        .item("body", s(&record.body))
+        .item("expires_at", n(record.expires_at))
         .condition_expression("attribute_not_exists(pk)")
         .build()
         .map_err(|e| StoreError::Corrupt(e.to_string()))?;

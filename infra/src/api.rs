@@ -1,0 +1,41 @@
+//! The dev server's router: every function's routes, merged the way API Gateway routes them.
+
+use axum::routing::{get, post};
+use axum::Router;
+use keel_http::{with_edge, AppState};
+use tower_http::services::{ServeDir, ServeFile};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{InfoBuilder, OpenApi};
+
+use crate::{dev_token, health};
+
+/// The whole API's OpenAPI document: the functions' paths plus the shared parts.
+pub fn openapi() -> OpenApi {
+    let mut doc = keel_leads::openapi();
+    doc.info = InfoBuilder::new()
+        .title("Keel CRM API")
+        .version(env!("CARGO_PKG_VERSION"))
+        .description(Some(
+            "Multi-tenant lead-to-revenue CRM. Every path under /api/companies/{company_id} acts for the \
+             company in the bearer token; errors are RFC 9457 problems.",
+        ))
+        .build();
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+    );
+    doc
+}
+
+pub async fn app(web_dir: &str) -> Result<Router, String> {
+    let state = AppState::from_env().await?;
+    let tokens = keel_http::state::TokenSettings::from_env()?;
+    let api = keel_leads::router(state.clone())
+        .route("/api/health", get(health::health).with_state(state.clone()))
+        .route("/api/openapi.json", get(|| async { axum::Json(openapi()) }))
+        .route("/api/dev/token", post(dev_token::mint).with_state(tokens.issuer()));
+    let web = ServeDir::new(web_dir).fallback(ServeFile::new(format!("{web_dir}/index.html")));
+    // /api/* that matches nothing is a problem+json 404 (from the edge), everything else is the UI.
+    Ok(Router::new().route_service("/api/{*rest}", with_edge(api)).fallback_service(web))
+}

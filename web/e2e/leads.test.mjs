@@ -1,0 +1,51 @@
+// Browser test: sign in, capture a lead through the form (first with a mistake the server
+// catches), and find it in the leads table. Screenshots land in web/test-results/.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { chromium } from "playwright-core";
+
+const BASE = process.env.KEEL_URL ?? "http://127.0.0.1:3000";
+const OUT = new URL("../test-results/", import.meta.url).pathname;
+mkdirSync(OUT, { recursive: true });
+
+test("capture a lead through the form and see it in the table", async () => {
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync", "--no-first-run"],
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+    await page.goto(BASE);
+    await page.waitForSelector("#signin");
+    await page.screenshot({ path: `${OUT}signin.png` });
+    await page.click("#signin button[type=submit]");
+    await page.waitForSelector("#leads-table");
+
+    await page.click("#new-lead");
+    await page.waitForSelector("#lead-form");
+    const fill = async (values) => { for (const [k, v] of Object.entries(values)) await page.fill(`[name=${k}]`, v); };
+    await fill({ first_name: "Ana", last_name: "Silva", company_name: "Acme Ltd", email: "ana.silva@acme",
+      phone: "+1 415 555 0123", job_title: "Head of Sales", source: "Partner referral", campaign: "CRM-Q4-2025",
+      medium: "Email", budget: "50k USD", need: "Pipeline visibility" });
+    await page.click("#save");
+    await page.waitForSelector("#email.is-invalid");
+    const message = await page.textContent('[data-error-for="email"]');
+    assert.match(message, /email address/);
+    await page.screenshot({ path: `${OUT}lead-form-errors.png`, fullPage: true });
+
+    await page.fill("[name=email]", "ana.silva@acme.example");
+    await page.click("#save");
+    await page.waitForSelector("#leads-table tbody tr[data-lead-id]");
+    const row = await page.textContent("#leads-table tbody tr[data-lead-id]");
+    assert.match(row, /Ana Silva/);
+    assert.match(row, /Acme Ltd/);
+    assert.match(row, /Partner referral/);
+    // Score: email 10 + phone 10 + two BANT answers 30 + company 5 + title 5 + referral 5.
+    assert.match(row, /\b65\b/);
+    await page.screenshot({ path: `${OUT}leads-table.png`, fullPage: true });
+  } finally {
+    await browser.close();
+  }
+});

@@ -1,0 +1,7 @@
+import { defineConfig } from "vite";
+
+// `npm run dev` serves the UI with hot reload and forwards /api to the dev server.
+export default defineConfig({
+  server: { proxy: { "/api": `http://127.0.0.1:${process.env.KEEL_PORT ?? "3000"}` } },
+  build: { outDir: "dist", emptyOutDir: true, chunkSizeWarningLimit: 600 },
+});
