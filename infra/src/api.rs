@@ -1,8 +1,11 @@
 //! The dev server's router: every function's routes, merged the way API Gateway routes them.
 
+use axum::extract::Request;
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::Router;
 use keel_http::{with_edge, AppState};
+use tower::ServiceExt;
 use tower_http::services::{ServeDir, ServeFile};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{InfoBuilder, OpenApi};
@@ -36,6 +39,17 @@ pub async fn app(web_dir: &str) -> Result<Router, String> {
         .route("/api/openapi.json", get(|| async { axum::Json(openapi()) }))
         .route("/api/dev/token", post(dev_token::mint).with_state(tokens.issuer()));
     let web = ServeDir::new(web_dir).fallback(ServeFile::new(format!("{web_dir}/index.html")));
-    // /api/* that matches nothing is a problem+json 404 (from the edge), everything else is the UI.
-    Ok(Router::new().route_service("/api/{*rest}", with_edge(api)).fallback_service(web))
+    // /api/* goes to the API (where an unknown path is a problem+json 404), the rest is the UI.
+    let api = with_edge(api);
+    Ok(Router::new().fallback(move |req: Request| {
+        let (api, web) = (api.clone(), web.clone());
+        async move {
+            let path = req.uri().path();
+            if path == "/api" || path.starts_with("/api/") {
+                api.oneshot(req).await.into_response()
+            } else {
+                web.oneshot(req).await.into_response()
+            }
+        }
+    }))
 }
