@@ -13,12 +13,17 @@ use tokio::sync::{mpsc, Mutex};
 
 struct Runtime {
     event: String,
-    handed_out: Mutex<bool>,
+    handed_out: Mutex<Option<Instant>>,
     done: mpsc::Sender<Result<String, String>>,
 }
 
 async fn next(State(rt): State<Arc<Runtime>>) -> (HeaderMap, String) {
-    let first = !std::mem::replace(&mut *rt.handed_out.lock().await, true);
+    let first = {
+        let mut handed = rt.handed_out.lock().await;
+        let first = handed.is_none();
+        handed.get_or_insert_with(Instant::now);
+        first
+    };
     if !first {
         // Only one invocation per start: park the runtime's next poll until the process is killed.
         std::future::pending::<()>().await;
@@ -47,16 +52,23 @@ async fn error(State(rt): State<Arc<Runtime>>, body: String) -> &'static str {
     "{}"
 }
 
-/// Starts `binary`, serves it `event`, and returns (time from spawn to response, response body).
-pub async fn time_first_invocation(binary: &str, event: &str) -> Result<(Duration, String), String> {
+/// Time from spawning a function binary to its first poll for work and to its first answer.
+pub struct Timing {
+    pub ready: Duration,
+    pub served: Duration,
+    pub body: String,
+}
+
+/// Starts `binary` and serves it `event`.
+pub async fn time_first_invocation(binary: &str, event: &str) -> Result<Timing, String> {
     let (tx, mut rx) = mpsc::channel(1);
-    let rt = Arc::new(Runtime { event: event.to_string(), handed_out: Mutex::new(false), done: tx });
+    let rt = Arc::new(Runtime { event: event.to_string(), handed_out: Mutex::new(None), done: tx });
     let app = Router::new()
         .route("/2018-06-01/runtime/invocation/next", get(next))
         .route("/2018-06-01/runtime/invocation/{id}/response", post(response))
         .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
         .route("/2018-06-01/runtime/init/error", post(error))
-        .with_state(rt);
+        .with_state(rt.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
@@ -80,7 +92,10 @@ pub async fn time_first_invocation(binary: &str, event: &str) -> Result<(Duratio
     let _ = child.kill().await;
     server.abort();
     match outcome {
-        Ok(Some(Ok(body))) => Ok((elapsed, body)),
+        Ok(Some(Ok(body))) => {
+            let polled = rt.handed_out.lock().await.expect("polled before answering");
+            Ok(Timing { ready: polled - started, served: elapsed, body })
+        }
         Ok(Some(Err(e))) => Err(format!("{binary} reported an error: {e}")),
         _ => Err(format!("{binary} did not answer within 30 s")),
     }

@@ -24,7 +24,7 @@ impl Db {
     /// it at DynamoDB Local) and the table from `KEEL_TABLE`.
     pub async fn from_env() -> Result<Db, String> {
         let table = std::env::var("KEEL_TABLE").map_err(|_| "KEEL_TABLE is not set".to_string())?;
-        let sdk = aws_config::load_from_env().await;
+        let sdk = crate::aws::sdk_config().await;
         Ok(Db::with_config(&sdk, table))
     }
 
