@@ -4,7 +4,12 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+# The event plumbing (stream -> relay -> bus -> queues -> consumers) runs beside the tests, as
+# Lambda's event source mappings would in AWS.
+"$CARGO_TARGET_DIR/debug/keel-dev" plumbing > "$root/.stack/plumbing-$$.log" 2>&1 &
+plumbing=$!
 cargo nextest run --workspace --no-fail-fast --status-level fail --final-status-level slow
+kill $plumbing; wait $plumbing 2>/dev/null || true
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 KEEL_PORT=$port "$CARGO_TARGET_DIR/debug/keel-dev" serve > "$root/.stack/dev-server-$port.log" 2>&1 &

@@ -242,11 +242,7 @@ async fn main() {
     writeln!(report, "| binary | target | size |\n|---|---|---|").unwrap();
     for (bin, triple, path) in [
         ("leads", "x86_64 (host)", leads_bin.clone()),
-        (
-            "leads",
-            "aarch64 (cargo lambda, `make package`)",
-            format!("{target}/aarch64-unknown-linux-gnu/release/leads"),
-        ),
+        ("leads", "aarch64 (cargo lambda, `make package`)", format!("{target}/lambda/leads/bootstrap")),
         ("empty-lambda", "x86_64 (host)", empty_bin.clone()),
     ] {
         if let Ok(meta) = std::fs::metadata(&path) {

@@ -15,6 +15,7 @@ use crate::{dev_token, health};
 /// The whole API's OpenAPI document: the functions' paths plus the shared parts.
 pub fn openapi() -> OpenApi {
     let mut doc = keel_leads::openapi();
+    doc.merge(keel_dashboard::openapi());
     doc.info = InfoBuilder::new()
         .title("Keel CRM API")
         .version(env!("CARGO_PKG_VERSION"))
@@ -35,6 +36,7 @@ pub async fn app(web_dir: &str) -> Result<Router, String> {
     let state = AppState::from_env().await?;
     let tokens = keel_http::state::TokenSettings::from_env()?;
     let api = keel_leads::router(state.clone())
+        .merge(keel_dashboard::router(state.clone()))
         .route("/api/health", get(health::health).with_state(state.clone()))
         .route("/api/openapi.json", get(|| async { axum::Json(openapi()) }))
         .route("/api/dev/token", post(dev_token::mint).with_state(tokens.issuer()));

@@ -3,6 +3,7 @@
 //! - `keel-dev serve`: one axum server on `127.0.0.1:$KEEL_PORT` (default 3000) mounting every
 //!   function's router under `/api`, `GET /api/health`, `GET /api/openapi.json`, a dev-token
 //!   endpoint for the sign-in page, and the built web UI at `/`.
+//! - `keel-dev plumbing`: only the event plumbing (table stream → relay, queues → consumers).
 //! - `keel-dev openapi`: prints the OpenAPI document generated from the code.
 //! - `keel-dev token --company ID [--role ROLE] [--user ID]`: prints a dev token.
 //!
@@ -22,12 +23,16 @@ async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("serve") => serve().await,
+        Some("plumbing") => plumbing().await,
         Some("openapi") => {
             println!("{}", api::openapi().to_pretty_json().expect("OpenAPI serialises"));
             Ok(())
         }
         Some("token") => token(&args[1..]),
-        _ => Err("usage: keel-dev serve | openapi | token --company ID [--role admin|manager|sales_rep|viewer]".into()),
+        _ => Err(
+            "usage: keel-dev serve | plumbing | openapi | token --company ID [--role admin|manager|sales_rep|viewer]"
+                .into(),
+        ),
     };
     if let Err(e) = result {
         eprintln!("keel-dev: {e}");
@@ -41,6 +46,7 @@ async fn serve() -> Result<(), String> {
     let web_dir =
         std::env::var("KEEL_WEB_DIR").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../web/dist").into());
     let app = api::app(&web_dir).await?;
+    keel_infra::plumbing::start().await?;
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     eprintln!("keel-dev: Keel is up at http://{addr}  (API under /api, OpenAPI at /api/openapi.json)");
@@ -50,6 +56,15 @@ async fn serve() -> Result<(), String> {
         })
         .await
         .map_err(|e| e.to_string())
+}
+
+/// Only the event plumbing (stream → relay, queues → consumers), for test runs.
+async fn plumbing() -> Result<(), String> {
+    telemetry::init();
+    keel_infra::plumbing::start().await?;
+    eprintln!("keel-dev: event plumbing running");
+    let _ = tokio::signal::ctrl_c().await;
+    Ok(())
 }
 
 fn token(args: &[String]) -> Result<(), String> {

@@ -153,6 +153,7 @@ def main():
             "AWS_DEFAULT_REGION": REGION,
             "AWS_EC2_METADATA_DISABLED": "true",
             "AWS_ENDPOINT_URL_DYNAMODB": f"http://127.0.0.1:{ddb_port}",
+            "AWS_ENDPOINT_URL_DYNAMODB_STREAMS": f"http://127.0.0.1:{ddb_port}",
             "AWS_ENDPOINT_URL_SQS": f"http://127.0.0.1:{moto_port}",
             "AWS_ENDPOINT_URL_EVENTBRIDGE": f"http://127.0.0.1:{moto_port}",
             "AWS_ENDPOINT_URL_SESV2": f"http://127.0.0.1:{moto_port}",

@@ -7,6 +7,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use ulid::Ulid;
 
+pub mod bus;
+pub mod delivery;
 pub mod lead;
 
 pub use lead::{LeadArchived, LeadCreated, LeadUpdated};

@@ -1,0 +1,202 @@
+//! The outbox relay. The table's stream carries every outbox item (`entity = event`) the moment
+//! its transaction commits; the relay publishes them to EventBridge and marks them published.
+//!
+//! - In order: a record that cannot be published stops the batch there and is reported as the
+//!   batch item failure, so the stream retries from it and nothing after it is skipped or
+//!   overtakes it.
+//! - Only the failed entries of a `PutEvents` call are retried, with backoff.
+//! - Once: published events are marked (`published_at`) after EventBridge accepted them; a
+//!   redelivered stream record whose event is already marked is not published again. Nothing is
+//!   marked that EventBridge did not accept.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use aws_lambda_events::event::dynamodb::{Event, EventRecord};
+use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use aws_sdk_dynamodb::types::{KeysAndAttributes, TransactWriteItem, Update};
+use keel_events::bus::{entry, EntryOutcome, EventSink, MAX_ENTRIES_PER_CALL};
+use keel_events::Envelope;
+use keel_store::db::s;
+use keel_store::{AttributeValue, Db, Item};
+
+/// Attempts per entry within one invocation before the batch is handed back to the stream.
+const ATTEMPTS: u32 = 6;
+const FIRST_BACKOFF: Duration = Duration::from_millis(50);
+
+pub struct Relay<S: EventSink> {
+    db: Db,
+    sink: S,
+    bus: String,
+}
+
+/// An outbox event found in the stream.
+struct Pending {
+    sequence: String,
+    pk: String,
+    sk: String,
+    json: String,
+    envelope: Envelope,
+}
+
+impl<S: EventSink> Relay<S> {
+    pub fn new(db: Db, sink: S, bus: String) -> Self {
+        Relay { db, sink, bus }
+    }
+
+    pub async fn handle(&self, event: Event) -> DynamoDbEventResponse {
+        let pending: Vec<Pending> = event.records.iter().filter_map(outbox_event).collect();
+        let mut response = DynamoDbEventResponse::default();
+        if pending.is_empty() {
+            return response;
+        }
+        let already = match self.already_published(&pending).await {
+            Ok(set) => set,
+            Err(e) => {
+                // Cannot tell what is published: retry the whole batch rather than risk doubles.
+                tracing::warn!(error = %e, "relay could not read publication marks");
+                response.batch_item_failures.push(failure(&pending[0].sequence));
+                return response;
+            }
+        };
+        let todo: Vec<&Pending> = pending.iter().filter(|p| !already.contains(&(p.pk.clone(), p.sk.clone()))).collect();
+        for chunk in todo.chunks(MAX_ENTRIES_PER_CALL) {
+            let published = self.publish(chunk).await;
+            let delivered: Vec<&Pending> =
+                chunk.iter().zip(&published).filter(|(_, ok)| **ok).map(|(p, _)| *p).collect();
+            self.mark_published(&delivered).await;
+            if let Some(first_failed) = chunk.iter().zip(&published).find(|(_, ok)| !**ok).map(|(p, _)| p) {
+                tracing::warn!(sequence = %first_failed.sequence, "relay hands the batch back to the stream");
+                response.batch_item_failures.push(failure(&first_failed.sequence));
+                return response;
+            }
+        }
+        response
+    }
+
+    /// Publishes a chunk, retrying only the entries that failed. Returns per entry whether it was
+    /// published.
+    async fn publish(&self, chunk: &[&Pending]) -> Vec<bool> {
+        let mut published = vec![false; chunk.len()];
+        let mut backoff = FIRST_BACKOFF;
+        for attempt in 1..=ATTEMPTS {
+            let open: Vec<usize> = (0..chunk.len()).filter(|i| !published[*i]).collect();
+            if open.is_empty() {
+                break;
+            }
+            let entries = open.iter().map(|i| entry(&self.bus, &chunk[*i].json, &chunk[*i].envelope)).collect();
+            let outcomes = self.sink.put_events(entries).await;
+            for (i, outcome) in open.iter().zip(outcomes) {
+                match outcome {
+                    EntryOutcome::Published => published[*i] = true,
+                    EntryOutcome::Failed(why) => {
+                        tracing::debug!(attempt, event_id = %chunk[*i].envelope.event_id, %why, "put failed")
+                    }
+                }
+            }
+            if attempt < ATTEMPTS && published.iter().any(|p| !p) {
+                tokio::time::sleep(backoff).await;
+                backoff *= 2;
+            }
+        }
+        published
+    }
+
+    async fn already_published(&self, pending: &[Pending]) -> Result<HashSet<(String, String)>, String> {
+        let mut found = HashSet::new();
+        for chunk in pending.chunks(100) {
+            let mut keys: Vec<Item> = Vec::new();
+            for p in chunk {
+                let key = Item::from([("pk".to_string(), s(&p.pk)), ("sk".to_string(), s(&p.sk))]);
+                if !keys.contains(&key) {
+                    keys.push(key);
+                }
+            }
+            let mut request = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .consistent_read(true)
+                    .projection_expression("pk, sk, published_at")
+                    .build()
+                    .map_err(|e| e.to_string())?,
+            );
+            while let Some(req) = request.take() {
+                let out = self
+                    .db
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.db.table, req)
+                    .send()
+                    .await
+                    .map_err(|e| format!("{}", aws_sdk_dynamodb::error::DisplayErrorContext(&e)))?;
+                for item in out.responses.unwrap_or_default().remove(&self.db.table).unwrap_or_default() {
+                    if item.contains_key("published_at") {
+                        let get = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+                        found.insert((get("pk"), get("sk")));
+                    }
+                }
+                request = out.unprocessed_keys.and_then(|mut u| u.remove(&self.db.table));
+            }
+        }
+        Ok(found)
+    }
+
+    /// Marks events published. A failure here only risks a second publication of the same event
+    /// id (consumers are idempotent by id), so it is logged and not retried by the stream.
+    async fn mark_published(&self, delivered: &[&Pending]) {
+        let now = chrono::Utc::now().to_rfc3339();
+        for chunk in delivered.chunks(100) {
+            let items: Vec<TransactWriteItem> = chunk
+                .iter()
+                .map(|p| {
+                    let update = Update::builder()
+                        .table_name(&self.db.table)
+                        .key("pk", s(&p.pk))
+                        .key("sk", s(&p.sk))
+                        .update_expression("SET published_at = :t")
+                        .condition_expression("attribute_exists(pk)")
+                        .expression_attribute_values(":t", AttributeValue::S(now.clone()))
+                        .build()
+                        .expect("table, key and expression are set");
+                    TransactWriteItem::builder().update(update).build()
+                })
+                .collect();
+            if let Err(e) = self.db.transact(items, None).await {
+                tracing::warn!(error = %e, "relay could not mark events published");
+            }
+        }
+    }
+}
+
+fn failure(sequence: &str) -> DynamoDbBatchItemFailure {
+    let mut f = DynamoDbBatchItemFailure::default();
+    f.item_identifier = Some(sequence.to_string());
+    f
+}
+
+/// The outbox event a stream record inserted, if it is one.
+fn outbox_event(record: &EventRecord) -> Option<Pending> {
+    if record.event_name != "INSERT" {
+        return None; // the relay's own `published_at` marks arrive as MODIFY
+    }
+    let image: Item = record.change.new_image.clone().into();
+    let text = |k: &str| image.get(k).and_then(|v| v.as_s().ok()).cloned();
+    if text("entity").as_deref() != Some("event") {
+        return None;
+    }
+    let json = text("envelope")?;
+    let envelope = match serde_json::from_str::<Envelope>(&json) {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::error!(error = %e, "outbox item with an unreadable envelope skipped");
+            return None;
+        }
+    };
+    Some(Pending {
+        sequence: record.change.sequence_number.clone().unwrap_or_default(),
+        pk: text("pk")?,
+        sk: text("sk")?,
+        json,
+        envelope,
+    })
+}

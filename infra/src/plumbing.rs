@@ -1,0 +1,283 @@
+//! What Lambda's event source mappings do in AWS, done locally: poll the table's stream and hand
+//! records to the relay in Lambda's event shape, and poll each consumer queue and hand messages
+//! to the consumer's harness, deleting what was acknowledged.
+//!
+//! moto runs the EventBridge rules (bus → queue), so the routing tested is template.yaml's.
+//! One difference from Lambda, on purpose: a failed message becomes visible again after 1 s
+//! instead of the queue's visibility timeout, so local retries and dead-lettering take seconds.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::time::Duration;
+
+use aws_lambda_events::event::dynamodb::{Event as StreamEvent, EventRecord};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use aws_sdk_dynamodbstreams::types::ShardIteratorType;
+use serde_json::{json, Value};
+
+const IDLE: Duration = Duration::from_millis(100);
+const LOCAL_RETRY_VISIBILITY_SECONDS: i32 = 1;
+
+/// Polls a table stream and delivers batches in order, redelivering from the first failed record
+/// as Lambda does with `ReportBatchItemFailures`.
+pub struct StreamPoller {
+    client: aws_sdk_dynamodbstreams::Client,
+    stream_arn: String,
+    /// shard id → next iterator (None once the shard is closed and drained)
+    iterators: HashMap<String, Option<String>>,
+    /// Records handed out but not acknowledged yet, oldest first.
+    pending: Vec<EventRecord>,
+}
+
+impl StreamPoller {
+    pub async fn new(client: aws_sdk_dynamodbstreams::Client, table_stream_arn: String) -> StreamPoller {
+        StreamPoller { client, stream_arn: table_stream_arn, iterators: HashMap::new(), pending: Vec::new() }
+    }
+
+    async fn discover(&mut self) -> Result<(), String> {
+        let out = self
+            .client
+            .describe_stream()
+            .stream_arn(&self.stream_arn)
+            .send()
+            .await
+            .map_err(|e| format!("{}", aws_sdk_dynamodbstreams::error::DisplayErrorContext(&e)))?;
+        for shard in out.stream_description.map(|d| d.shards.unwrap_or_default()).unwrap_or_default() {
+            let Some(id) = shard.shard_id else { continue };
+            if self.iterators.contains_key(&id) {
+                continue;
+            }
+            let it = self
+                .client
+                .get_shard_iterator()
+                .stream_arn(&self.stream_arn)
+                .shard_id(&id)
+                .shard_iterator_type(ShardIteratorType::TrimHorizon)
+                .send()
+                .await
+                .map_err(|e| format!("{}", aws_sdk_dynamodbstreams::error::DisplayErrorContext(&e)))?;
+            self.iterators.insert(id, it.shard_iterator);
+        }
+        Ok(())
+    }
+
+    /// Fetches what is new into `pending`.
+    async fn fetch(&mut self) -> Result<(), String> {
+        self.discover().await?;
+        let shards: Vec<(String, String)> =
+            self.iterators.iter().filter_map(|(id, it)| it.clone().map(|it| (id.clone(), it))).collect();
+        for (shard, iterator) in shards {
+            let out = self
+                .client
+                .get_records()
+                .shard_iterator(iterator)
+                .limit(1000)
+                .send()
+                .await
+                .map_err(|e| format!("{}", aws_sdk_dynamodbstreams::error::DisplayErrorContext(&e)))?;
+            self.iterators.insert(shard, out.next_shard_iterator);
+            for record in out.records.unwrap_or_default() {
+                self.pending.push(lambda_record(&self.stream_arn, record)?);
+            }
+        }
+        Ok(())
+    }
+
+    /// One round: fetch, deliver pending records (≤ `batch` at a time) to `handler`, keep what
+    /// it handed back. Returns how many records were acknowledged.
+    pub async fn poll<F, Fut>(&mut self, batch: usize, handler: F) -> Result<usize, String>
+    where
+        F: Fn(StreamEvent) -> Fut,
+        Fut: Future<Output = aws_lambda_events::event::streams::DynamoDbEventResponse>,
+    {
+        self.fetch().await?;
+        let mut acknowledged = 0;
+        while !self.pending.is_empty() {
+            let take = self.pending.len().min(batch);
+            let mut event = StreamEvent::default();
+            event.records = self.pending[..take].to_vec();
+            let response = handler(event).await;
+            let failed_at = response
+                .batch_item_failures
+                .iter()
+                .filter_map(|f| f.item_identifier.clone())
+                .filter_map(|seq| {
+                    self.pending[..take].iter().position(|r| r.change.sequence_number.as_deref() == Some(&seq))
+                })
+                .min();
+            match failed_at {
+                None => {
+                    self.pending.drain(..take);
+                    acknowledged += take;
+                }
+                Some(i) => {
+                    // Redeliver from the failed record next round, as Lambda would.
+                    self.pending.drain(..i);
+                    acknowledged += i;
+                    break;
+                }
+            }
+        }
+        Ok(acknowledged)
+    }
+}
+
+/// The stream record as Lambda's DynamoDB event carries it.
+fn lambda_record(stream_arn: &str, record: aws_sdk_dynamodbstreams::types::Record) -> Result<EventRecord, String> {
+    let change = record.dynamodb.ok_or("stream record without its change")?;
+    let image = |m: Option<HashMap<String, aws_sdk_dynamodbstreams::types::AttributeValue>>| -> Value {
+        let item: serde_dynamo::Item = m.unwrap_or_default().into();
+        serde_json::to_value(item).unwrap_or(Value::Null)
+    };
+    let value = json!({
+        "eventID": record.event_id,
+        "eventName": record.event_name.map(|n| n.as_str().to_string()),
+        "eventSource": "aws:dynamodb",
+        "eventVersion": "1.1",
+        "awsRegion": std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into()),
+        "eventSourceARN": stream_arn,
+        "dynamodb": {
+            "ApproximateCreationDateTime": change.approximate_creation_date_time.map(|t| t.secs()).unwrap_or_default(),
+            "Keys": image(change.keys),
+            "NewImage": image(change.new_image),
+            "OldImage": image(change.old_image),
+            "SequenceNumber": change.sequence_number,
+            "SizeBytes": change.size_bytes.unwrap_or_default(),
+            "StreamViewType": "NEW_AND_OLD_IMAGES",
+        }
+    });
+    serde_json::from_value(value).map_err(|e| format!("stream record shape: {e}"))
+}
+
+/// Polls one queue and feeds a consumer, as an SQS event source mapping would.
+pub struct QueuePoller {
+    pub client: aws_sdk_sqs::Client,
+    pub url: String,
+}
+
+impl QueuePoller {
+    /// One receive (long poll up to `wait`), one handler call. Returns messages acknowledged.
+    pub async fn poll<F, Fut>(&self, wait: Duration, handler: F) -> Result<usize, String>
+    where
+        F: Fn(SqsEvent) -> Fut,
+        Fut: Future<Output = SqsBatchResponse>,
+    {
+        let out = self
+            .client
+            .receive_message()
+            .queue_url(&self.url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(wait.as_secs() as i32)
+            .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
+            .send()
+            .await
+            .map_err(|e| format!("{}", aws_sdk_sqs::error::DisplayErrorContext(&e)))?;
+        let messages = out.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return Ok(0);
+        }
+        let records: Vec<Value> = messages
+            .iter()
+            .map(|m| {
+                let attributes: HashMap<String, String> = m
+                    .attributes
+                    .clone()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(k, v)| (k.as_str().to_string(), v))
+                    .collect();
+                json!({
+                    "messageId": m.message_id,
+                    "receiptHandle": m.receipt_handle,
+                    "body": m.body,
+                    "md5OfBody": m.md5_of_body,
+                    "attributes": attributes,
+                    "messageAttributes": {},
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": self.url,
+                    "awsRegion": std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into()),
+                })
+            })
+            .collect();
+        let event: SqsEvent = serde_json::from_value(json!({ "Records": records })).map_err(|e| e.to_string())?;
+        let response = handler(event).await;
+        let failed: Vec<String> = response.batch_item_failures.into_iter().map(|f| f.item_identifier).collect();
+        let mut acknowledged = 0;
+        for m in &messages {
+            let (Some(id), Some(handle)) = (&m.message_id, &m.receipt_handle) else { continue };
+            let result = if failed.contains(id) {
+                self.client
+                    .change_message_visibility()
+                    .queue_url(&self.url)
+                    .receipt_handle(handle)
+                    .visibility_timeout(LOCAL_RETRY_VISIBILITY_SECONDS)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| format!("{}", aws_sdk_sqs::error::DisplayErrorContext(&e)))
+            } else {
+                acknowledged += 1;
+                self.client
+                    .delete_message()
+                    .queue_url(&self.url)
+                    .receipt_handle(handle)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| format!("{}", aws_sdk_sqs::error::DisplayErrorContext(&e)))
+            };
+            if let Err(e) = result {
+                tracing::warn!(error = %e, "queue poller could not settle a message");
+            }
+        }
+        Ok(acknowledged)
+    }
+}
+
+/// After a polling round: rest when there was nothing to do, log and back off on failure.
+async fn settle(name: &'static str, round: Result<usize, String>) {
+    match round {
+        Ok(0) => tokio::time::sleep(IDLE).await,
+        Ok(_) => {}
+        Err(e) => {
+            tracing::warn!(poller = name, error = %e, "poll failed");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+}
+
+/// Starts every local event path that exists: the table stream into the relay, and each
+/// consumer queue into its consumer. Runs until the process ends.
+pub async fn start() -> Result<(), String> {
+    use keel_dashboard::DashboardCounters;
+    use keel_relay::Relay;
+    use keel_store::Db;
+    use keel_worker::Harness;
+
+    let sdk = keel_store::aws::sdk_config().await;
+    let db = Db::from_env().await?;
+    let bus = std::env::var("KEEL_EVENT_BUS").map_err(|_| "KEEL_EVENT_BUS is not set")?;
+    let table = db.client.describe_table().table_name(&db.table).send().await.map_err(|e| e.to_string())?;
+    let stream_arn = table.table.and_then(|t| t.latest_stream_arn).ok_or("the table has no stream")?;
+
+    let relay = Relay::new(db.clone(), aws_sdk_eventbridge::Client::new(&sdk), bus);
+    let mut stream = StreamPoller::new(aws_sdk_dynamodbstreams::Client::new(&sdk), stream_arn).await;
+    tokio::spawn(async move {
+        loop {
+            let round = stream.poll(100, |event| relay.handle(event)).await;
+            settle("stream->relay", round).await;
+        }
+    });
+
+    let queue = std::env::var("KEEL_QUEUE_DASHBOARD_COUNTERS_QUEUE")
+        .map_err(|_| "KEEL_QUEUE_DASHBOARD_COUNTERS_QUEUE is not set")?;
+    let harness = Harness::new(db.clone(), DashboardCounters { db });
+    let poller = QueuePoller { client: aws_sdk_sqs::Client::new(&sdk), url: queue };
+    tokio::spawn(async move {
+        loop {
+            let round = poller.poll(Duration::from_secs(1), |event| harness.handle_batch(event)).await;
+            settle("queue->dashboard-counters", round).await;
+        }
+    });
+    Ok(())
+}

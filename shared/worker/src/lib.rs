@@ -1,0 +1,214 @@
+//! The harness every SQS-triggered consumer runs in.
+//!
+//! For each message of a batch: parse the bus event, claim the event for this consumer with an
+//! idempotency record (conditional put: `IN_PROGRESS` with a lease), run the typed handler, then
+//! commit the handler's writes together with the record's move to `COMPLETED` in one transaction
+//! (conditional on still holding the claim). So:
+//! - a redelivered event finds `COMPLETED` and changes nothing;
+//! - two consumers racing on one event: one claims, the other backs off and is retried later;
+//! - a consumer that dies mid-way loses its lease, and the next delivery takes over;
+//! - failures are reported per message (`ReportBatchItemFailures`), never for the whole batch.
+
+use std::future::Future;
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use chrono::{Duration, Utc};
+use keel_events::delivery::BusDelivery;
+use keel_events::Envelope;
+use keel_store::db::{n, s};
+use keel_store::{Db, StoreError, TenantKeys};
+
+/// How long a claim protects an event from other consumers. Longer than any handler runs
+/// (functions time out at 10 s), shorter than the queue's visibility timeout (60 s).
+pub const LEASE_SECONDS: i64 = 30;
+/// Completed records outlive every redelivery path: SQS keeps messages 4 days, EventBridge
+/// retries for 24 hours.
+pub const COMPLETED_RETENTION_DAYS: i64 = 7;
+
+/// Why a handler did not finish. Both are retried through the queue; a message that keeps
+/// failing reaches the dead-letter queue after `maxReceiveCount` receives.
+#[derive(Debug)]
+pub enum HandlerError {
+    Retry(String),
+}
+
+impl From<StoreError> for HandlerError {
+    fn from(e: StoreError) -> Self {
+        HandlerError::Retry(e.to_string())
+    }
+}
+
+/// A consumer: given one event, the writes that apply it. The harness commits them atomically
+/// with the event's completion.
+pub trait Consumer: Send + Sync {
+    /// Names the consumer in idempotency keys and logs (one record per consumer per event).
+    fn name(&self) -> &'static str;
+
+    fn handle(&self, event: &Envelope) -> impl Future<Output = Result<Vec<TransactWriteItem>, HandlerError>> + Send;
+}
+
+/// What happened to one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Applied,
+    /// Already completed earlier: nothing done.
+    Duplicate,
+    /// Claimed by another consumer right now: retry later.
+    Busy,
+    Failed(String),
+}
+
+impl Outcome {
+    pub fn acknowledged(&self) -> bool {
+        matches!(self, Outcome::Applied | Outcome::Duplicate)
+    }
+}
+
+pub struct Harness<C: Consumer> {
+    pub db: Db,
+    pub consumer: C,
+}
+
+impl<C: Consumer> Harness<C> {
+    pub fn new(db: Db, consumer: C) -> Self {
+        Harness { db, consumer }
+    }
+
+    /// Processes a batch; the response lists the messages to be delivered again.
+    pub async fn handle_batch(&self, event: SqsEvent) -> SqsBatchResponse {
+        let mut response = SqsBatchResponse::default();
+        for message in &event.records {
+            let outcome = self.handle_message(message).await;
+            if !outcome.acknowledged() {
+                let mut failure = BatchItemFailure::default();
+                failure.item_identifier = message.message_id.clone().unwrap_or_default();
+                response.batch_item_failures.push(failure);
+            }
+        }
+        response
+    }
+
+    pub async fn handle_message(&self, message: &SqsMessage) -> Outcome {
+        let body = message.body.as_deref().unwrap_or_default();
+        let delivery = match BusDelivery::parse(body) {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::error!(consumer = self.consumer.name(), error = %e, "unreadable message");
+                return Outcome::Failed(e);
+            }
+        };
+        let outcome = self.apply(&delivery.detail).await;
+        let event = &delivery.detail;
+        match &outcome {
+            Outcome::Failed(e) => tracing::warn!(
+                consumer = self.consumer.name(), event_id = %event.event_id, tenant_id = %event.tenant_id, error = %e, "event not applied"
+            ),
+            other => tracing::info!(
+                consumer = self.consumer.name(), event_id = %event.event_id, tenant_id = %event.tenant_id, outcome = ?other, "event handled"
+            ),
+        }
+        outcome
+    }
+
+    /// Claim, handle, complete.
+    pub async fn apply(&self, event: &Envelope) -> Outcome {
+        let keys = TenantKeys::new(&event.tenant_id);
+        let pk = keys.key(&format!("CONSUMED#{}#{}", self.consumer.name(), event.event_id));
+        let owner = ulid::Ulid::new().to_string();
+        let now = Utc::now();
+        let claim = self
+            .db
+            .client
+            .put_item()
+            .table_name(&self.db.table)
+            .item("pk", s(&pk))
+            .item("sk", s("IDEM"))
+            .item("entity", s("consumed"))
+            .item("status", s("IN_PROGRESS"))
+            .item("owner", s(&owner))
+            .item("lease_until", n((now + Duration::seconds(LEASE_SECONDS)).timestamp()))
+            .item("expires_at", n((now + Duration::days(COMPLETED_RETENTION_DAYS)).timestamp()))
+            .condition_expression("attribute_not_exists(pk) OR (#status = :in_progress AND lease_until < :now)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":in_progress", s("IN_PROGRESS"))
+            .expression_attribute_values(":now", n(now.timestamp()))
+            .return_values_on_condition_check_failure(
+                aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
+            )
+            .send()
+            .await;
+        if let Err(e) = claim {
+            use aws_sdk_dynamodb::operation::put_item::PutItemError;
+            let held = match e.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(c)) => Some(c.item.clone()),
+                _ => None,
+            };
+            return match held {
+                Some(Some(item))
+                    if item.get("status").and_then(|v| v.as_s().ok()).map(String::as_str) == Some("COMPLETED") =>
+                {
+                    Outcome::Duplicate
+                }
+                Some(_) => Outcome::Busy,
+                None => Outcome::Failed(StoreError::from_sdk(e).to_string()),
+            };
+        }
+        let mut writes = match self.consumer.handle(event).await {
+            Ok(w) => w,
+            Err(HandlerError::Retry(why)) => {
+                self.release(&pk, &owner).await;
+                return Outcome::Failed(why);
+            }
+        };
+        let complete = Update::builder()
+            .table_name(&self.db.table)
+            .key("pk", s(&pk))
+            .key("sk", s("IDEM"))
+            .update_expression("SET #status = :completed, completed_at = :at REMOVE lease_until")
+            .condition_expression("#status = :in_progress AND #owner = :me")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#owner", "owner")
+            .expression_attribute_values(":completed", s("COMPLETED"))
+            .expression_attribute_values(":in_progress", s("IN_PROGRESS"))
+            .expression_attribute_values(":me", s(&owner))
+            .expression_attribute_values(":at", s(now.to_rfc3339()))
+            .build()
+            .expect("table, key and expressions are set");
+        writes.push(TransactWriteItem::builder().update(complete).build());
+        match self.db.transact(writes, None).await {
+            Ok(()) => Outcome::Applied,
+            // Our lease ran out and someone else took the event over: theirs to finish.
+            Err(StoreError::Cancelled(_)) => Outcome::Busy,
+            Err(e) => {
+                self.release(&pk, &owner).await;
+                Outcome::Failed(e.to_string())
+            }
+        }
+    }
+
+    /// Gives a claim back early so the next delivery need not wait for the lease to run out.
+    async fn release(&self, pk: &str, owner: &str) {
+        let _ = self
+            .db
+            .client
+            .delete_item()
+            .table_name(&self.db.table)
+            .key("pk", s(pk))
+            .key("sk", s("IDEM"))
+            .condition_expression("#status = :in_progress AND #owner = :me")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#owner", "owner")
+            .expression_attribute_values(":in_progress", s("IN_PROGRESS"))
+            .expression_attribute_values(":me", s(owner))
+            .send()
+            .await;
+    }
+}
+
+/// A `Put` addressed to the consumer's table, for handlers building their writes.
+pub fn put(db: &Db, item: keel_store::Item) -> TransactWriteItem {
+    TransactWriteItem::builder()
+        .put(Put::builder().table_name(&db.table).set_item(Some(item)).build().expect("table and item are set"))
+        .build()
+}
