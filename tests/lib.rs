@@ -63,3 +63,99 @@ pub async fn outbox(app: &TestApp, tenant: &Tenant) -> Vec<Value> {
         .expect("query outbox");
     out.items().iter().map(|i| serde_json::from_str(i["envelope"].as_s().expect("envelope")).expect("json")).collect()
 }
+
+/// A lead event of `tenant` as the leads context would emit it, without going through the API.
+pub fn lead_created_event(tenant: &str, n: u32, source: &str) -> keel_events::Envelope {
+    use keel_core::{LeadStatus, ScoreBand};
+    let detail = keel_events::LeadCreated {
+        lead_id: ulid::Ulid::new().to_string(),
+        owner_id: "user-1".into(),
+        status: LeadStatus::New,
+        source: source.into(),
+        campaign: format!("campaign-{n}"),
+        medium: "CPC".into(),
+        score: 10,
+        score_band: ScoreBand::Cold,
+    };
+    let actor = keel_events::Actor { user_id: "user-1".into(), role: "admin".into() };
+    keel_events::Envelope::new(tenant, actor, chrono::Utc::now(), &detail)
+}
+
+/// The dashboard summary of `tenant`, read through its API.
+pub async fn summary(app: &TestApp, tenant: &Tenant) -> Value {
+    let r = app.get(&tenant.path("/dashboard/summary"), &tenant.admin()).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    r.body
+}
+
+/// Test-owned SQS queues in moto: a queue and its dead-letter queue.
+pub struct TestQueues {
+    pub sqs: aws_sdk_sqs::Client,
+    pub url: String,
+    pub arn: String,
+    pub dlq_url: String,
+}
+
+pub async fn test_queues(max_receive: u32) -> TestQueues {
+    let sdk = keel_store::aws::sdk_config().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let name = format!("test-{}", ulid::Ulid::new());
+    let dlq_url = sqs.create_queue().queue_name(format!("{name}-dlq")).send().await.unwrap().queue_url.unwrap();
+    let dlq_arn = queue_arn(&sqs, &dlq_url).await;
+    let redrive = json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive}).to_string();
+    let url = sqs
+        .create_queue()
+        .queue_name(&name)
+        .attributes(aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy, redrive)
+        .attributes(aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout, "30")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let arn = queue_arn(&sqs, &url).await;
+    TestQueues { sqs, url, arn, dlq_url }
+}
+
+async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> String {
+    let out = sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap();
+    out.attributes.unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn].clone()
+}
+
+/// Messages visible plus in flight in a queue.
+pub async fn depth(sqs: &aws_sdk_sqs::Client, url: &str) -> u64 {
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    let out = sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(A::ApproximateNumberOfMessages)
+        .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
+        .send()
+        .await
+        .unwrap();
+    let attrs = out.attributes.unwrap_or_default();
+    let get = |a: A| attrs.get(&a).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    get(A::ApproximateNumberOfMessages) + get(A::ApproximateNumberOfMessagesNotVisible)
+}
+
+/// The body EventBridge puts on a queue for `envelope`.
+pub fn bus_message(envelope: &keel_events::Envelope) -> String {
+    json!({
+        "version": "0",
+        "id": ulid::Ulid::new().to_string(),
+        "detail-type": envelope.detail_type,
+        "source": envelope.source,
+        "account": "123456789012",
+        "time": envelope.occurred_at,
+        "region": "us-east-1",
+        "resources": [],
+        "detail": envelope,
+    })
+    .to_string()
+}

@@ -28,6 +28,7 @@ pub struct Relay<S: EventSink> {
     db: Db,
     sink: S,
     bus: String,
+    first_backoff: Duration,
 }
 
 /// An outbox event found in the stream.
@@ -41,7 +42,13 @@ struct Pending {
 
 impl<S: EventSink> Relay<S> {
     pub fn new(db: Db, sink: S, bus: String) -> Self {
-        Relay { db, sink, bus }
+        Relay { db, sink, bus, first_backoff: FIRST_BACKOFF }
+    }
+
+    /// Shorter waits between retries (tests drive thousands of injected failures).
+    pub fn with_first_backoff(mut self, backoff: Duration) -> Self {
+        self.first_backoff = backoff;
+        self
     }
 
     pub async fn handle(&self, event: Event) -> DynamoDbEventResponse {
@@ -78,7 +85,7 @@ impl<S: EventSink> Relay<S> {
     /// published.
     async fn publish(&self, chunk: &[&Pending]) -> Vec<bool> {
         let mut published = vec![false; chunk.len()];
-        let mut backoff = FIRST_BACKOFF;
+        let mut backoff = self.first_backoff;
         for attempt in 1..=ATTEMPTS {
             let open: Vec<usize> = (0..chunk.len()).filter(|i| !published[*i]).collect();
             if open.is_empty() {

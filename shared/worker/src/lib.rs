@@ -9,6 +9,8 @@
 //! - a consumer that dies mid-way loses its lease, and the next delivery takes over;
 //! - failures are reported per message (`ReportBatchItemFailures`), never for the whole batch.
 
+pub mod redrive;
+
 use std::future::Future;
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};

@@ -4,6 +4,23 @@
  */
 
 export interface paths {
+    "/api/companies/{company_id}/dashboard/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Lead counts by status, source and score band. */
+        get: operations["dashboard_summary"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/companies/{company_id}/leads": {
         parameters: {
             query?: never;
@@ -56,6 +73,11 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        DashboardSummary: {
+            leads: components["schemas"]["LeadCounts"];
+            /** @description When the counters last changed (they follow events within seconds). */
+            updated_at?: string | null;
+        };
         /** @description One invalid input field, named the way the client sent it. */
         FieldError: {
             field: string;
@@ -95,6 +117,19 @@ export interface components {
             /** Format: int64 */
             version: number;
             website?: string | null;
+        };
+        LeadCounts: {
+            by_score_band: {
+                [key: string]: number;
+            };
+            by_source: {
+                [key: string]: number;
+            };
+            by_status: {
+                [key: string]: number;
+            };
+            /** Format: int64 */
+            total: number;
         };
         /**
          * @description A page of leads. A page can hold fewer than `limit` items when filters are applied; keep
@@ -214,6 +249,46 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    dashboard_summary: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                company_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The counters */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DashboardSummary"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not your company */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     list_leads: {
         parameters: {
             query?: {

@@ -1,0 +1,149 @@
+//! The consumer harness against the real table and moto's SQS: redelivery, races, poison
+//! messages, dead-lettering and redrive.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::TransactWriteItem;
+use keel_dashboard::DashboardCounters;
+use keel_events::Envelope;
+use keel_infra::plumbing::QueuePoller;
+use keel_store::db::s;
+use keel_store::{Db, TenantKeys};
+use keel_testkit::TestApp;
+use keel_tests::{bus_message, depth, lead_created_event, summary, test_queues};
+use keel_worker::{Consumer, HandlerError, Harness, Outcome};
+
+async fn dashboard() -> (TestApp, Harness<DashboardCounters>) {
+    let app = TestApp::new(keel_dashboard::router).await;
+    let db = app.state.db.clone();
+    (app, Harness::new(db.clone(), DashboardCounters { db }))
+}
+
+#[tokio::test]
+async fn an_event_delivered_twice_is_counted_once() {
+    let (app, harness) = dashboard().await;
+    let t = app.tenant();
+    let event = lead_created_event(&t.id, 1, "Webinar");
+    assert_eq!(harness.apply(&event).await, Outcome::Applied);
+    assert_eq!(harness.apply(&event).await, Outcome::Duplicate);
+    let s = summary(&app, &t).await;
+    assert_eq!(s["leads"]["total"], 1);
+    assert_eq!(s["leads"]["by_source"]["Webinar"], 1);
+    assert_eq!(s["leads"]["by_status"]["new"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_consumers_apply_each_event_once() {
+    let (app, harness) = dashboard().await;
+    let harness = Arc::new(harness);
+    let t = app.tenant();
+    let events: Vec<Envelope> = (0..20).map(|n| lead_created_event(&t.id, n, "Referral")).collect();
+    let mut tasks = Vec::new();
+    for event in &events {
+        for _ in 0..3 {
+            let (harness, event) = (harness.clone(), event.clone());
+            tasks.push(tokio::spawn(async move { harness.apply(&event).await }));
+        }
+    }
+    let mut applied = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Outcome::Applied => applied += 1,
+            Outcome::Duplicate | Outcome::Busy => {}
+            Outcome::Failed(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(applied, 20);
+    assert_eq!(summary(&app, &t).await["leads"]["total"], 20);
+    // Tenants never meet: another tenant's counters are untouched.
+    let u = app.tenant();
+    assert_eq!(summary(&app, &u).await["leads"]["total"], 0);
+}
+
+/// A consumer that fails on events marked as poison while `broken` is set.
+struct Flaky {
+    db: Db,
+    broken: Arc<AtomicBool>,
+}
+
+impl Consumer for Flaky {
+    fn name(&self) -> &'static str {
+        "flaky-test-consumer"
+    }
+
+    async fn handle(&self, event: &Envelope) -> Result<Vec<TransactWriteItem>, HandlerError> {
+        if event.detail["campaign"] == "poison" && self.broken.load(Ordering::SeqCst) {
+            return Err(HandlerError::Retry("cannot handle poison yet".into()));
+        }
+        let keys = TenantKeys::new(&event.tenant_id);
+        let item = keel_store::Item::from([
+            ("pk".to_string(), s(keys.key(&format!("FLAKY#{}", event.event_id)))),
+            ("sk".to_string(), s("DONE")),
+        ]);
+        Ok(vec![keel_worker::put(&self.db, item)])
+    }
+}
+
+async fn done(db: &Db, event: &Envelope) -> bool {
+    let keys = TenantKeys::new(&event.tenant_id);
+    db.get(&keys.key(&format!("FLAKY#{}", event.event_id)), "DONE").await.unwrap().is_some()
+}
+
+#[tokio::test]
+async fn a_poison_message_is_dead_lettered_and_redriven_once_fixed() {
+    let app = TestApp::new(keel_dashboard::router).await;
+    let db = app.state.db.clone();
+    let t = app.tenant();
+    let queues = test_queues(5).await;
+    let broken = Arc::new(AtomicBool::new(true));
+    let harness = Harness::new(db.clone(), Flaky { db: db.clone(), broken: broken.clone() });
+    let poller = QueuePoller { client: queues.sqs.clone(), url: queues.url.clone() };
+
+    let mut poison = lead_created_event(&t.id, 0, "Partner");
+    poison.detail["campaign"] = "poison".into();
+    let good: Vec<Envelope> = (1..=3).map(|n| lead_created_event(&t.id, n, "Partner")).collect();
+    for e in std::iter::once(&poison).chain(&good) {
+        queues.sqs.send_message().queue_url(&queues.url).message_body(bus_message(e)).send().await.unwrap();
+    }
+
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while depth(&queues.sqs, &queues.dlq_url).await == 0 {
+        assert!(Instant::now() < deadline, "poison never reached the DLQ");
+        poller.poll(Duration::from_secs(1), |event| harness.handle_batch(event)).await.unwrap();
+    }
+    for e in &good {
+        assert!(done(&db, e).await, "the rest of the batch is processed");
+    }
+    assert!(!done(&db, &poison).await);
+    assert_eq!(depth(&queues.sqs, &queues.url).await, 0);
+
+    broken.store(false, Ordering::SeqCst);
+    let moved = keel_worker::redrive::redrive(&queues.sqs, &queues.dlq_url, &queues.url, 100).await.unwrap();
+    assert_eq!(moved, 1);
+    while !done(&db, &poison).await {
+        assert!(Instant::now() < deadline, "redriven message never applied");
+        poller.poll(Duration::from_secs(1), |event| harness.handle_batch(event)).await.unwrap();
+    }
+    assert_eq!(depth(&queues.sqs, &queues.dlq_url).await, 0);
+    assert_eq!(depth(&queues.sqs, &queues.url).await, 0);
+}
+
+#[tokio::test]
+async fn unreadable_messages_fail_alone() {
+    let (app, harness) = dashboard().await;
+    let t = app.tenant();
+    let queues = test_queues(5).await;
+    let poller = QueuePoller { client: queues.sqs.clone(), url: queues.url.clone() };
+    let good = lead_created_event(&t.id, 1, "Event");
+    for body in ["not json".to_string(), bus_message(&good)] {
+        queues.sqs.send_message().queue_url(&queues.url).message_body(body).send().await.unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while summary(&app, &t).await["leads"]["total"] != 1 {
+        assert!(Instant::now() < deadline);
+        poller.poll(Duration::from_secs(1), |event| harness.handle_batch(event)).await.unwrap();
+    }
+    assert_eq!(depth(&queues.sqs, &queues.url).await, 1, "only the unreadable message is left to retry");
+}
