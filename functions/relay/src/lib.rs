@@ -18,6 +18,7 @@ use aws_sdk_dynamodb::types::{KeysAndAttributes, TransactWriteItem, Update};
 use keel_events::bus::{entry, EntryOutcome, EventSink, MAX_ENTRIES_PER_CALL};
 use keel_events::Envelope;
 use keel_store::db::s;
+use keel_store::relay_status::{self, RelayHeartbeat};
 use keel_store::{AttributeValue, Db, Item};
 
 /// Attempts per entry within one invocation before the batch is handed back to the stream.
@@ -67,18 +68,37 @@ impl<S: EventSink> Relay<S> {
             }
         };
         let todo: Vec<&Pending> = pending.iter().filter(|p| !already.contains(&(p.pk.clone(), p.sk.clone()))).collect();
+        let oldest = todo.iter().map(|p| p.envelope.occurred_at).min();
+        let mut published_count = 0u64;
         for chunk in todo.chunks(MAX_ENTRIES_PER_CALL) {
             let published = self.publish(chunk).await;
             let delivered: Vec<&Pending> =
                 chunk.iter().zip(&published).filter(|(_, ok)| **ok).map(|(p, _)| *p).collect();
             self.mark_published(&delivered).await;
+            published_count += delivered.len() as u64;
             if let Some(first_failed) = chunk.iter().zip(&published).find(|(_, ok)| !**ok).map(|(p, _)| p) {
                 tracing::warn!(sequence = %first_failed.sequence, "relay hands the batch back to the stream");
                 response.batch_item_failures.push(failure(&first_failed.sequence));
-                return response;
+                break;
             }
         }
+        if let (Some(oldest), true) = (oldest, published_count > 0) {
+            self.heartbeat(oldest, published_count).await;
+        }
         response
+    }
+
+    /// Records when the relay last published and how far behind commits it was.
+    async fn heartbeat(&self, oldest: chrono::DateTime<chrono::Utc>, count: u64) {
+        let now = chrono::Utc::now();
+        let beat = RelayHeartbeat {
+            last_published_at: now.to_rfc3339(),
+            lag_ms: (now - oldest).num_milliseconds().max(0),
+            last_batch_size: count,
+        };
+        if let Err(e) = relay_status::record(&self.db, &beat).await {
+            tracing::warn!(error = %e, "relay heartbeat not recorded");
+        }
     }
 
     /// Publishes a chunk, retrying only the entries that failed. Returns per entry whether it was

@@ -10,6 +10,7 @@ pub mod error;
 pub mod idempotency;
 pub mod keys;
 pub mod outbox;
+pub mod relay_status;
 
 pub use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 pub use counter::RequestCounter;

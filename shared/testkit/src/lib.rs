@@ -69,7 +69,7 @@ fn require_stack() -> TokenSettings {
 }
 
 impl TestApp {
-    pub async fn new(router: fn(AppState) -> Router) -> TestApp {
+    pub async fn new(router: impl FnOnce(AppState) -> Router) -> TestApp {
         let tokens = require_stack();
         let db = Db::from_env().await.expect("KEEL_TABLE from the local stack");
         let state = AppState::new(db, &tokens);

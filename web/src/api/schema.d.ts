@@ -21,6 +21,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/companies/{company_id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The company's events in order, for catching up after downtime (kept 30 days). */
+        get: operations["list_events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/companies/{company_id}/leads": {
         parameters: {
             query?: never;
@@ -69,14 +86,98 @@ export interface paths {
         patch: operations["update_lead"];
         trace?: never;
     };
+    "/api/system/background-tasks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Queue depths, dead letters and the relay's lag. */
+        get: operations["background_tasks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/system/background-tasks/{queue}/redrive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Moves a queue's dead letters back to it (up to 1,000 per call), after the cause is fixed. */
+        post: operations["redrive"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/system/info": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What is deployed where. */
+        get: operations["system_info"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description One consumer queue's state. */
+        BackgroundQueue: {
+            /**
+             * Format: int64
+             * @description Given up after the maximum receives; redrive them once the cause is fixed.
+             */
+            dead_letters: number;
+            /**
+             * Format: int64
+             * @description Being processed right now (or waiting out a failed attempt).
+             */
+            in_flight: number;
+            name: string;
+            /**
+             * Format: int64
+             * @description Waiting to be processed.
+             */
+            visible: number;
+        };
+        BackgroundTasks: {
+            queues: components["schemas"]["BackgroundQueue"][];
+            relay: components["schemas"]["RelayStatus"];
+        };
         DashboardSummary: {
             leads: components["schemas"]["LeadCounts"];
             /** @description When the counters last changed (they follow events within seconds). */
             updated_at?: string | null;
+        };
+        /** @description A page of events, oldest first. Keep `next_cursor` (the last event's id) to continue. */
+        EventPage: {
+            /**
+             * @description Event envelopes: `event_id`, `detail_type`, `source`, `version`, `tenant_id`,
+             *     `occurred_at`, `actor`, `detail`.
+             */
+            items: Record<string, never>[];
+            /** @description Where to continue; null when the page reached the settled end of the feed. */
+            next_cursor?: string | null;
         };
         /** @description One invalid input field, named the way the client sent it. */
         FieldError: {
@@ -234,12 +335,36 @@ export interface components {
              */
             type: string;
         };
+        Redriven: {
+            moved: number;
+            queue: string;
+        };
+        RelayStatus: {
+            /**
+             * Format: int64
+             * @description Commit → publish delay of the oldest event in the relay's last batch, in milliseconds.
+             */
+            lag_ms?: number | null;
+            /** Format: int64 */
+            last_batch_size?: number | null;
+            /** @description When the relay last published events (null: never since the stack started). */
+            last_published_at?: string | null;
+        };
         /**
          * @description Score bands as the sales team reads them (DESIGN §1): 0-30 cold, 31-50 warm, 51-70 hot,
          *     71-100 very hot.
          * @enum {string}
          */
         ScoreBand: "cold" | "warm" | "hot" | "very_hot";
+        SystemInfo: {
+            commit: string;
+            event_bus: string;
+            functions: string[];
+            region: string;
+            stage: string;
+            table: string;
+            version: string;
+        };
     };
     responses: never;
     parameters: never;
@@ -267,6 +392,62 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DashboardSummary"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not your company */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_events: {
+        parameters: {
+            query?: {
+                /** @description The `next_cursor` of the previous page, or the id of the last event you processed. */
+                after?: string;
+                /** @description Comma-separated detail types, e.g. `LeadCreated,LeadArchived`. */
+                types?: string;
+                /** @description 1-200, default 100 */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                company_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Events after the cursor, oldest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventPage"];
+                };
+            };
+            /** @description Invalid cursor, type or limit */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing or invalid token */
@@ -624,6 +805,123 @@ export interface operations {
             };
             /** @description No version given */
             428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    background_tasks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackgroundTasks"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    redrive: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Queue name, e.g. dashboard-counters */
+                queue: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Redriven"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such queue */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    system_info: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SystemInfo"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,0 +1,142 @@
+//! The event feed. Events are outbox items (`pk = T#<tenant>#EVENTS`, `sk = EVT#<event ulid>`),
+//! so the feed is one `Query` in id order.
+//!
+//! An event's id is minted before its transaction commits, so an event can become visible a
+//! little after a later id. The feed therefore serves only ids older than a settle window (the
+//! functions' 10 s timeout, after which no transaction can still commit): a client that stores
+//! the last id it read and asks for `after=<that id>` never skips an event.
+
+use std::time::Duration;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::Json;
+use chrono::Utc;
+use keel_http::{ApiError, AppState, Problem, TenantContext};
+use keel_store::db::s;
+use keel_store::StoreError;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+const DEFAULT_LIMIT: u32 = 100;
+const MAX_LIMIT: u32 = 200;
+
+/// How far behind now the feed stays (`KEEL_FEED_SETTLE_SECONDS`, default 10 = the function
+/// timeout).
+fn settle_window() -> Duration {
+    let secs = std::env::var("KEEL_FEED_SETTLE_SECONDS").ok().and_then(|v| v.parse().ok()).unwrap_or(10);
+    Duration::from_secs(secs)
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct FeedParams {
+    /// The `next_cursor` of the previous page, or the id of the last event you processed.
+    after: Option<String>,
+    /// Comma-separated detail types, e.g. `LeadCreated,LeadArchived`.
+    types: Option<String>,
+    /// 1-200, default 100
+    limit: Option<u32>,
+}
+
+/// A page of events, oldest first. Keep `next_cursor` (the last event's id) to continue.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct EventPage {
+    /// Event envelopes: `event_id`, `detail_type`, `source`, `version`, `tenant_id`,
+    /// `occurred_at`, `actor`, `detail`.
+    #[schema(value_type = Vec<Object>)]
+    pub items: Vec<serde_json::Value>,
+    /// Where to continue; null when the page reached the settled end of the feed.
+    pub next_cursor: Option<String>,
+}
+
+/// The company's events in order, for catching up after downtime (kept 30 days).
+#[utoipa::path(
+    get,
+    path = "/api/companies/{company_id}/events",
+    tag = "integrations",
+    params(("company_id" = String, Path), FeedParams),
+    responses(
+        (status = 200, description = "Events after the cursor, oldest first", body = EventPage),
+        (status = 400, description = "Invalid cursor, type or limit", body = Problem),
+        (status = 401, description = "Missing or invalid token", body = Problem),
+        (status = 404, description = "Not your company", body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_events(
+    State(app): State<AppState>,
+    ctx: TenantContext,
+    Path(company_id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<EventPage>, ApiError> {
+    let keys = ctx.company(&company_id)?;
+    let params: FeedParams = serde_urlencoded::from_str(query.as_deref().unwrap_or_default()).map_err(|e| {
+        let message = e.to_string();
+        match message.split('`').nth(1) {
+            Some(field) if message.starts_with("unknown field") => ApiError::field(field, "is not a known parameter"),
+            _ => ApiError::field("limit", "must be a number"),
+        }
+    })?;
+    let limit = params.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::field("limit", format!("must be between 1 and {MAX_LIMIT}")));
+    }
+    let after = match params.after.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+        Some(a) => Some(ulid::Ulid::from_string(a).map_err(|_| ApiError::field("after", "must be an event id"))?),
+        None => None,
+    };
+    let types: Vec<String> = params
+        .types
+        .as_deref()
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect();
+    if types.len() > 20 || types.iter().any(|t| t.len() > 64 || !t.chars().all(|c| c.is_ascii_alphanumeric())) {
+        return Err(ApiError::field("types", "must be up to 20 event types like LeadCreated"));
+    }
+
+    let settled = Utc::now() - settle_window();
+    // The smallest id minted after the settle point: everything below it has committed.
+    let horizon = ulid::Ulid::from_parts(settled.timestamp_millis().max(0) as u64, 0);
+    let lower = match after {
+        Some(a) => format!("EVT#{a}"),
+        None => "EVT#".to_string(),
+    };
+    let mut req = app
+        .db
+        .client
+        .query()
+        .table_name(&app.db.table)
+        .key_condition_expression("pk = :pk AND sk BETWEEN :lower AND :upper")
+        .expression_attribute_values(":pk", s(keys.events()))
+        .expression_attribute_values(":lower", s(&lower))
+        .expression_attribute_values(":upper", s(format!("EVT#{horizon}")))
+        .limit(limit as i32);
+    if !types.is_empty() {
+        let names: Vec<String> = (0..types.len()).map(|i| format!(":t{i}")).collect();
+        req = req.filter_expression(format!("detail_type IN ({})", names.join(", ")));
+        for (name, t) in names.iter().zip(&types) {
+            req = req.expression_attribute_values(name, s(t));
+        }
+    }
+    let out = req.send().await.map_err(StoreError::from_sdk)?;
+    let mut items = Vec::new();
+    for item in out.items.unwrap_or_default() {
+        // BETWEEN is inclusive: the `after` event itself was already read.
+        if item.get("sk").and_then(|v| v.as_s().ok()) == Some(&lower) {
+            continue;
+        }
+        if let Some(text) = item.get("envelope").and_then(|v| v.as_s().ok()) {
+            items.push(serde_json::from_str(text).map_err(|e| ApiError::Internal(e.to_string()))?);
+        }
+    }
+    // DynamoDB's LastEvaluatedKey says whether more may follow; its sort key is our cursor.
+    let next_cursor = out
+        .last_evaluated_key
+        .and_then(|k| k.get("sk").and_then(|v| v.as_s().ok()).map(|sk| sk.trim_start_matches("EVT#").to_string()));
+    Ok(Json(EventPage { items, next_cursor }))
+}

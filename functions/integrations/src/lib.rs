@@ -1,0 +1,23 @@
+//! Integrations: `GET /api/companies/{company_id}/events` — the company's own domain events in
+//! order, kept 30 days, for integrations that were down to catch up. Live delivery goes through
+//! EventBridge (see docs/events.md); this feed is the replayable record of the same events.
+
+mod feed;
+
+use keel_http::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use feed::EventPage;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(feed::list_events))
+}
+
+pub fn router(state: AppState) -> axum::Router {
+    routes().split_for_parts().0.with_state(state)
+}
+
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().split_for_parts().1
+}
