@@ -45,6 +45,17 @@ test("capture a lead through the form and see it in the table", async () => {
     // Score: email 10 + phone 10 + two BANT answers 30 + company 5 + title 5 + referral 5.
     assert.match(row, /\b65\b/);
     await page.screenshot({ path: `${OUT}leads-table.png`, fullPage: true });
+
+    // The dashboard counts the lead once its event has gone through relay, bus, queue and consumer.
+    await page.click('a.nav-link[href="#/dashboard"]');
+    await page.waitForFunction(() => document.querySelector('[data-stat="Leads"]')?.textContent === "1", null, { timeout: 30000 });
+    assert.equal(await page.textContent('[data-stat="Hot or very hot"]'), "1");
+    await page.screenshot({ path: `${OUT}dashboard.png`, fullPage: true });
+
+    // Administrators see the background tasks.
+    await page.click('a.nav-link[href="#/system"]');
+    await page.waitForSelector('#queues tr[data-queue="dashboard-counters"]');
+    await page.screenshot({ path: `${OUT}background-tasks.png`, fullPage: true });
   } finally {
     await browser.close();
   }

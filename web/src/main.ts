@@ -3,18 +3,24 @@ import "./style.css";
 import { saveSession, session } from "./api/client";
 import { html } from "./html";
 import { leadFormPage } from "./pages/leadForm";
+import { dashboardPage } from "./pages/dashboard";
 import { leadsPage } from "./pages/leads";
+import { systemPage } from "./pages/system";
 import { signInPage } from "./pages/signin";
 
 const app = document.querySelector<HTMLDivElement>("#app")!;
 
-function shell(): HTMLElement {
+function shell(path: string): HTMLElement {
   const s = session()!;
+  const link = (href: string, label: string) =>
+    html`<li class="nav-item"><a class="nav-link ${path.startsWith(href) ? "active" : ""}" href="#${href}">${label}</a></li>`;
   app.innerHTML = html`
     <nav class="navbar navbar-expand bg-dark navbar-dark mb-4">
       <div class="container">
         <a class="navbar-brand fw-semibold" href="#/leads"><span class="brand-mark">◆</span> Keel</a>
-        <ul class="navbar-nav me-auto"><li class="nav-item"><a class="nav-link active" href="#/leads">Leads</a></li></ul>
+        <ul class="navbar-nav me-auto">
+          ${link("/dashboard", "Dashboard")}${link("/leads", "Leads")}${s.role === "admin" ? link("/system", "Background tasks") : ""}
+        </ul>
         <span class="navbar-text small me-3" title="Company ${s.companyId}">${s.userId} · ${s.role.replace("_", " ")}</span>
         <button class="btn btn-sm btn-outline-light" id="sign-out">Sign out</button>
       </div>
@@ -34,7 +40,9 @@ function route() {
     if (path !== "/signin") location.hash = "#/signin";
     return signInPage(app);
   }
-  const page = shell();
+  const page = shell(path);
+  if (path === "/dashboard") return dashboardPage(page);
+  if (path === "/system") return systemPage(page);
   if (path === "/leads/new") return void leadFormPage(page);
   const m = path.match(/^\/leads\/([0-9A-Za-z]+)$/);
   if (m) return void leadFormPage(page, m[1]);
