@@ -11,6 +11,21 @@ plumbing=$!
 cargo nextest run --workspace --no-fail-fast --status-level fail --final-status-level slow
 kill $plumbing; wait $plumbing 2>/dev/null || true
 
+# A second stack started while this one runs gets its own ports and its own, empty data; stopping
+# it leaves this one answering (the browser test below runs against this one).
+outer_items=$(.tools/venv/bin/python -c "import boto3,os; print(boto3.client('dynamodb').scan(TableName=os.environ['KEEL_TABLE'], Select='COUNT')['Count'])")
+.tools/venv/bin/python infra/stack/stack.py exec -- .tools/venv/bin/python -c "
+import boto3, os, sys
+inner = os.environ['AWS_ENDPOINT_URL_DYNAMODB']
+assert inner != sys.argv[1], 'the second stack reused the first one'
+count = boto3.client('dynamodb').scan(TableName=os.environ['KEEL_TABLE'], Select='COUNT')['Count']
+assert count == 0, f'the second stack sees {count} items'
+print('second stack: own endpoint', inner, 'and an empty table')
+" "$AWS_ENDPOINT_URL_DYNAMODB"
+test "$outer_items" -gt 0
+.tools/venv/bin/python -c "import boto3,os; boto3.client('dynamodb').describe_table(TableName=os.environ['KEEL_TABLE'])" \
+  || { echo "the first stack stopped answering"; exit 1; }
+
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 KEEL_PORT=$port "$CARGO_TARGET_DIR/debug/keel-dev" serve > "$root/.stack/dev-server-$port.log" 2>&1 &
 server=$!

@@ -187,7 +187,19 @@ async fn every_event_reaches_the_bus_exactly_once_despite_failures() {
     for id in &ids {
         assert_eq!(seen.get(id), Some(&1), "event {id} published {:?} times", seen.get(id));
     }
-    // And every outbox item is marked published.
+    // Every event stays in its tenant's feed partition, and every outbox item is marked published.
+    for tenant in ["tenant-a", "tenant-b"] {
+        let feed = db
+            .client
+            .query()
+            .table_name(&db.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", keel_store::db::s(keel_store::TenantKeys::new(tenant).events()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(feed.count as usize, N / 2, "{tenant}");
+    }
     for record in &records {
         let pk = record.change.new_image.get("pk").cloned();
         let image: keel_store::Item = record.change.new_image.clone().into();

@@ -46,7 +46,7 @@ async fn serve() -> Result<(), String> {
     let web_dir =
         std::env::var("KEEL_WEB_DIR").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../web/dist").into());
     let app = api::app(&web_dir).await?;
-    keel_infra::plumbing::start().await?;
+    let _plumbing = keel_infra::plumbing::start().await?;
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     eprintln!("keel-dev: Keel is up at http://{addr}  (API under /api, OpenAPI at /api/openapi.json)");
@@ -61,7 +61,7 @@ async fn serve() -> Result<(), String> {
 /// Only the event plumbing (stream → relay, queues → consumers), for test runs.
 async fn plumbing() -> Result<(), String> {
     telemetry::init();
-    keel_infra::plumbing::start().await?;
+    let _tasks = keel_infra::plumbing::start().await?;
     eprintln!("keel-dev: event plumbing running");
     let _ = tokio::signal::ctrl_c().await;
     Ok(())

@@ -247,8 +247,8 @@ async fn settle(name: &'static str, round: Result<usize, String>) {
 }
 
 /// Starts every local event path that exists: the table stream into the relay, and each
-/// consumer queue into its consumer. Runs until the process ends.
-pub async fn start() -> Result<(), String> {
+/// consumer queue into its consumer. Runs until the process ends or the handles are aborted.
+pub async fn start() -> Result<Vec<tokio::task::JoinHandle<()>>, String> {
     use keel_dashboard::DashboardCounters;
     use keel_relay::Relay;
     use keel_store::Db;
@@ -262,7 +262,7 @@ pub async fn start() -> Result<(), String> {
 
     let relay = Relay::new(db.clone(), aws_sdk_eventbridge::Client::new(&sdk), bus);
     let mut stream = StreamPoller::new(aws_sdk_dynamodbstreams::Client::new(&sdk), stream_arn).await;
-    tokio::spawn(async move {
+    let relay_task = tokio::spawn(async move {
         loop {
             let round = stream.poll(100, |event| relay.handle(event)).await;
             settle("stream->relay", round).await;
@@ -273,11 +273,11 @@ pub async fn start() -> Result<(), String> {
         .map_err(|_| "KEEL_QUEUE_DASHBOARD_COUNTERS_QUEUE is not set")?;
     let harness = Harness::new(db.clone(), DashboardCounters { db });
     let poller = QueuePoller { client: aws_sdk_sqs::Client::new(&sdk), url: queue };
-    tokio::spawn(async move {
+    let consumer_task = tokio::spawn(async move {
         loop {
             let round = poller.poll(Duration::from_secs(1), |event| harness.handle_batch(event)).await;
             settle("queue->dashboard-counters", round).await;
         }
     });
-    Ok(())
+    Ok(vec![relay_task, consumer_task])
 }

@@ -77,11 +77,12 @@ impl<C: Consumer> Harness<C> {
         Harness { db, consumer }
     }
 
-    /// Processes a batch; the response lists the messages to be delivered again.
+    /// Processes a batch, its messages concurrently (each is claimed on its own, and consumers'
+    /// writes commute); the response lists the messages to be delivered again.
     pub async fn handle_batch(&self, event: SqsEvent) -> SqsBatchResponse {
         let mut response = SqsBatchResponse::default();
-        for message in &event.records {
-            let outcome = self.handle_message(message).await;
+        let outcomes = futures::future::join_all(event.records.iter().map(|m| self.handle_message(m))).await;
+        for (message, outcome) in event.records.iter().zip(outcomes) {
             if !outcome.acknowledged() {
                 let mut failure = BatchItemFailure::default();
                 failure.item_identifier = message.message_id.clone().unwrap_or_default();
