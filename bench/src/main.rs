@@ -152,6 +152,7 @@ async fn main() {
         db.client.transact_write_items().set_transact_items(Some(items)).send().await.unwrap();
         raw.entry("create").or_default().push(started.elapsed());
 
+        app.take_requests();
         let started = Instant::now();
         let r = app.get(&t.path(&format!("/leads/{id}")), &token).await;
         op("get", started.elapsed(), app.take_requests());
@@ -160,6 +161,7 @@ async fn main() {
         db.get(&keys.lead(&id), "LEAD").await.unwrap();
         raw.entry("get").or_default().push(started.elapsed());
 
+        app.take_requests();
         let started = Instant::now();
         let r = app.patch(&t.path(&format!("/leads/{id}")), &token, json!({"version": 1, "need": "Forecasting"})).await;
         op("update", started.elapsed(), app.take_requests());
@@ -170,6 +172,7 @@ async fn main() {
         db.client.transact_write_items().set_transact_items(Some(vec![put(item)])).send().await.unwrap();
         raw.entry("update").or_default().push(started.elapsed());
 
+        app.take_requests();
         let started = Instant::now();
         let r = app.call(Method::GET, &t.path("/leads?limit=50"), Some(&token), None, &[]).await;
         op("list (50)", started.elapsed(), app.take_requests());

@@ -202,33 +202,40 @@ impl QueuePoller {
         let event: SqsEvent = serde_json::from_value(json!({ "Records": records })).map_err(|e| e.to_string())?;
         let response = handler(event).await;
         let failed: Vec<String> = response.batch_item_failures.into_iter().map(|f| f.item_identifier).collect();
-        let mut acknowledged = 0;
+        let mut done = Vec::new();
         for m in &messages {
             let (Some(id), Some(handle)) = (&m.message_id, &m.receipt_handle) else { continue };
-            let result = if failed.contains(id) {
-                self.client
+            if failed.contains(id) {
+                let retry = self
+                    .client
                     .change_message_visibility()
                     .queue_url(&self.url)
                     .receipt_handle(handle)
                     .visibility_timeout(LOCAL_RETRY_VISIBILITY_SECONDS)
                     .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| format!("{}", aws_sdk_sqs::error::DisplayErrorContext(&e)))
+                    .await;
+                if let Err(e) = retry {
+                    tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(&e), "queue poller could not reschedule a message");
+                }
             } else {
-                acknowledged += 1;
-                self.client
-                    .delete_message()
-                    .queue_url(&self.url)
+                let entry = aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder()
+                    .id(done.len().to_string())
                     .receipt_handle(handle)
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| format!("{}", aws_sdk_sqs::error::DisplayErrorContext(&e)))
-            };
-            if let Err(e) = result {
-                tracing::warn!(error = %e, "queue poller could not settle a message");
+                    .build()
+                    .map_err(|e| e.to_string())?;
+                done.push(entry);
             }
+        }
+        let acknowledged = done.len();
+        if !done.is_empty() {
+            // One call for the batch, as Lambda deletes acknowledged messages.
+            self.client
+                .delete_message_batch()
+                .queue_url(&self.url)
+                .set_entries(Some(done))
+                .send()
+                .await
+                .map_err(|e| format!("{}", aws_sdk_sqs::error::DisplayErrorContext(&e)))?;
         }
         Ok(acknowledged)
     }

@@ -71,13 +71,7 @@ pub async fn list_events(
     RawQuery(query): RawQuery,
 ) -> Result<Json<EventPage>, ApiError> {
     let keys = ctx.company(&company_id)?;
-    let params: FeedParams = serde_urlencoded::from_str(query.as_deref().unwrap_or_default()).map_err(|e| {
-        let message = e.to_string();
-        match message.split('`').nth(1) {
-            Some(field) if message.starts_with("unknown field") => ApiError::field(field, "is not a known parameter"),
-            _ => ApiError::field("limit", "must be a number"),
-        }
-    })?;
+    let params: FeedParams = keel_http::parse_query(query.as_deref())?;
     let limit = params.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(ApiError::field("limit", format!("must be between 1 and {MAX_LIMIT}")));

@@ -24,7 +24,8 @@ pub(crate) fn refused(e: WriteRefused) -> ApiError {
         WriteRefused::Duplicate { field, existing_id } => {
             ApiError::Duplicate { detail: format!("A lead with this {field} already exists."), field, existing_id }
         }
-        WriteRefused::Stale => ApiError::Stale { current_version: 0 },
+        // Only updates can be stale (they handle it themselves); a new lead's id is fresh.
+        WriteRefused::Stale => ApiError::Internal("a new lead collided with an existing id".into()),
         WriteRefused::ExtraExists => ApiError::IdempotencyMismatch,
         WriteRefused::Store(e) => e.into(),
     }

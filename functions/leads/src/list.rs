@@ -61,13 +61,7 @@ pub async fn list_leads(
     RawQuery(query): RawQuery,
 ) -> Result<Json<LeadPage>, ApiError> {
     let keys = ctx.company(&company_id)?;
-    let params: ListParams = serde_urlencoded::from_str(query.as_deref().unwrap_or_default()).map_err(|e| {
-        let message = e.to_string();
-        match message.split('`').nth(1) {
-            Some(field) if message.starts_with("unknown field") => ApiError::field(field, "is not a known filter"),
-            _ => ApiError::field("query", "has an invalid value (limit must be a number)"),
-        }
-    })?;
+    let params: ListParams = keel_http::parse_query(query.as_deref())?;
     let mut errors = FieldErrors::default();
     let empty_to_none = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
     let status = empty_to_none(&params.status);

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod json;
 pub mod layers;
 pub mod problem;
+pub mod query;
 pub mod state;
 pub mod telemetry;
 
@@ -12,4 +13,5 @@ pub use auth::{Claims, Role, TenantContext, TokenIssuer, TokenVerifier};
 pub use json::ApiJson;
 pub use layers::with_edge;
 pub use problem::{ApiError, Problem};
+pub use query::parse_query;
 pub use state::AppState;
