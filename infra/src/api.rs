@@ -17,6 +17,7 @@ pub fn openapi() -> OpenApi {
     let mut doc = keel_leads::openapi();
     doc.merge(keel_dashboard::openapi());
     doc.merge(keel_integrations::openapi());
+    doc.merge(keel_audit::openapi());
     doc.merge(keel_system::openapi());
     doc.info = InfoBuilder::new()
         .title("Keel CRM API")
@@ -40,6 +41,7 @@ pub async fn app(web_dir: &str) -> Result<Router, String> {
     let api = keel_leads::router(state.clone())
         .merge(keel_dashboard::router(state.clone()))
         .merge(keel_integrations::router(state.clone()))
+        .merge(keel_audit::router(state.clone()))
         .merge(keel_system::router(state.clone(), aws_sdk_sqs::Client::new(&keel_store::aws::sdk_config().await)))
         .route("/api/health", get(health::health).with_state(state.clone()))
         .route("/api/openapi.json", get(|| async { axum::Json(openapi()) }))

@@ -6,7 +6,8 @@ use axum::Json;
 use chrono::Utc;
 use keel_core::{FieldErrors, Lead};
 use keel_events::{Envelope, LeadArchived, LeadCreated};
-use keel_http::{ApiError, AppState, Problem, TenantContext};
+use keel_http::{ApiError, AppState, Problem, RequestMeta, TenantContext};
+use keel_store::audit::AuditRecord;
 
 use crate::capture::{actor, refused};
 use crate::read::lead_id;
@@ -34,6 +35,7 @@ pub async fn archive_lead(
     State(app): State<AppState>,
     ctx: TenantContext,
     Path((company_id, lead_id_raw)): Path<(String, String)>,
+    meta: RequestMeta,
 ) -> Result<impl IntoResponse, ApiError> {
     let keys = ctx.company(&company_id)?;
     let id = lead_id(&lead_id_raw)?;
@@ -60,7 +62,9 @@ pub async fn archive_lead(
             before: LeadCreated::from(&current),
         },
     );
-    match repo::replace(&app.db, keys, &current, &next, &event).await {
+    let changes = AuditRecord::diff(Some(&current.as_json()), &next.as_json(), &Lead::RECORDED_FIELDS);
+    let audit = meta.audit(&ctx, "lead.archive", "lead", id, changes);
+    match repo::replace(&app.db, keys, &current, &next, &event, &audit).await {
         Ok(()) => Ok(([etag(next.version)], Json::<Lead>(next))),
         Err(WriteRefused::Stale) => Err(stale(&app, keys, id).await),
         Err(e) => Err(refused(e)),

@@ -6,7 +6,8 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use keel_core::{Lead, NewLead};
 use keel_events::{Actor, Envelope, LeadCreated};
-use keel_http::{ApiError, ApiJson, AppState, Problem, TenantContext};
+use keel_http::{ApiError, ApiJson, AppState, Problem, RequestMeta, TenantContext};
+use keel_store::audit::AuditRecord;
 use keel_store::idempotency::{self, IdempotencyRecord};
 use ulid::Ulid;
 
@@ -82,6 +83,7 @@ pub async fn create_lead(
     State(app): State<AppState>,
     ctx: TenantContext,
     Path(company_id): Path<String>,
+    meta: RequestMeta,
     headers: HeaderMap,
     body: ApiJson<NewLead>,
 ) -> Result<Response, ApiError> {
@@ -92,6 +94,8 @@ pub async fn create_lead(
     let now = Utc::now();
     let lead = Lead::capture(draft, Ulid::new(), &ctx.user_id, now);
     let event = Envelope::new(&ctx.tenant_id, actor(&ctx), now, &LeadCreated::from(&lead));
+    let changes = AuditRecord::diff(None, &lead.as_json(), &Lead::RECORDED_FIELDS);
+    let audit = meta.audit(&ctx, "lead.create", "lead", &lead.id.to_string(), changes);
     let response_body = serde_json::to_vec(&lead).map_err(|e| ApiError::Internal(e.to_string()))?;
 
     let request_hash = idempotency::fingerprint(&body.raw);
@@ -107,7 +111,7 @@ pub async fn create_lead(
         }
         None => None,
     };
-    match repo::capture(&app.db, keys, &lead, &event, record).await {
+    match repo::capture(&app.db, keys, &lead, &event, &audit, record).await {
         Ok(()) => Ok(created(&company_id, &lead.id.to_string(), lead.version, response_body)),
         Err(WriteRefused::ExtraExists) => {
             let key = idem_key.unwrap_or_default();

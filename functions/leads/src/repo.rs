@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::{Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem};
 use keel_core::Lead;
 use keel_events::Envelope;
+use keel_store::audit::{self, AuditRecord};
 use keel_store::db::s;
 use keel_store::{outbox, AttributeValue, CancelReason, Db, Item, StoreError, TenantKeys};
 
@@ -73,13 +74,14 @@ enum Slot {
     Extra,
 }
 
-/// Writes a new lead with its markers, its `LeadCreated` event and `extra` (an idempotency
-/// record), all or nothing.
+/// Writes a new lead with its markers, its `LeadCreated` event, its audit record and `extra` (an
+/// idempotency record), all or nothing.
 pub async fn capture(
     db: &Db,
     keys: &TenantKeys,
     lead: &Lead,
     event: &Envelope,
+    audit: &AuditRecord,
     extra: Option<TransactWriteItem>,
 ) -> Result<(), WriteRefused> {
     let put = Put::builder()
@@ -96,6 +98,8 @@ pub async fn capture(
     }
     items.push(outbox::put(&db.table, event)?);
     slots.push(Slot::Other);
+    items.push(audit::put(&db.table, keys, audit)?);
+    slots.push(Slot::Other);
     if let Some(extra) = extra {
         items.push(extra);
         slots.push(Slot::Extra);
@@ -104,13 +108,14 @@ pub async fn capture(
 }
 
 /// Replaces `current` with `next` if nobody changed it meanwhile, moving uniqueness markers
-/// when email or phone changed, and records `event`.
+/// when email or phone changed, and records `event` and `audit`.
 pub async fn replace(
     db: &Db,
     keys: &TenantKeys,
     current: &Lead,
     next: &Lead,
     event: &Envelope,
+    audit: &AuditRecord,
 ) -> Result<(), WriteRefused> {
     let id = next.id.to_string();
     let put = Put::builder()
@@ -137,6 +142,8 @@ pub async fn replace(
         }
     }
     items.push(outbox::put(&db.table, event)?);
+    slots.push(Slot::Other);
+    items.push(audit::put(&db.table, keys, audit)?);
     slots.push(Slot::Other);
     run(db, items, &slots).await
 }

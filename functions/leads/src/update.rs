@@ -7,7 +7,8 @@ use axum::Json;
 use chrono::Utc;
 use keel_core::{Lead, LeadPatch};
 use keel_events::{Envelope, LeadCreated, LeadUpdated};
-use keel_http::{ApiError, ApiJson, AppState, Problem, TenantContext};
+use keel_http::{ApiError, ApiJson, AppState, Problem, RequestMeta, TenantContext};
+use keel_store::audit::AuditRecord;
 use keel_store::TenantKeys;
 
 use crate::capture::{actor, refused};
@@ -40,6 +41,7 @@ pub async fn update_lead(
     State(app): State<AppState>,
     ctx: TenantContext,
     Path((company_id, lead_id_raw)): Path<(String, String)>,
+    meta: RequestMeta,
     headers: HeaderMap,
     body: ApiJson<LeadPatch>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -77,7 +79,9 @@ pub async fn update_lead(
             after: LeadCreated::from(&next),
         },
     );
-    match repo::replace(&app.db, keys, &current, &next, &event).await {
+    let changes = AuditRecord::diff(Some(&current.as_json()), &next.as_json(), &Lead::RECORDED_FIELDS);
+    let audit = meta.audit(&ctx, "lead.update", "lead", id, changes);
+    match repo::replace(&app.db, keys, &current, &next, &event, &audit).await {
         Ok(()) => Ok(([etag(next.version)], Json(next))),
         Err(WriteRefused::Stale) => Err(stale(&app, keys, id).await),
         Err(e) => Err(refused(e)),

@@ -11,7 +11,7 @@ use crate::queues::{depths, BackgroundQueue};
 use crate::SystemState;
 
 /// The Lambda functions Keel deploys (template.yaml).
-const FUNCTIONS: [&str; 6] = ["leads", "relay", "dashboard", "dashboard-counters", "integrations", "system"];
+const FUNCTIONS: [&str; 7] = ["leads", "relay", "dashboard", "dashboard-counters", "integrations", "audit", "system"];
 
 fn require_admin(ctx: &TenantContext) -> Result<(), ApiError> {
     if ctx.role == Role::Admin {

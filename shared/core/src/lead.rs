@@ -392,31 +392,38 @@ impl Lead {
         }
     }
 
-    /// Names of the fields whose values differ between two versions of a lead.
+    /// The fields people and rules change: what "changed" means for events and the audit trail.
+    pub const RECORDED_FIELDS: [&'static str; 19] = [
+        "first_name",
+        "last_name",
+        "company_name",
+        "email",
+        "phone",
+        "source",
+        "campaign",
+        "medium",
+        "owner_id",
+        "job_title",
+        "website",
+        "notes",
+        "budget",
+        "authority",
+        "need",
+        "timeline",
+        "status",
+        "score",
+        "score_band",
+    ];
+
+    /// Names of the recorded fields whose values differ between two versions of a lead.
     pub fn changed_fields(&self, other: &Lead) -> Vec<&'static str> {
-        let (a, b) = (serde_json::to_value(self).unwrap_or_default(), serde_json::to_value(other).unwrap_or_default());
-        const FIELDS: [&str; 19] = [
-            "first_name",
-            "last_name",
-            "company_name",
-            "email",
-            "phone",
-            "source",
-            "campaign",
-            "medium",
-            "owner_id",
-            "job_title",
-            "website",
-            "notes",
-            "budget",
-            "authority",
-            "need",
-            "timeline",
-            "status",
-            "score",
-            "score_band",
-        ];
-        FIELDS.into_iter().filter(|f| a.get(f) != b.get(f)).collect()
+        let (a, b) = (self.as_json(), other.as_json());
+        Self::RECORDED_FIELDS.into_iter().filter(|f| a.get(f) != b.get(f)).collect()
+    }
+
+    /// The lead as JSON (plain strings, numbers and nulls: serialising it cannot fail).
+    pub fn as_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
     }
 }
 

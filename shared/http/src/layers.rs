@@ -11,7 +11,7 @@ use axum::Router;
 use tracing::Instrument;
 
 use crate::json::BODY_LIMIT;
-use crate::ApiError;
+use crate::{ApiError, RequestMeta};
 
 pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -38,9 +38,11 @@ fn request_id(req: &Request) -> String {
         .unwrap_or_else(|| ulid::Ulid::new().to_string())
 }
 
-async fn request_context(req: Request, next: Next) -> Response {
+async fn request_context(mut req: Request, next: Next) -> Response {
     let started = Instant::now();
     let id = request_id(&req);
+    let source_ip = RequestMeta::source_ip(&req);
+    req.extensions_mut().insert(RequestMeta { request_id: id.clone(), source_ip });
     let method = req.method().clone();
     let span = tracing::info_span!(
         "request",

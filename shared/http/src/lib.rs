@@ -6,6 +6,7 @@ pub mod json;
 pub mod layers;
 pub mod problem;
 pub mod query;
+pub mod request_meta;
 pub mod state;
 pub mod telemetry;
 
@@ -14,4 +15,5 @@ pub use json::ApiJson;
 pub use layers::with_edge;
 pub use problem::{ApiError, Problem};
 pub use query::parse_query;
+pub use request_meta::RequestMeta;
 pub use state::AppState;

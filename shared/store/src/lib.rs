@@ -2,6 +2,7 @@
 //! transactions with readable outcomes, the outbox, idempotency records, signed cursors and a
 //! request counter that makes DynamoDB round trips per operation measurable.
 
+pub mod audit;
 pub mod aws;
 pub mod counter;
 pub mod cursor;
