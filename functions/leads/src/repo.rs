@@ -180,7 +180,9 @@ async fn refusal(db: &Db, slots: &[Slot], reasons: &[CancelReason]) -> WriteRefu
             Slot::Other | Slot::Extra => {}
         }
     }
-    WriteRefused::Store(StoreError::Other(format!("transaction cancelled: {reasons:?}")))
+    // Codes only: the items (marker keys hold emails and phones) never reach an error message.
+    let codes: Vec<&str> = reasons.iter().map(|r| r.code.as_str()).collect();
+    WriteRefused::Store(StoreError::Other(format!("transaction cancelled: {codes:?}")))
 }
 
 fn lead_id_of(item: &Item) -> Option<String> {

@@ -21,8 +21,9 @@ impl CancelReason {
 /// Store failures that callers act on. AWS error text stays in the logs, never in a response.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// A transaction was cancelled; one reason per item, in request order.
-    #[error("transaction cancelled: {0:?}")]
+    /// A transaction was cancelled; one reason per item, in request order. (Displayed without
+    /// the items: they can hold personal data.)
+    #[error("transaction cancelled")]
     Cancelled(Vec<CancelReason>),
     /// A single-item write's condition did not hold.
     #[error("condition failed")]
@@ -72,7 +73,8 @@ impl StoreError {
                 if reasons.iter().any(CancelReason::condition_failed) {
                     return StoreError::Cancelled(reasons);
                 }
-                return StoreError::Unavailable(format!("transaction conflict: {reasons:?}"));
+                let codes: Vec<&str> = reasons.iter().map(|r| r.code.as_str()).collect();
+                return StoreError::Unavailable(format!("transaction conflict: {codes:?}"));
             }
         }
         StoreError::from_sdk(err)
