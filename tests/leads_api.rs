@@ -14,7 +14,8 @@ async fn capture_read_update_list_with_round_trip_budgets() {
 
     let r = app.post(&t.path("/leads"), &t.admin(), lead_body(1)).await;
     assert_eq!(r.status, 201, "{:?}", r.body);
-    assert_eq!(app.take_requests(), [("TransactWriteItems".to_string(), 1)].into());
+    // Every authenticated request also takes one UpdateItem: the rate-limit window.
+    assert_eq!(app.take_requests(), [("TransactWriteItems".to_string(), 1), ("UpdateItem".to_string(), 1)].into());
     let id = r.body["id"].as_str().unwrap().to_string();
     assert_eq!(r.header("location"), Some(t.path(&format!("/leads/{id}")).as_str()));
     assert_eq!(r.header("etag"), Some("\"1\""));
@@ -27,7 +28,7 @@ async fn capture_read_update_list_with_round_trip_budgets() {
     let got = app.get(&t.path(&format!("/leads/{id}")), &t.admin()).await;
     assert_eq!(got.status, 200);
     assert_eq!(got.body, r.body);
-    assert_eq!(app.take_requests(), [("GetItem".to_string(), 1)].into());
+    assert_eq!(app.take_requests(), [("GetItem".to_string(), 1), ("UpdateItem".to_string(), 1)].into());
 
     let patch =
         json!({"version": 1, "budget": "50k USD", "authority": "CFO", "need": "Forecasting", "status": "contacted"});
@@ -37,14 +38,17 @@ async fn capture_read_update_list_with_round_trip_budgets() {
     assert_eq!(up.body["score"], 70, "plus three BANT answers at 15");
     assert_eq!(up.body["score_band"], "hot");
     assert_eq!(up.body["status"], "contacted");
-    assert_eq!(app.take_requests(), [("GetItem".to_string(), 1), ("TransactWriteItems".to_string(), 1)].into());
+    assert_eq!(
+        app.take_requests(),
+        [("GetItem".to_string(), 1), ("TransactWriteItems".to_string(), 1), ("UpdateItem".to_string(), 1)].into()
+    );
 
     let list = app.get(&t.path("/leads"), &t.admin()).await;
     assert_eq!(list.status, 200);
     assert_eq!(list.body["items"].as_array().unwrap().len(), 1);
     assert_eq!(list.body["items"][0]["version"], 2);
     assert_eq!(list.body["next_cursor"], serde_json::Value::Null);
-    assert_eq!(app.take_requests(), [("Query".to_string(), 1)].into());
+    assert_eq!(app.take_requests(), [("Query".to_string(), 1), ("UpdateItem".to_string(), 1)].into());
 
     let events: Vec<String> =
         outbox(&app, &t).await.iter().map(|e| e["detail_type"].as_str().unwrap().into()).collect();

@@ -8,6 +8,7 @@ use axum::http::header;
 use axum::http::request::Parts;
 use chrono::Utc;
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use keel_store::rate_limit::{self, Verdict};
 use keel_store::TenantKeys;
 use serde::{Deserialize, Serialize};
 
@@ -183,6 +184,12 @@ where
         let app = AppState::from_ref(state);
         let ctx = app.verifier.verify(token.trim())?;
         tracing::Span::current().record("tenant_id", ctx.tenant_id.as_str());
+        match rate_limit::take(&app.db, &ctx.keys, &ctx.user_id, &app.limits, Utc::now()).await {
+            Ok(Verdict::Allowed) => {}
+            Ok(Verdict::Limited { retry_after }) => return Err(ApiError::RateLimited { retry_after }),
+            // A limiter that cannot count must not take the API down with it.
+            Err(e) => tracing::warn!(error = %e, "rate limit not checked"),
+        }
         parts.extensions.insert(ctx.clone());
         Ok(ctx)
     }

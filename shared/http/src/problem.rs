@@ -58,6 +58,8 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("method not allowed")]
     MethodNotAllowed,
+    #[error("rate limited")]
+    RateLimited { retry_after: i64 },
     #[error("temporarily unavailable: {0}")]
     Unavailable(String),
     #[error("internal: {0}")]
@@ -157,6 +159,12 @@ impl ApiError {
                 "Method not allowed",
                 "This address does not accept that method.".into(),
             ),
+            ApiError::RateLimited { retry_after } => p(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate-limited",
+                "Too many requests",
+                format!("Your company or you made too many requests. Retry in {retry_after} s."),
+            ),
             ApiError::Unavailable(_) => p(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
@@ -189,8 +197,16 @@ impl IntoResponse for ApiError {
         let mut response = (status, serde_json::to_vec(&problem).unwrap_or_default()).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
-        if matches!(self, ApiError::Unavailable(_)) {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        match &self {
+            ApiError::Unavailable(_) => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            ApiError::RateLimited { retry_after } => {
+                if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
+                    headers.insert(header::RETRY_AFTER, v);
+                }
+            }
+            _ => {}
         }
         if matches!(self, ApiError::Unauthorized(_)) {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

@@ -1,5 +1,6 @@
 use std::sync::Arc;
 
+use keel_store::rate_limit::Limits;
 use keel_store::{CursorSigner, Db};
 
 use crate::auth::{SharedVerifier, TokenIssuer, TokenVerifier};
@@ -10,6 +11,7 @@ pub struct AppState {
     pub db: Db,
     pub verifier: SharedVerifier,
     pub cursors: CursorSigner,
+    pub limits: Limits,
 }
 
 /// Token settings from the environment (template.yaml Globals; the local stack exports the same).
@@ -48,6 +50,7 @@ impl AppState {
             db,
             verifier: Arc::new(TokenVerifier::new(&tokens.secret, &tokens.issuer, &tokens.audience)),
             cursors: CursorSigner::new(&cursor_key),
+            limits: Limits::from_env(),
         }
     }
 

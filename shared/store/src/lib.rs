@@ -11,6 +11,7 @@ pub mod error;
 pub mod idempotency;
 pub mod keys;
 pub mod outbox;
+pub mod rate_limit;
 pub mod relay_status;
 
 pub use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
