@@ -52,6 +52,12 @@ test("capture a lead through the form and see it in the table", async () => {
     assert.equal(await page.textContent('[data-stat="Hot or very hot"]'), "1");
     await page.screenshot({ path: `${OUT}dashboard.png`, fullPage: true });
 
+    // Administrators see the change in the audit log.
+    await page.click('a.nav-link[href="#/audit"]');
+    await page.waitForSelector("#audit-rows tr[data-audit-id]");
+    assert.match(await page.textContent("#audit-rows"), /lead\.create/);
+    await page.screenshot({ path: `${OUT}audit-log.png`, fullPage: true });
+
     // Administrators see the background tasks.
     await page.click('a.nav-link[href="#/system"]');
     await page.waitForSelector('#queues tr[data-queue="dashboard-counters"]');
