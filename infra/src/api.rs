@@ -35,14 +35,20 @@ pub fn openapi() -> OpenApi {
     doc
 }
 
-pub async fn app(web_dir: &str) -> Result<Router, String> {
-    let state = AppState::from_env().await?;
-    let tokens = keel_http::state::TokenSettings::from_env()?;
-    let api = keel_leads::router(state.clone())
+/// Every function's routes on one router, as API Gateway routes them (without the edge layers).
+pub fn functions(state: AppState, sqs: aws_sdk_sqs::Client) -> Router {
+    keel_leads::router(state.clone())
         .merge(keel_dashboard::router(state.clone()))
         .merge(keel_integrations::router(state.clone()))
         .merge(keel_audit::router(state.clone()))
-        .merge(keel_system::router(state.clone(), aws_sdk_sqs::Client::new(&keel_store::aws::sdk_config().await)))
+        .merge(keel_system::router(state, sqs))
+}
+
+pub async fn app(web_dir: &str) -> Result<Router, String> {
+    let state = AppState::from_env().await?;
+    let tokens = keel_http::state::TokenSettings::from_env()?;
+    let sqs = aws_sdk_sqs::Client::new(&keel_store::aws::sdk_config().await);
+    let api = functions(state.clone(), sqs)
         .route("/api/health", get(health::health).with_state(state.clone()))
         .route("/api/openapi.json", get(|| async { axum::Json(openapi()) }))
         .route("/api/dev/token", post(dev_token::mint).with_state(tokens.issuer()));

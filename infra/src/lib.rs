@@ -1,4 +1,7 @@
 //! Local-only infrastructure: the event plumbing Lambda runs in AWS (stream → relay, queue →
 //! consumer), for the dev server and the test stack.
 
+pub mod api;
+mod dev_token;
+mod health;
 pub mod plumbing;

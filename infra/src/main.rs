@@ -9,9 +9,7 @@
 //!
 //! Run it inside the local stack (`make run`), which exports the AWS endpoints and Keel settings.
 
-mod api;
-mod dev_token;
-mod health;
+use keel_infra::api;
 
 use std::net::SocketAddr;
 

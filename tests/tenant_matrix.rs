@@ -1,0 +1,72 @@
+//! The cross-tenant matrix, generated from the OpenAPI document so every new route is covered:
+//! company B's administrator calls every route against company A's company id and records, and
+//! gets 404 (nothing exists for B there); afterwards A's data is exactly as it was.
+
+use axum::http::Method;
+use keel_testkit::{Tenant, TestApp};
+use keel_tests::{capture, lead_body};
+use serde_json::{json, Value};
+
+/// Routes that act on the platform rather than a company (system status). They answer B's
+/// administrator like A's — see the note in functions/system: they need a platform operator role.
+const PLATFORM_ROUTES: [&str; 3] =
+    ["/api/system/info", "/api/system/background-tasks", "/api/system/background-tasks/{queue}/redrive"];
+
+async fn snapshot(app: &TestApp, a: &Tenant, lead_id: &str) -> Value {
+    let get = |path: String| async move { app.get(&path, &a.admin()).await.body };
+    json!({
+        "lead": get(a.path(&format!("/leads/{lead_id}"))).await,
+        "leads": get(a.path("/leads?limit=200")).await,
+        "summary": get(a.path("/dashboard/summary")).await,
+        "audit": get("/api/audit?limit=200".to_string()).await,
+    })
+}
+
+fn body_for(method: &Method, path: &str) -> Option<Value> {
+    match *method {
+        Method::POST if path.ends_with("/leads") => Some(lead_body(77)),
+        Method::POST | Method::PUT => Some(json!({})),
+        Method::PATCH => Some(json!({"version": 1, "notes": "written by another company"})),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn another_company_reaches_nothing_on_any_route() {
+    let sqs = aws_sdk_sqs::Client::new(&keel_store::aws::sdk_config().await);
+    let app = TestApp::new(move |state| keel_infra::api::functions(state, sqs)).await;
+    let a = app.tenant();
+    let b = app.tenant();
+    let lead = capture(&app, &a, lead_body(1)).await;
+    let lead_id = lead["id"].as_str().unwrap().to_string();
+    let before = snapshot(&app, &a, &lead_id).await;
+
+    let doc = serde_json::to_value(keel_infra::api::openapi()).unwrap();
+    let mut checked = 0;
+    for (template, ops) in doc["paths"].as_object().unwrap() {
+        for method in ops.as_object().unwrap().keys() {
+            let method: Method = method.to_uppercase().parse().unwrap();
+            let path = template
+                .replace("{company_id}", &a.id)
+                .replace("{lead_id}", &lead_id)
+                .replace("{queue}", "dashboard-counters");
+            if PLATFORM_ROUTES.contains(&template.as_str()) {
+                continue;
+            }
+            let r = app.call(method.clone(), &path, Some(&b.admin()), body_for(&method, &path), &[]).await;
+            if template.contains("{company_id}") {
+                assert_eq!(r.status, 404, "{method} {template} answered B: {:?}", r.body);
+            } else {
+                // Company-implicit routes (the audit trail) answer B about B only.
+                assert_eq!(r.status, 200, "{method} {template}");
+                assert!(
+                    !r.body.to_string().contains(&a.id) && !r.body.to_string().contains(&lead_id),
+                    "{method} {template} leaked A"
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 8, "the matrix covered only {checked} routes");
+    assert_eq!(snapshot(&app, &a, &lead_id).await, before, "A's data changed");
+}
