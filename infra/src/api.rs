@@ -18,6 +18,7 @@ pub fn openapi() -> OpenApi {
     doc.merge(keel_dashboard::openapi());
     doc.merge(keel_integrations::openapi());
     doc.merge(keel_audit::openapi());
+    doc.merge(keel_identity::openapi());
     doc.merge(keel_system::openapi());
     doc.info = InfoBuilder::new()
         .title("Keel CRM API")
@@ -41,6 +42,7 @@ pub fn functions(state: AppState, sqs: aws_sdk_sqs::Client) -> Router {
         .merge(keel_dashboard::router(state.clone()))
         .merge(keel_integrations::router(state.clone()))
         .merge(keel_audit::router(state.clone()))
+        .merge(keel_identity::router(state.clone()))
         .merge(keel_system::router(state, sqs))
 }
 

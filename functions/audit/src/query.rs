@@ -8,7 +8,7 @@ use axum::extract::{RawQuery, State};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use keel_core::FieldErrors;
-use keel_http::{ApiError, AppState, Problem, Role, TenantContext};
+use keel_http::{ApiError, AppState, Permission, Problem, TenantContext};
 use keel_store::audit::{self, AuditRecord};
 use keel_store::db::{from_item, s};
 use keel_store::StoreError;
@@ -73,9 +73,7 @@ pub async fn list_audit(
     ctx: TenantContext,
     RawQuery(query): RawQuery,
 ) -> Result<Json<AuditPage>, ApiError> {
-    if ctx.role != Role::Admin {
-        return Err(ApiError::Forbidden("Only administrators can read the audit trail."));
-    }
+    ctx.require(Permission::ReadAudit)?;
     let p: AuditParams = keel_http::parse_query(query.as_deref())?;
     let clean = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
     let (entity_type, entity_id, actor) = (clean(&p.entity_type), clean(&p.entity_id), clean(&p.actor_id));

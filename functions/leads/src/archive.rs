@@ -6,7 +6,7 @@ use axum::Json;
 use chrono::Utc;
 use keel_core::{FieldErrors, Lead};
 use keel_events::{Envelope, LeadArchived, LeadCreated};
-use keel_http::{ApiError, AppState, Problem, RequestMeta, TenantContext};
+use keel_http::{ApiError, AppState, Permission, Problem, RequestMeta, TenantContext};
 use keel_store::audit::AuditRecord;
 
 use crate::capture::{actor, refused};
@@ -39,8 +39,9 @@ pub async fn archive_lead(
 ) -> Result<impl IntoResponse, ApiError> {
     let keys = ctx.company(&company_id)?;
     let id = lead_id(&lead_id_raw)?;
-    ctx.require_write()?;
+    ctx.require(Permission::EditOwnRecords)?;
     let current = repo::get(&app.db, keys, id).await?.ok_or(ApiError::NotFound)?;
+    ctx.require_edit(&current.owner_id, &current.owner_id)?;
     let now = Utc::now();
     let next = match current.archived(now) {
         Ok(Some(next)) => next,

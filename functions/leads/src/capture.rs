@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use keel_core::{Lead, NewLead};
 use keel_events::{Actor, Envelope, LeadCreated};
-use keel_http::{ApiError, ApiJson, AppState, Problem, RequestMeta, TenantContext};
+use keel_http::{ApiError, ApiJson, AppState, Permission, Problem, RequestMeta, TenantContext};
 use keel_store::audit::AuditRecord;
 use keel_store::idempotency::{self, IdempotencyRecord};
 use ulid::Ulid;
@@ -88,9 +88,11 @@ pub async fn create_lead(
     body: ApiJson<NewLead>,
 ) -> Result<Response, ApiError> {
     let keys = ctx.company(&company_id)?;
-    ctx.require_write()?;
+    ctx.require(Permission::EditOwnRecords)?;
     let idem_key = idempotency_key(&headers)?;
     let draft = body.value.validate().map_err(ApiError::Validation)?;
+    // Capturing a lead for someone else is assigning it: managers and admins only.
+    ctx.require_edit(&ctx.user_id, draft.owner_id.as_deref().unwrap_or(&ctx.user_id))?;
     let now = Utc::now();
     let lead = Lead::capture(draft, Ulid::new(), &ctx.user_id, now);
     let event = Envelope::new(&ctx.tenant_id, actor(&ctx), now, &LeadCreated::from(&lead));

@@ -7,7 +7,7 @@ use axum::Json;
 use chrono::Utc;
 use keel_core::{Lead, LeadPatch};
 use keel_events::{Envelope, LeadCreated, LeadUpdated};
-use keel_http::{ApiError, ApiJson, AppState, Problem, RequestMeta, TenantContext};
+use keel_http::{ApiError, ApiJson, AppState, Permission, Problem, RequestMeta, TenantContext};
 use keel_store::audit::AuditRecord;
 use keel_store::TenantKeys;
 
@@ -47,10 +47,12 @@ pub async fn update_lead(
 ) -> Result<impl IntoResponse, ApiError> {
     let keys = ctx.company(&company_id)?;
     let id = lead_id(&lead_id_raw)?;
-    ctx.require_write()?;
+    ctx.require(Permission::EditOwnRecords)?;
     let patch = body.value;
     let expected_version = expected(&headers, patch.version)?;
     let current = repo::get(&app.db, keys, id).await?.ok_or(ApiError::NotFound)?;
+    let new_owner = patch.owner_id.as_deref().map(str::trim).filter(|o| !o.is_empty()).unwrap_or(&current.owner_id);
+    ctx.require_edit(&current.owner_id, new_owner)?;
     let now = Utc::now();
     let next = current.patched(&patch, now).map_err(|errors| {
         if errors.0.iter().any(|e| e.field == "status") {

@@ -2,7 +2,7 @@
 
 use axum::extract::{Path, State};
 use axum::Json;
-use keel_http::{ApiError, Problem, Role, TenantContext};
+use keel_http::{ApiError, Permission, Problem, TenantContext};
 use keel_store::relay_status::{self, RelayHeartbeat};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -11,14 +11,11 @@ use crate::queues::{depths, BackgroundQueue};
 use crate::SystemState;
 
 /// The Lambda functions Keel deploys (template.yaml).
-const FUNCTIONS: [&str; 7] = ["leads", "relay", "dashboard", "dashboard-counters", "integrations", "audit", "system"];
+const FUNCTIONS: [&str; 8] =
+    ["leads", "relay", "dashboard", "dashboard-counters", "integrations", "audit", "identity", "system"];
 
 fn require_admin(ctx: &TenantContext) -> Result<(), ApiError> {
-    if ctx.role == Role::Admin {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden("Only administrators can see and operate system status."))
-    }
+    ctx.require(Permission::OperateSystem)
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

@@ -20,7 +20,7 @@ const ALGORITHM: Algorithm = Algorithm::HS256;
 /// Clock skew tolerated on `exp`/`nbf`.
 const LEEWAY_SECONDS: u64 = 30;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Admin,
@@ -30,11 +30,6 @@ pub enum Role {
 }
 
 impl Role {
-    /// Viewers read; every other role may write (ownership rules per record come with users).
-    pub fn can_write(self) -> bool {
-        !matches!(self, Role::Viewer)
-    }
-
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Admin => "admin",
@@ -77,14 +72,6 @@ impl TenantContext {
             Ok(&self.keys)
         } else {
             Err(ApiError::NotFound)
-        }
-    }
-
-    pub fn require_write(&self) -> Result<(), ApiError> {
-        if self.role.can_write() {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden("Your role can read but not change records."))
         }
     }
 }

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod json;
 pub mod layers;
+pub mod permissions;
 pub mod problem;
 pub mod query;
 pub mod request_meta;
@@ -13,6 +14,7 @@ pub mod telemetry;
 pub use auth::{Claims, Role, TenantContext, TokenIssuer, TokenVerifier};
 pub use json::ApiJson;
 pub use layers::with_edge;
+pub use permissions::Permission;
 pub use problem::{ApiError, Problem};
 pub use query::parse_query;
 pub use request_meta::RequestMeta;

@@ -103,6 +103,40 @@ export interface paths {
         patch: operations["update_lead"];
         trace?: never;
     };
+    "/api/permissions/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's role and permissions. */
+        get: operations["me"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/permissions/roles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every role and what it may do. */
+        get: operations["roles"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/system/background-tasks": {
         parameters: {
             query?: never;
@@ -295,6 +329,12 @@ export interface components {
          * @enum {string}
          */
         LeadStatus: "new" | "contacted" | "nurturing" | "qualified" | "unqualified" | "converted" | "archived";
+        MyPermissions: {
+            company_id: string;
+            permissions: string[];
+            role: string;
+            user_id: string;
+        };
         /**
          * @description The body of `POST …/leads`. Everything is optional at the parsing layer so that validation can
          *     name every wrong field at once.
@@ -370,6 +410,10 @@ export interface components {
             last_batch_size?: number | null;
             /** @description When the relay last published events (null: never since the stack started). */
             last_published_at?: string | null;
+        };
+        RolePermissions: {
+            permissions: string[];
+            role: string;
         };
         /**
          * @description Score bands as the sales team reads them (DESIGN §1): 0-30 cold, 31-50 warm, 51-70 hot,
@@ -886,6 +930,60 @@ export interface operations {
             };
             /** @description No version given */
             428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    me: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MyPermissions"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    roles: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RolePermissions"][];
+                };
+            };
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
