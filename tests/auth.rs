@@ -1,20 +1,41 @@
-//! Tokens: only a valid, unexpired token of this issuer and audience, signed with the pinned
-//! algorithm, reaches a handler. Everything else is a 401 problem and nothing is written.
+//! Tokens: only a valid, unexpired Ed25519 token of this issuer and audience, signed by a known
+//! key id, reaches a handler. Everything else is a 401 problem and nothing is written.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
+use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use keel_http::{Role, TokenIssuer};
 use keel_tests::{all_leads, lead_body, leads_app};
+
+/// A fresh Ed25519 key that is not the stack's, as PKCS#8 PEM.
+fn foreign_key() -> String {
+    let der = ring::signature::Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new()).unwrap();
+    let b64 = STANDARD.encode(der.as_ref());
+    format!("-----BEGIN PRIVATE KEY-----\n{b64}\n-----END PRIVATE KEY-----\n")
+}
 
 #[tokio::test]
 async fn missing_expired_tampered_and_foreign_tokens_are_refused() {
     let app = leads_app().await;
     let t = app.tenant();
     let path = t.path("/leads");
-    let secret = std::env::var("KEEL_JWT_SECRET").unwrap();
+    let signing_key = std::env::var("KEEL_JWT_SIGNING_KEY").unwrap();
+    let kid = std::env::var("KEEL_JWT_SIGNING_KID").unwrap();
     let issuer = std::env::var("KEEL_JWT_ISSUER").unwrap();
     let audience = std::env::var("KEEL_JWT_AUDIENCE").unwrap();
-    let good = TokenIssuer::new(secret.as_bytes(), &issuer, &audience);
+    let good = TokenIssuer::new(signing_key.as_bytes(), &kid, &issuer, &audience).unwrap();
+    let signer = |key: &str, kid: &str, iss: &str, aud: &str| TokenIssuer::new(key.as_bytes(), kid, iss, aud).unwrap();
+    // The classic confusion attack: HS256 "signed" with the public key as the secret.
+    let public_keys: serde_json::Value = serde_json::from_str(&std::env::var("KEEL_JWT_PUBLIC_KEYS").unwrap()).unwrap();
+    let public_pem = public_keys[&kid].as_str().unwrap().to_string();
+    let mut hs_header = Header::new(Algorithm::HS256);
+    hs_header.kid = Some(kid.clone());
+    let hs256 = encode(
+        &hs_header,
+        &good.claims(&t.id, &t.user_id, Role::Admin, 900),
+        &EncodingKey::from_secret(public_pem.as_bytes()),
+    )
+    .unwrap();
 
     let mut expired = good.claims(&t.id, &t.user_id, Role::Admin, 900);
     expired.exp -= 3600;
@@ -35,15 +56,20 @@ async fn missing_expired_tampered_and_foreign_tokens_are_refused() {
         ("not yet valid", Some(good.sign(&not_yet))),
         ("tampered payload", Some(tampered)),
         ("alg none", Some(alg_none)),
-        ("wrong key", Some(TokenIssuer::new(&[7u8; 48], &issuer, &audience).token(&t.id, "u", Role::Admin, 900))),
+        ("HS256 with the public key", Some(hs256)),
+        (
+            "foreign key, known kid",
+            Some(signer(&foreign_key(), &kid, &issuer, &audience).token(&t.id, "u", Role::Admin, 900)),
+        ),
+        (
+            "unknown kid",
+            Some(signer(&signing_key, "retired-0", &issuer, &audience).token(&t.id, "u", Role::Admin, 900)),
+        ),
         (
             "wrong issuer",
-            Some(TokenIssuer::new(secret.as_bytes(), "https://evil", &audience).token(&t.id, "u", Role::Admin, 900)),
+            Some(signer(&signing_key, &kid, "https://evil", &audience).token(&t.id, "u", Role::Admin, 900)),
         ),
-        (
-            "wrong audience",
-            Some(TokenIssuer::new(secret.as_bytes(), &issuer, "other-api").token(&t.id, "u", Role::Admin, 900)),
-        ),
+        ("wrong audience", Some(signer(&signing_key, &kid, &issuer, "other-api").token(&t.id, "u", Role::Admin, 900))),
         ("garbage", Some("not.a.jwt".into())),
     ];
     for (name, token) in cases {

@@ -53,7 +53,7 @@ pub async fn app(web_dir: &str) -> Result<Router, String> {
     let api = functions(state.clone(), sqs)
         .route("/api/health", get(health::health).with_state(state.clone()))
         .route("/api/openapi.json", get(|| async { axum::Json(openapi()) }))
-        .route("/api/dev/token", post(dev_token::mint).with_state(tokens.issuer()));
+        .route("/api/dev/token", post(dev_token::mint).with_state(tokens.issuer()?));
     let web = ServeDir::new(web_dir).fallback(ServeFile::new(format!("{web_dir}/index.html")));
     // /api/* goes to the API (where an unknown path is a problem+json 404), the rest is the UI.
     let api = with_edge(api);

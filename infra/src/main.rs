@@ -77,7 +77,7 @@ fn token(args: &[String]) -> Result<(), String> {
         other => return Err(format!("unknown role {other}")),
     };
     let user = flag("--user").unwrap_or_else(|| "dev-user".into());
-    let issuer = TokenSettings::from_env()?.issuer();
+    let issuer = TokenSettings::from_env()?.issuer()?;
     println!("{}", issuer.token(&company, &user, role, 8 * 3600));
     Ok(())
 }

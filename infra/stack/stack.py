@@ -10,6 +10,7 @@ Every start gets its own ports and in-memory state, so two stacks never share or
 """
 import argparse
 import glob
+import json
 import os
 import secrets
 import signal
@@ -53,16 +54,39 @@ def dynamodb_local_dir() -> str:
     return found[-1]
 
 
-def dev_jwt_secret() -> str:
-    """The local stack's token signing secret: random per checkout, kept in git-ignored .tools/."""
-    path = os.path.join(TOOLS, "dev-jwt-secret")
+def _dev_file(name: str, make) -> str:
+    """A local-only secret, made once per checkout and kept in git-ignored .tools/."""
+    path = os.path.join(TOOLS, name)
     if not os.path.exists(path):
         os.makedirs(TOOLS, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_urlsafe(48))
+            f.write(make())
     with open(path) as f:
-        return f.read().strip()
+        return f.read()
+
+
+def dev_token_settings() -> dict:
+    """An Ed25519 signing key and a cursor secret for the local stack (AWS keeps them in Secrets
+    Manager). The public key is published under its key id, as verifiers expect."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    def new_key() -> str:
+        return Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+
+    private_pem = _dev_file("dev-jwt-ed25519.pem", new_key)
+    key = serialization.load_pem_private_key(private_pem.encode(), password=None)
+    public_pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    kid = "local-1"
+    return {
+        "KEEL_JWT_SIGNING_KEY": private_pem,
+        "KEEL_JWT_SIGNING_KID": kid,
+        "KEEL_JWT_PUBLIC_KEYS": json.dumps({kid: public_pem}),
+        "KEEL_CURSOR_SECRET": _dev_file("dev-cursor-secret", lambda: secrets.token_urlsafe(48)).strip(),
+    }
 
 
 class Stack:
@@ -161,7 +185,7 @@ def main():
         })
         outputs = provision.provision(os.path.join(ROOT, "template.yaml"), STAGE, env)
         env.update(outputs)
-        env.setdefault("KEEL_JWT_SECRET", dev_jwt_secret())
+        env.update(dev_token_settings())
         with open(os.path.join(log_dir, "env"), "w") as f:
             for k in sorted(outputs) + ["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SQS"]:
                 f.write(f"{k}={env[k]}\n")

@@ -7,16 +7,19 @@ use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
 use chrono::Utc;
-use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use std::collections::HashMap;
+
+use jsonwebtoken::{decode, decode_header, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use keel_store::rate_limit::{self, Verdict};
 use keel_store::TenantKeys;
 use serde::{Deserialize, Serialize};
 
 use crate::{ApiError, AppState};
 
-/// The only algorithm accepted: a token naming another (`none`, RS256 with a confused key, …)
-/// is refused before its signature is looked at.
-const ALGORITHM: Algorithm = Algorithm::HS256;
+/// The only algorithm accepted: a token naming another (`none`, HS256 signed with a public key,
+/// …) is refused before its signature is looked at. Ed25519 keys are asymmetric: functions that
+/// only verify never hold the signing key.
+const ALGORITHM: Algorithm = Algorithm::EdDSA;
 /// Clock skew tolerated on `exp`/`nbf`.
 const LEEWAY_SECONDS: u64 = 30;
 
@@ -76,52 +79,71 @@ impl TenantContext {
     }
 }
 
+/// Verifies access tokens against the public keys by key id (`kid`), so signing keys can rotate:
+/// publish the new public key, start signing with it, retire the old one after the token lifetime.
 #[derive(Clone)]
 pub struct TokenVerifier {
-    key: DecodingKey,
+    keys: HashMap<String, DecodingKey>,
     validation: Validation,
 }
 
 impl TokenVerifier {
-    pub fn new(secret: &[u8], issuer: &str, audience: &str) -> Self {
+    /// `public_keys`: key id → Ed25519 public key (SPKI PEM).
+    pub fn new(public_keys: &HashMap<String, String>, issuer: &str, audience: &str) -> Result<Self, String> {
+        let mut keys = HashMap::new();
+        for (kid, pem) in public_keys {
+            let key = DecodingKey::from_ed_pem(pem.as_bytes()).map_err(|e| format!("public key {kid}: {e}"))?;
+            keys.insert(kid.clone(), key);
+        }
+        if keys.is_empty() {
+            return Err("no token verification keys configured".into());
+        }
         let mut validation = Validation::new(ALGORITHM);
         validation.set_issuer(&[issuer]);
         validation.set_audience(&[audience]);
         validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
         validation.validate_nbf = true;
         validation.leeway = LEEWAY_SECONDS;
-        TokenVerifier { key: DecodingKey::from_secret(secret), validation }
+        Ok(TokenVerifier { keys, validation })
     }
 
     pub fn verify(&self, token: &str) -> Result<TenantContext, ApiError> {
-        let data = decode::<Claims>(token, &self.key, &self.validation).map_err(|e| {
+        let invalid = || ApiError::Unauthorized("The token is not valid");
+        let header = decode_header(token).map_err(|_| invalid())?;
+        if header.alg != ALGORITHM {
+            return Err(invalid());
+        }
+        let key = header.kid.as_ref().and_then(|kid| self.keys.get(kid)).ok_or_else(invalid)?;
+        let data = decode::<Claims>(token, key, &self.validation).map_err(|e| {
             use jsonwebtoken::errors::ErrorKind;
             match e.kind() {
                 ErrorKind::ExpiredSignature => ApiError::Unauthorized("The token has expired"),
                 ErrorKind::ImmatureSignature => ApiError::Unauthorized("The token is not valid yet"),
-                _ => ApiError::Unauthorized("The token is not valid"),
+                _ => invalid(),
             }
         })?;
         let c = data.claims;
         if c.tid.is_empty() || c.sub.is_empty() {
-            return Err(ApiError::Unauthorized("The token is not valid"));
+            return Err(invalid());
         }
         Ok(TenantContext { keys: TenantKeys::new(&c.tid), tenant_id: c.tid, user_id: c.sub, role: c.role })
     }
 }
 
-/// Mints tokens with the same settings the verifier checks (local dev server and tests; the
-/// identity function will issue real ones).
+/// Signs access tokens (the identity context; locally also the dev server and tests).
 #[derive(Clone)]
 pub struct TokenIssuer {
     key: EncodingKey,
+    kid: String,
     issuer: String,
     audience: String,
 }
 
 impl TokenIssuer {
-    pub fn new(secret: &[u8], issuer: &str, audience: &str) -> Self {
-        TokenIssuer { key: EncodingKey::from_secret(secret), issuer: issuer.into(), audience: audience.into() }
+    /// `signing_key`: Ed25519 private key (PKCS#8 PEM) published under `kid`.
+    pub fn new(signing_key: &[u8], kid: &str, issuer: &str, audience: &str) -> Result<Self, String> {
+        let key = EncodingKey::from_ed_pem(signing_key).map_err(|e| format!("signing key: {e}"))?;
+        Ok(TokenIssuer { key, kid: kid.into(), issuer: issuer.into(), audience: audience.into() })
     }
 
     pub fn claims(&self, tenant_id: &str, user_id: &str, role: Role, ttl_seconds: i64) -> Claims {
@@ -139,7 +161,9 @@ impl TokenIssuer {
     }
 
     pub fn sign(&self, claims: &Claims) -> String {
-        encode(&Header::new(ALGORITHM), claims, &self.key).expect("HS256 signing cannot fail")
+        let mut header = Header::new(ALGORITHM);
+        header.kid = Some(self.kid.clone());
+        encode(&header, claims, &self.key).expect("Ed25519 signing cannot fail")
     }
 
     pub fn token(&self, tenant_id: &str, user_id: &str, role: Role, ttl_seconds: i64) -> String {

@@ -1,3 +1,4 @@
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use keel_store::rate_limit::Limits;
@@ -14,48 +15,60 @@ pub struct AppState {
     pub limits: Limits,
 }
 
-/// Token settings from the environment (template.yaml Globals; the local stack exports the same).
+/// Token and cursor settings from the environment (template.yaml Globals; the local stack
+/// exports the same names with keys it generates).
 #[derive(Clone)]
 pub struct TokenSettings {
-    pub secret: Vec<u8>,
+    /// key id → Ed25519 public key (SPKI PEM), from `KEEL_JWT_PUBLIC_KEYS` (a JSON object).
+    pub public_keys: HashMap<String, String>,
     pub issuer: String,
     pub audience: String,
+    /// Signs pagination cursors (`KEEL_CURSOR_SECRET`, ≥ 32 characters).
+    pub cursor_secret: Vec<u8>,
 }
 
 impl TokenSettings {
     pub fn from_env() -> Result<TokenSettings, String> {
         let var = |name: &str| std::env::var(name).map_err(|_| format!("{name} is not set"));
-        let secret = var("KEEL_JWT_SECRET")?;
-        if secret.len() < 32 {
-            return Err("KEEL_JWT_SECRET must be at least 32 characters".into());
+        let public_keys: HashMap<String, String> = serde_json::from_str(&var("KEEL_JWT_PUBLIC_KEYS")?)
+            .map_err(|e| format!("KEEL_JWT_PUBLIC_KEYS must be a JSON object of kid -> PEM: {e}"))?;
+        let cursor_secret = var("KEEL_CURSOR_SECRET")?;
+        if cursor_secret.len() < 32 {
+            return Err("KEEL_CURSOR_SECRET must be at least 32 characters".into());
         }
         Ok(TokenSettings {
-            secret: secret.into_bytes(),
+            public_keys,
             issuer: var("KEEL_JWT_ISSUER")?,
             audience: var("KEEL_JWT_AUDIENCE")?,
+            cursor_secret: cursor_secret.into_bytes(),
         })
     }
 
-    pub fn issuer(&self) -> TokenIssuer {
-        TokenIssuer::new(&self.secret, &self.issuer, &self.audience)
+    /// The signer, for the processes that hold the private key (`KEEL_JWT_SIGNING_KEY`,
+    /// `KEEL_JWT_SIGNING_KID`).
+    pub fn issuer(&self) -> Result<TokenIssuer, String> {
+        let var = |name: &str| std::env::var(name).map_err(|_| format!("{name} is not set"));
+        TokenIssuer::new(
+            var("KEEL_JWT_SIGNING_KEY")?.as_bytes(),
+            &var("KEEL_JWT_SIGNING_KID")?,
+            &self.issuer,
+            &self.audience,
+        )
     }
 }
 
 impl AppState {
-    pub fn new(db: Db, tokens: &TokenSettings) -> AppState {
-        // Cursors are signed with a key derived from the token secret, labelled so the two uses
-        // can never be confused.
-        let cursor_key = [b"keel-cursor-v1:".as_slice(), &tokens.secret].concat();
-        AppState {
+    pub fn new(db: Db, tokens: &TokenSettings) -> Result<AppState, String> {
+        Ok(AppState {
             db,
-            verifier: Arc::new(TokenVerifier::new(&tokens.secret, &tokens.issuer, &tokens.audience)),
-            cursors: CursorSigner::new(&cursor_key),
+            verifier: Arc::new(TokenVerifier::new(&tokens.public_keys, &tokens.issuer, &tokens.audience)?),
+            cursors: CursorSigner::new(&tokens.cursor_secret),
             limits: Limits::from_env(),
-        }
+        })
     }
 
     pub async fn from_env() -> Result<AppState, String> {
         let tokens = TokenSettings::from_env()?;
-        Ok(AppState::new(Db::from_env().await?, &tokens))
+        AppState::new(Db::from_env().await?, &tokens)
     }
 }

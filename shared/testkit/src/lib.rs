@@ -72,8 +72,9 @@ impl TestApp {
     pub async fn new(router: impl FnOnce(AppState) -> Router) -> TestApp {
         let tokens = require_stack();
         let db = Db::from_env().await.expect("KEEL_TABLE from the local stack");
-        let state = AppState::new(db, &tokens);
-        TestApp { router: with_edge(router(state.clone())), issuer: tokens.issuer(), state }
+        let state = AppState::new(db, &tokens).expect("token settings from the local stack");
+        let issuer = tokens.issuer().expect("the local stack's signing key");
+        TestApp { router: with_edge(router(state.clone())), issuer, state }
     }
 
     pub fn tenant(&self) -> Tenant {
