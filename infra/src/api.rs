@@ -37,12 +37,12 @@ pub fn openapi() -> OpenApi {
 }
 
 /// Every function's routes on one router, as API Gateway routes them (without the edge layers).
-pub fn functions(state: AppState, sqs: aws_sdk_sqs::Client) -> Router {
+pub fn functions(state: AppState, sqs: aws_sdk_sqs::Client, issuer: keel_http::TokenIssuer) -> Router {
     keel_leads::router(state.clone())
         .merge(keel_dashboard::router(state.clone()))
         .merge(keel_integrations::router(state.clone()))
         .merge(keel_audit::router(state.clone()))
-        .merge(keel_identity::router(state.clone()))
+        .merge(keel_identity::router(state.clone(), issuer))
         .merge(keel_system::router(state, sqs))
 }
 
@@ -50,7 +50,7 @@ pub async fn app(web_dir: &str) -> Result<Router, String> {
     let state = AppState::from_env().await?;
     let tokens = keel_http::state::TokenSettings::from_env()?;
     let sqs = aws_sdk_sqs::Client::new(&keel_store::aws::sdk_config().await);
-    let api = functions(state.clone(), sqs)
+    let api = functions(state.clone(), sqs, tokens.issuer()?)
         .route("/api/health", get(health::health).with_state(state.clone()))
         .route("/api/openapi.json", get(|| async { axum::Json(openapi()) }))
         .route("/api/dev/token", post(dev_token::mint).with_state(tokens.issuer()?));

@@ -1,21 +1,34 @@
-//! Identity: who may do what. Today: the permission matrix (`GET /api/permissions/roles`) and the
-//! caller's own permissions (`GET /api/permissions/me`). Sign-up, sessions and user management
-//! belong to this context too.
+//! Identity: companies and their users, sign-up and sessions (`/api/auth/*`), and who may do what
+//! (`/api/permissions/*`).
 
+mod auth;
+mod lockout;
+mod password;
 mod permissions;
+mod records;
+mod sessions;
 
-use keel_http::AppState;
+pub use auth::IdentityState;
+use keel_http::{AppState, TokenIssuer};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use permissions::{MyPermissions, RolePermissions};
 
-pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(permissions::roles)).routes(routes!(permissions::me))
+pub fn routes() -> OpenApiRouter<IdentityState> {
+    OpenApiRouter::new()
+        .routes(routes!(permissions::roles))
+        .routes(routes!(permissions::me))
+        .routes(routes!(auth::register))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::refresh))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::me))
 }
 
-pub fn router(state: AppState) -> axum::Router {
-    routes().split_for_parts().0.with_state(state)
+/// The identity API. Only this context holds the token signing key.
+pub fn router(app: AppState, issuer: TokenIssuer) -> axum::Router {
+    routes().split_for_parts().0.with_state(IdentityState { app, issuer })
 }
 
 pub fn openapi() -> utoipa::openapi::OpenApi {

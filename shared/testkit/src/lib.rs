@@ -17,6 +17,9 @@ pub struct TestApp {
     pub state: AppState,
     pub issuer: TokenIssuer,
     router: Router,
+    /// The caller's address on every request (own per app, so per-address limits of one test
+    /// never meet another's).
+    pub source: std::net::SocketAddr,
 }
 
 /// A tenant no other test uses.
@@ -74,7 +77,9 @@ impl TestApp {
         let db = Db::from_env().await.expect("KEEL_TABLE from the local stack");
         let state = AppState::new(db, &tokens).expect("token settings from the local stack");
         let issuer = tokens.issuer().expect("the local stack's signing key");
-        TestApp { router: with_edge(router(state.clone())), issuer, state }
+        let n = Ulid::new().random();
+        let source = std::net::SocketAddr::from(([127, (n >> 16) as u8, (n >> 8) as u8, n as u8 | 1], 40000));
+        TestApp { router: with_edge(router(state.clone())), issuer, state, source }
     }
 
     pub fn tenant(&self) -> Tenant {
@@ -85,7 +90,8 @@ impl TestApp {
         self.router.clone()
     }
 
-    pub async fn send(&self, request: Request<Body>) -> TestResponse {
+    pub async fn send(&self, mut request: Request<Body>) -> TestResponse {
+        request.extensions_mut().insert(axum::extract::ConnectInfo(self.source));
         let response = self.router.clone().oneshot(request).await.expect("router is infallible");
         let status = response.status();
         let headers = response.headers().clone();
@@ -141,6 +147,11 @@ impl TestApp {
     pub fn take_requests(&self) -> std::collections::BTreeMap<String, u64> {
         self.state.db.requests.take()
     }
+}
+
+/// The local stack's token signer (for routers that issue tokens themselves).
+pub fn issuer() -> TokenIssuer {
+    require_stack().issuer().expect("the local stack's signing key")
 }
 
 /// Roles in the order tests iterate them.

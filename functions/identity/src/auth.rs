@@ -1,0 +1,294 @@
+//! `/api/auth/*`: sign-up, sign-in, token refresh, sign-out, and who am I.
+
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::Utc;
+use keel_core::{field_error::text, Email, FieldErrors};
+use keel_http::{ApiError, ApiJson, AppState, Problem, RequestMeta, Role, TenantContext, TokenIssuer};
+use keel_store::audit::{self, FieldChange};
+use keel_store::db::{from_item, s, to_item};
+use keel_store::{StoreError, TenantKeys};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::records::{company_pk, membership_pk, user_pk, Company, Membership, User};
+use crate::sessions::{self, Session};
+use crate::{lockout, password};
+
+#[derive(Clone)]
+pub struct IdentityState {
+    pub app: AppState,
+    pub issuer: TokenIssuer,
+}
+
+impl axum::extract::FromRef<IdentityState> for AppState {
+    fn from_ref(s: &IdentityState) -> AppState {
+        s.app.clone()
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Registration {
+    company_name: Option<String>,
+    full_name: Option<String>,
+    email: Option<String>,
+    password: Option<String>,
+}
+
+fn put(table: &str, item: keel_store::Item) -> TransactWriteItem {
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(pk)")
+        .build()
+        .expect("table and item are set");
+    TransactWriteItem::builder().put(put).build()
+}
+
+fn keyed<T: Serialize>(value: &T, pk: String, sk: &str, entity: &str) -> Result<keel_store::Item, StoreError> {
+    let mut item = to_item(value)?;
+    item.insert("pk".into(), s(pk));
+    item.insert("sk".into(), s(sk));
+    item.insert("entity".into(), s(entity));
+    Ok(item)
+}
+
+/// Create a company and its first user (an administrator), signed in.
+#[utoipa::path(post, path = "/api/auth/register", tag = "identity", request_body = Registration,
+    responses((status = 201, body = Session), (status = 400, description = "Invalid input, fields named", body = Problem)))]
+pub async fn register(
+    State(state): State<IdentityState>,
+    meta: RequestMeta,
+    body: ApiJson<Registration>,
+) -> Result<(StatusCode, Json<Session>), ApiError> {
+    let r = body.value;
+    let mut e = FieldErrors::default();
+    let company_name = text(&mut e, "company_name", r.company_name.as_deref(), true, 120);
+    let full_name = text(&mut e, "full_name", r.full_name.as_deref(), true, 120);
+    let email = match r.email.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+        None => {
+            e.add("email", "is required");
+            None
+        }
+        Some(raw) => Email::parse(raw).map_err(|m| e.add("email", m)).ok(),
+    };
+    let pw = r.password.unwrap_or_default();
+    if let Some(why) = password::weakness(&pw, email.as_ref().map(Email::as_str).unwrap_or_default()) {
+        e.add("password", why);
+    }
+    let (Some(company_name), Some(full_name), Some(email)) = (company_name, full_name, email) else {
+        return Err(ApiError::Validation(e));
+    };
+    if !e.is_empty() {
+        return Err(ApiError::Validation(e));
+    }
+
+    let app = &state.app;
+    let (company_id, user_id) = (ulid::Ulid::new().to_string(), ulid::Ulid::new().to_string());
+    let c = TenantKeys::new(&company_id);
+    let now = Utc::now().to_rfc3339();
+    let company = Company { company_id: company_id.clone(), name: company_name, created_at: now.clone() };
+    let user = User {
+        user_id: user_id.clone(),
+        company_id: company_id.clone(),
+        email: email.to_string(),
+        full_name,
+        role: Role::Admin,
+        active: true,
+        password_hash: password::hash(&pw),
+        created_at: now,
+    };
+    let mut user_item = keyed(&user, user_pk(&c, &user_id), "USER", "user")?;
+    user_item.insert("gsi1pk".into(), s(c.key("USERS")));
+    user_item.insert("gsi1sk".into(), s(&user_id));
+    let membership = Membership { company_id: company_id.clone(), user_id: user_id.clone() };
+    let family = ulid::Ulid::new().to_string();
+    let (refresh, refresh_item) = sessions::new_refresh(&app.db.table, &c, &company_id, &user_id, &family);
+    let ctx =
+        TenantContext { tenant_id: company_id.clone(), user_id: user_id.clone(), role: Role::Admin, keys: c.clone() };
+    let recorded = |field: &str, after: &str| FieldChange {
+        field: field.into(),
+        before: serde_json::Value::Null,
+        after: after.into(),
+    };
+    let company_audit =
+        meta.audit(&ctx, "company.create", "company", &company_id, vec![recorded("name", &company.name)]);
+    let user_audit = meta.audit(
+        &ctx,
+        "user.create",
+        "user",
+        &user_id,
+        vec![recorded("email", &user.email), recorded("full_name", &user.full_name), recorded("role", "admin")],
+    );
+    let items = vec![
+        put(&app.db.table, keyed(&company, company_pk(&c), "COMPANY", "company")?),
+        put(&app.db.table, user_item),
+        put(&app.db.table, keyed(&membership, membership_pk(email.as_str()), &company_id, "email_membership")?),
+        refresh_item,
+        audit::put(&app.db.table, &c, &company_audit)?,
+        audit::put(&app.db.table, &c, &user_audit)?,
+    ];
+    app.db.transact(items, None).await?;
+    Ok((StatusCode::CREATED, Json(sessions::session(&state.issuer, &company_id, &user_id, Role::Admin, refresh))))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Credentials {
+    email: String,
+    password: String,
+    /// Needed when the email belongs to users of several companies.
+    company_id: Option<String>,
+}
+
+fn bad_credentials() -> ApiError {
+    ApiError::Unauthorized("The email or password is not right")
+}
+
+/// Sign in. Unknown emails and wrong passwords answer alike; repeated failures lock out.
+#[utoipa::path(post, path = "/api/auth/login", tag = "identity", request_body = Credentials,
+    responses((status = 200, body = Session), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 429, description = "Too many failed attempts", body = Problem)))]
+pub async fn login(
+    State(state): State<IdentityState>,
+    meta: RequestMeta,
+    body: ApiJson<Credentials>,
+) -> Result<Json<Session>, ApiError> {
+    let app = &state.app;
+    let creds = body.value;
+    let email = Email::parse(&creds.email).map_err(|m| ApiError::field("email", m))?;
+    if let Some(retry_after) = lockout::locked(&app.db, email.as_str(), &meta.source_ip).await? {
+        return Err(ApiError::RateLimited { retry_after });
+    }
+    let memberships = app
+        .db
+        .client
+        .query()
+        .table_name(&app.db.table)
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(":pk", s(membership_pk(email.as_str())))
+        .send()
+        .await
+        .map_err(StoreError::from_sdk)?
+        .items
+        .unwrap_or_default()
+        .into_iter()
+        .map(from_item::<Membership>)
+        .collect::<Result<Vec<_>, _>>()?;
+    let chosen = match (&creds.company_id, memberships.len()) {
+        (Some(c), _) => memberships.iter().find(|m| &m.company_id == c),
+        (None, 1) => memberships.first(),
+        (None, 0) => None,
+        (None, _) => {
+            // Only after the password matches one of them would naming companies be safe; asking
+            // for the company id reveals no more than "this email has several workspaces".
+            return Err(ApiError::field("company_id", "this email belongs to several companies: say which one"));
+        }
+    };
+    let user: Option<User> = match chosen {
+        Some(m) => app.db.get_as(&user_pk(&TenantKeys::new(&m.company_id), &m.user_id), "USER").await?,
+        None => None,
+    };
+    let ok = password::verify(&creds.password, user.as_ref().map(|u| u.password_hash.as_str()));
+    let Some(user) = user.filter(|u| ok && u.active) else {
+        lockout::record_failure(&app.db, email.as_str(), &meta.source_ip).await?;
+        return Err(bad_credentials());
+    };
+    let c = TenantKeys::new(&user.company_id);
+    let family = ulid::Ulid::new().to_string();
+    let (refresh, item) = sessions::new_refresh(&app.db.table, &c, &user.company_id, &user.user_id, &family);
+    app.db.transact(vec![item], None).await?;
+    Ok(Json(sessions::session(&state.issuer, &user.company_id, &user.user_id, user.role, refresh)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    company_id: String,
+    refresh_token: String,
+}
+
+/// Trade a refresh token for a new pair. The old one stops working; presenting it again revokes
+/// every token of that sign-in.
+#[utoipa::path(post, path = "/api/auth/refresh", tag = "identity", request_body = RefreshRequest,
+    responses((status = 200, body = Session), (status = 401, body = Problem)))]
+pub async fn refresh(
+    State(state): State<IdentityState>,
+    body: ApiJson<RefreshRequest>,
+) -> Result<Json<Session>, ApiError> {
+    let app = &state.app;
+    let req = body.value;
+    let record = sessions::find(app, &req.company_id, &req.refresh_token).await?.ok_or_else(invalid_refresh)?;
+    if record.used {
+        // A rotated token came back: someone else has a copy. End that whole sign-in.
+        sessions::revoke_family(app, &record.company_id, &record.family).await?;
+        tracing::warn!(tenant_id = %record.company_id, "refresh token reuse: session family revoked");
+        return Err(invalid_refresh());
+    }
+    let c = TenantKeys::new(&record.company_id);
+    let user: User = app.db.get_as(&user_pk(&c, &record.user_id), "USER").await?.ok_or_else(invalid_refresh)?;
+    if !user.active {
+        return Err(invalid_refresh());
+    }
+    let (next, next_item) =
+        sessions::new_refresh(&app.db.table, &c, &record.company_id, &record.user_id, &record.family);
+    let mut items = sessions::rotate(&app.db.table, &c, &req.refresh_token, &record.family);
+    items.push(next_item);
+    match app.db.transact(items, None).await {
+        Ok(()) => Ok(Json(sessions::session(&state.issuer, &record.company_id, &record.user_id, user.role, next))),
+        Err(StoreError::Cancelled(_)) => {
+            // Used concurrently or revoked meanwhile: treat as reuse.
+            sessions::revoke_family(app, &record.company_id, &record.family).await?;
+            Err(invalid_refresh())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn invalid_refresh() -> ApiError {
+    ApiError::Unauthorized("The session has ended")
+}
+
+/// Sign out: the refresh token's whole sign-in ends.
+#[utoipa::path(post, path = "/api/auth/logout", tag = "identity", request_body = RefreshRequest,
+    responses((status = 204, description = "Signed out"), (status = 401, body = Problem)))]
+pub async fn logout(State(state): State<IdentityState>, body: ApiJson<RefreshRequest>) -> Result<StatusCode, ApiError> {
+    let req = body.value;
+    let record = sessions::find(&state.app, &req.company_id, &req.refresh_token).await?.ok_or_else(invalid_refresh)?;
+    sessions::revoke_family(&state.app, &record.company_id, &record.family).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Me {
+    pub user_id: String,
+    pub email: String,
+    pub full_name: String,
+    #[schema(value_type = String)]
+    pub role: Role,
+    pub company_id: String,
+    pub company_name: String,
+    #[schema(value_type = Vec<String>)]
+    pub permissions: Vec<serde_json::Value>,
+}
+
+/// The signed-in user, their company and permissions.
+#[utoipa::path(get, path = "/api/auth/me", tag = "identity",
+    responses((status = 200, body = Me), (status = 401, body = Problem)), security(("bearer" = [])))]
+pub async fn me(State(state): State<IdentityState>, ctx: TenantContext) -> Result<Json<Me>, ApiError> {
+    let app = &state.app;
+    let user: User = app.db.get_as(&user_pk(&ctx.keys, &ctx.user_id), "USER").await?.ok_or(ApiError::NotFound)?;
+    let company: Company = app.db.get_as(&company_pk(&ctx.keys), "COMPANY").await?.ok_or(ApiError::NotFound)?;
+    Ok(Json(Me {
+        user_id: user.user_id,
+        email: user.email,
+        full_name: user.full_name,
+        role: user.role,
+        company_id: company.company_id,
+        company_name: company.name,
+        permissions: ctx.role.permissions().iter().map(|p| serde_json::to_value(p).unwrap_or_default()).collect(),
+    }))
+}

@@ -1,0 +1,164 @@
+//! Sign-up, sign-in, refresh rotation with reuse detection, sign-out, lock-out.
+
+use axum::http::Method;
+use axum::Router;
+use keel_http::AppState;
+use keel_testkit::{TestApp, TestResponse};
+use serde_json::{json, Value};
+
+fn app_router(state: AppState) -> Router {
+    keel_infra::api::functions(
+        state,
+        aws_sdk_sqs::Client::from_conf(aws_sdk_sqs::Config::builder().behavior_version_latest().build()),
+        keel_testkit::issuer(),
+    )
+}
+
+async fn public(app: &TestApp, path: &str, body: Value) -> TestResponse {
+    app.call(Method::POST, path, None, Some(body), &[]).await
+}
+
+fn email() -> String {
+    format!("owner.{}@acme.example", ulid::Ulid::new().to_string().to_lowercase())
+}
+
+async fn register(app: &TestApp, email: &str, company: &str) -> TestResponse {
+    let r = public(
+        app,
+        "/api/auth/register",
+        json!({"company_name": company, "full_name": "Ana Silva", "email": email, "password": "Correct-Horse-7"}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    r
+}
+
+#[tokio::test]
+async fn sign_up_creates_a_company_whose_admin_can_work_right_away() {
+    let app = TestApp::new(app_router).await;
+    let mail = email();
+    let session = register(&app, &mail, "Acme Ltd").await.body;
+    assert_eq!(session["token_type"], "Bearer");
+    assert_eq!(session["expires_in"], 900);
+    let (company, token) = (session["company_id"].as_str().unwrap(), session["access_token"].as_str().unwrap());
+
+    let me = app.get("/api/auth/me", token).await;
+    assert_eq!(me.status, 200, "{:?}", me.body);
+    assert_eq!(me.body["email"], mail.as_str());
+    assert_eq!(me.body["company_name"], "Acme Ltd");
+    assert_eq!(me.body["role"], "admin");
+    assert!(me.body["permissions"].as_array().unwrap().contains(&json!("manage_users")));
+    assert!(!me.body.to_string().contains("argon2"), "no password hash leaves identity");
+
+    let lead = app.post(&format!("/api/companies/{company}/leads"), token, keel_tests::lead_body(1)).await;
+    assert_eq!(lead.status, 201);
+    let audit = app.get("/api/audit", token).await;
+    let actions: Vec<&str> =
+        audit.body["items"].as_array().unwrap().iter().map(|r| r["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["lead.create", "user.create", "company.create"]);
+    assert!(!audit.body.to_string().contains("argon2") && !audit.body.to_string().contains("Correct-Horse"));
+}
+
+#[tokio::test]
+async fn sign_up_names_every_problem_and_writes_nothing() {
+    let app = TestApp::new(app_router).await;
+    let mail = email();
+    let r = public(
+        &app,
+        "/api/auth/register",
+        json!({"company_name": " ", "full_name": "A", "email": "nope", "password": "short"}),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    let mut fields = r.error_fields();
+    fields.sort();
+    assert_eq!(fields, ["company_name", "email", "password"]);
+    let weak = public(
+        &app,
+        "/api/auth/register",
+        json!({"company_name": "Acme", "full_name": "A", "email": mail, "password": "alllowercaseletters"}),
+    )
+    .await;
+    assert_eq!(weak.error_fields(), ["password"]);
+    let login = public(&app, "/api/auth/login", json!({"email": mail, "password": "alllowercaseletters"})).await;
+    assert_eq!(login.status, 401, "nothing was created");
+}
+
+#[tokio::test]
+async fn sign_in_does_not_tell_unknown_emails_from_wrong_passwords_and_locks_out() {
+    let app = TestApp::new(app_router).await;
+    let mail = email();
+    register(&app, &mail, "Acme").await;
+    let ok = public(&app, "/api/auth/login", json!({"email": mail, "password": "Correct-Horse-7"})).await;
+    assert_eq!(ok.status, 200);
+    assert!(ok.body["access_token"].as_str().is_some());
+    let wrong = public(&app, "/api/auth/login", json!({"email": mail, "password": "Wrong-Horse-7"})).await;
+    let unknown = public(&app, "/api/auth/login", json!({"email": email(), "password": "Wrong-Horse-7"})).await;
+    assert_eq!((wrong.status.as_u16(), unknown.status.as_u16()), (401, 401));
+    assert_eq!(wrong.body, unknown.body);
+    for _ in 0..4 {
+        public(&app, "/api/auth/login", json!({"email": mail, "password": "Wrong-Horse-7"})).await;
+    }
+    let locked = public(&app, "/api/auth/login", json!({"email": mail, "password": "Correct-Horse-7"})).await;
+    assert_eq!(locked.status, 429, "even the right password waits out the lock");
+    assert!(locked.header("retry-after").unwrap().parse::<i64>().unwrap() > 0);
+}
+
+#[tokio::test]
+async fn one_email_in_two_companies_says_which() {
+    let app = TestApp::new(app_router).await;
+    let mail = email();
+    let first = register(&app, &mail, "Acme").await.body;
+    let second = register(&app, &mail, "Acme Labs").await.body;
+    let r = public(&app, "/api/auth/login", json!({"email": mail, "password": "Correct-Horse-7"})).await;
+    assert_eq!((r.status.as_u16(), r.error_fields()), (400, vec!["company_id".to_string()]));
+    let r = public(
+        &app,
+        "/api/auth/login",
+        json!({"email": mail, "password": "Correct-Horse-7", "company_id": second["company_id"]}),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["company_id"], second["company_id"]);
+    assert_ne!(first["company_id"], second["company_id"]);
+}
+
+#[tokio::test]
+async fn refresh_rotates_reuse_revokes_and_logout_ends_the_session() {
+    let app = TestApp::new(app_router).await;
+    let session = register(&app, &email(), "Acme").await.body;
+    let company = session["company_id"].clone();
+    let first = session["refresh_token"].clone();
+    let r = public(&app, "/api/auth/refresh", json!({"company_id": company, "refresh_token": first})).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let second = r.body["refresh_token"].clone();
+    assert_ne!(first, second);
+    // The rotated token comes back (stolen copy): refused, and the whole sign-in ends.
+    let reuse = public(&app, "/api/auth/refresh", json!({"company_id": company, "refresh_token": first})).await;
+    assert_eq!(reuse.status, 401);
+    let after = public(&app, "/api/auth/refresh", json!({"company_id": company, "refresh_token": second})).await;
+    assert_eq!(after.status, 401);
+
+    let other = public(&app, "/api/auth/login", json!({"email": "x@y.co", "password": "x"})).await;
+    assert_eq!(other.status, 401);
+    let fresh = register(&app, &email(), "Beta").await.body;
+    let out = public(
+        &app,
+        "/api/auth/logout",
+        json!({"company_id": fresh["company_id"], "refresh_token": fresh["refresh_token"]}),
+    )
+    .await;
+    assert_eq!(out.status, 204);
+    let gone = public(
+        &app,
+        "/api/auth/refresh",
+        json!({"company_id": fresh["company_id"], "refresh_token": fresh["refresh_token"]}),
+    )
+    .await;
+    assert_eq!(gone.status, 401);
+    // Another company's id with a valid token of this one: nothing.
+    let cross =
+        public(&app, "/api/auth/refresh", json!({"company_id": company, "refresh_token": fresh["refresh_token"]}))
+            .await;
+    assert_eq!(cross.status, 401);
+}
