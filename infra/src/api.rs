@@ -2,7 +2,7 @@
 
 use axum::extract::Request;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::Router;
 use keel_http::{with_edge, AppState};
 use tower::ServiceExt;
@@ -10,7 +10,7 @@ use tower_http::services::{ServeDir, ServeFile};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{InfoBuilder, OpenApi};
 
-use crate::{dev_token, health};
+use crate::health;
 
 /// The whole API's OpenAPI document: the functions' paths plus the shared parts.
 pub fn openapi() -> OpenApi {
@@ -52,8 +52,7 @@ pub async fn app(web_dir: &str) -> Result<Router, String> {
     let sqs = aws_sdk_sqs::Client::new(&keel_store::aws::sdk_config().await);
     let api = functions(state.clone(), sqs, tokens.issuer()?)
         .route("/api/health", get(health::health).with_state(state.clone()))
-        .route("/api/openapi.json", get(|| async { axum::Json(openapi()) }))
-        .route("/api/dev/token", post(dev_token::mint).with_state(tokens.issuer()?));
+        .route("/api/openapi.json", get(|| async { axum::Json(openapi()) }));
     let web = ServeDir::new(web_dir).fallback(ServeFile::new(format!("{web_dir}/index.html")));
     // /api/* goes to the API (where an unknown path is a problem+json 404), the rest is the UI.
     let api = with_edge(api);

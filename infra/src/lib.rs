@@ -2,6 +2,5 @@
 //! consumer), for the dev server and the test stack.
 
 pub mod api;
-mod dev_token;
 mod health;
 pub mod plumbing;

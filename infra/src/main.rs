@@ -1,8 +1,8 @@
 //! `keel-dev`: the local development server and its helpers.
 //!
 //! - `keel-dev serve`: one axum server on `127.0.0.1:$KEEL_PORT` (default 3000) mounting every
-//!   function's router under `/api`, `GET /api/health`, `GET /api/openapi.json`, a dev-token
-//!   endpoint for the sign-in page, and the built web UI at `/`.
+//!   function's router under `/api`, `GET /api/health`, `GET /api/openapi.json`, and the built
+//!   web UI at `/`.
 //! - `keel-dev plumbing`: only the event plumbing (table stream → relay, queues → consumers).
 //! - `keel-dev openapi`: prints the OpenAPI document generated from the code.
 //! - `keel-dev token --company ID [--role ROLE] [--user ID]`: prints a dev token.

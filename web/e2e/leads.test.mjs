@@ -18,10 +18,31 @@ test("capture a lead through the form and see it in the table", async () => {
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
     await page.goto(BASE);
-    await page.waitForSelector("#signin");
-    await page.screenshot({ path: `${OUT}signin.png` });
-    await page.click("#signin button[type=submit]");
+    await page.waitForSelector("#auth-form");
+    await page.click("#to-register");
+    await page.waitForSelector("[name=company_name]");
+    const email = `ana.${Date.now()}@acme.example`;
+    await page.fill("[name=company_name]", "Acme Ltd");
+    await page.fill("[name=full_name]", "Ana Silva");
+    await page.fill("[name=email]", email);
+    await page.fill("[name=password]", "tooweak");
+    await page.click("#auth-submit");
+    await page.waitForSelector("#password.is-invalid");
+    assert.match(await page.textContent('[data-error-for="password"]'), /at least 10/);
+    await page.screenshot({ path: `${OUT}register.png` });
+    await page.fill("[name=password]", "Correct-Horse-7");
+    await page.click("#auth-submit");
     await page.waitForSelector("#leads-table");
+
+    // Sign out and back in.
+    await page.click("#sign-out");
+    await page.waitForSelector("#auth-form");
+    await page.fill("[name=email]", email);
+    await page.fill("[name=password]", "Correct-Horse-7");
+    await page.screenshot({ path: `${OUT}signin.png` });
+    await page.click("#auth-submit");
+    await page.waitForSelector("#leads-table");
+    assert.match(await page.textContent("#user-menu"), /admin/);
 
     await page.click("#new-lead");
     await page.waitForSelector("#lead-form");

@@ -1,6 +1,6 @@
 import "bootstrap/dist/css/bootstrap.min.css";
 import "./style.css";
-import { saveSession, session } from "./api/client";
+import { session, signOut } from "./api/client";
 import { html } from "./html";
 import { leadFormPage } from "./pages/leadForm";
 import { auditPage } from "./pages/audit";
@@ -22,21 +22,19 @@ function shell(path: string): HTMLElement {
         <ul class="navbar-nav me-auto">
           ${link("/dashboard", "Dashboard")}${link("/leads", "Leads")}${s.role === "admin" ? [link("/audit", "Audit log"), link("/system", "Background tasks")] : ""}
         </ul>
-        <span class="navbar-text small me-3" title="Company ${s.companyId}">${s.userId} · ${s.role.replace("_", " ")}</span>
+        <span class="navbar-text small me-3" title="Company ${s.companyId}" id="user-menu">${s.email} · ${s.role.replace("_", " ")}</span>
         <button class="btn btn-sm btn-outline-light" id="sign-out">Sign out</button>
       </div>
     </nav>
     <main class="container pb-5" id="page"></main>`.html;
-  app.querySelector("#sign-out")!.addEventListener("click", () => {
-    saveSession(null);
-    location.hash = "#/signin";
-  });
+  app.querySelector("#sign-out")!.addEventListener("click", () => void signOut());
   return app.querySelector<HTMLElement>("#page")!;
 }
 
 function route() {
   const hash = location.hash.replace(/^#/, "") || "/leads";
   const path = hash.split("?")[0];
+  if (path === "/register") return signInPage(app, "register");
   if (!session() || path === "/signin") {
     if (path !== "/signin") location.hash = "#/signin";
     return signInPage(app);

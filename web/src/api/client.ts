@@ -11,9 +11,29 @@ export type Problem = components["schemas"]["Problem"];
 
 export interface Session {
   token: string;
+  refreshToken: string;
+  /** When the access token expires (ms since epoch). */
+  expiresAt: number;
   companyId: string;
   userId: string;
   role: string;
+  email: string;
+}
+
+type Tokens = components["schemas"]["Session"];
+
+/** A session from the identity API's answer (the role comes from the token). */
+export function sessionFrom(t: Tokens, email: string): Session {
+  const claims = JSON.parse(atob(t.access_token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+  return {
+    token: t.access_token,
+    refreshToken: t.refresh_token,
+    expiresAt: Date.now() + t.expires_in * 1000,
+    companyId: t.company_id,
+    userId: t.user_id,
+    role: claims.role,
+    email,
+  };
 }
 
 const SESSION_KEY = "keel.session";
@@ -28,9 +48,41 @@ export function saveSession(s: Session | null) {
   else sessionStorage.removeItem(SESSION_KEY);
 }
 
+let refreshing: Promise<void> | null = null;
+
+// Access tokens live 15 minutes: trade the refresh token for a new pair shortly before expiry.
+async function fresh(): Promise<Session | null> {
+  const s = session();
+  if (!s || s.expiresAt - Date.now() > 60_000) return s;
+  refreshing ??= (async () => {
+    const r = await fetch("/api/auth/refresh", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ company_id: s.companyId, refresh_token: s.refreshToken }),
+    });
+    saveSession(r.ok ? sessionFrom(await r.json(), s.email) : null);
+  })().finally(() => (refreshing = null));
+  await refreshing;
+  return session();
+}
+
+export async function signOut() {
+  const s = session();
+  saveSession(null);
+  if (s) {
+    await fetch("/api/auth/logout", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ company_id: s.companyId, refresh_token: s.refreshToken }),
+    });
+  }
+  location.hash = "#/signin";
+}
+
 const auth: Middleware = {
-  onRequest({ request }) {
-    const s = session();
+  async onRequest({ request }) {
+    if (new URL(request.url).pathname.startsWith("/api/auth/")) return request;
+    const s = await fresh();
     if (s) request.headers.set("Authorization", `Bearer ${s.token}`);
     return request;
   },
