@@ -55,7 +55,10 @@ async fn sign_up_creates_a_company_whose_admin_can_work_right_away() {
     let audit = app.get("/api/audit", token).await;
     let actions: Vec<&str> =
         audit.body["items"].as_array().unwrap().iter().map(|r| r["action"].as_str().unwrap()).collect();
-    assert_eq!(actions, ["lead.create", "user.create", "company.create"]);
+    assert_eq!(actions[0], "lead.create");
+    let mut sign_up = actions[1..].to_vec();
+    sign_up.sort();
+    assert_eq!(sign_up, ["company.create", "user.create"], "sign-up is recorded in its own transaction");
     assert!(!audit.body.to_string().contains("argon2") && !audit.body.to_string().contains("Correct-Horse"));
 }
 
@@ -161,4 +164,71 @@ async fn refresh_rotates_reuse_revokes_and_logout_ends_the_session() {
         public(&app, "/api/auth/refresh", json!({"company_id": company, "refresh_token": fresh["refresh_token"]}))
             .await;
     assert_eq!(cross.status, 401);
+}
+
+#[tokio::test]
+async fn administrators_manage_users_and_keep_at_least_one_admin() {
+    let app = TestApp::new(app_router).await;
+    let session = register(&app, &email(), "Acme").await.body;
+    let (company, admin) =
+        (session["company_id"].as_str().unwrap().to_string(), session["access_token"].as_str().unwrap().to_string());
+    let users = format!("/api/companies/{company}/users");
+    let rep_email = email();
+    let added = app
+        .post(
+            &users,
+            &admin,
+            json!({"email": rep_email, "full_name": "Rui Costa", "role": "sales_rep", "password": "Another-Pass-9"}),
+        )
+        .await;
+    assert_eq!(added.status, 201, "{:?}", added.body);
+    assert!(added.body.get("password_hash").is_none());
+    let rep_id = added.body["user_id"].as_str().unwrap().to_string();
+    let again =
+        app.post(&users, &admin, json!({"email": rep_email, "full_name": "Rui", "password": "Another-Pass-9"})).await;
+    assert_eq!(again.status, 409);
+
+    let login = public(&app, "/api/auth/login", json!({"email": rep_email, "password": "Another-Pass-9"})).await;
+    assert_eq!(login.status, 200);
+    let rep = login.body["access_token"].as_str().unwrap().to_string();
+    assert_eq!(app.get(&users, &rep).await.body["items"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        app.post(&users, &rep, json!({"email": email(), "full_name": "X", "password": "Another-Pass-9"})).await.status,
+        403
+    );
+
+    // The only administrator cannot step down or be deactivated.
+    let admin_id = session["user_id"].as_str().unwrap();
+    let demote = app.patch(&format!("{users}/{admin_id}"), &admin, json!({"role": "manager"})).await;
+    assert_eq!((demote.status.as_u16(), demote.error_fields()), (422, vec!["role".to_string()]));
+    assert_eq!(app.patch(&format!("{users}/{admin_id}"), &admin, json!({"active": false})).await.status, 422);
+    // With a second administrator it can.
+    assert_eq!(app.patch(&format!("{users}/{rep_id}"), &admin, json!({"role": "admin"})).await.status, 200);
+    assert_eq!(app.patch(&format!("{users}/{admin_id}"), &admin, json!({"role": "manager"})).await.status, 200);
+
+    // A role change takes effect with the user's next token (access tokens live 15 minutes).
+    let login = public(&app, "/api/auth/login", json!({"email": rep_email, "password": "Another-Pass-9"})).await;
+    let rep = login.body["access_token"].as_str().unwrap().to_string();
+
+    // A deactivated user can no longer sign in.
+    let third = email();
+    let t = app
+        .post(&users, &rep, json!({"email": third, "full_name": "Tom", "role": "viewer", "password": "Another-Pass-9"}))
+        .await;
+    assert_eq!(t.status, 201, "rep is an admin now");
+    let off =
+        app.patch(&format!("{users}/{}", t.body["user_id"].as_str().unwrap()), &rep, json!({"active": false})).await;
+    assert_eq!(off.body["active"], false);
+    assert_eq!(
+        public(&app, "/api/auth/login", json!({"email": third, "password": "Another-Pass-9"})).await.status,
+        401
+    );
+
+    let audit = app.get("/api/audit?entity_type=user", &rep).await;
+    let actions: Vec<&str> =
+        audit.body["items"].as_array().unwrap().iter().map(|r| r["action"].as_str().unwrap()).collect();
+    assert!(
+        actions.contains(&"user.deactivate") && actions.contains(&"user.update") && actions.contains(&"user.create"),
+        "{actions:?}"
+    );
 }

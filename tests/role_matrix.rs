@@ -25,11 +25,19 @@ fn required(method: &Method, template: &str) -> Option<Permission> {
         ("PATCH", "/api/companies/{company_id}/leads/{lead_id}")
         | ("DELETE", "/api/companies/{company_id}/leads/{lead_id}") => EditAllRecords,
         ("GET", "/api/audit") => ReadAudit,
+        ("GET", "/api/companies/{company_id}/users") => ReadRecords,
+        ("POST", "/api/companies/{company_id}/users") | ("PATCH", "/api/companies/{company_id}/users/{user_id}") => {
+            ManageUsers
+        }
         ("GET", "/api/system/info")
         | ("GET", "/api/system/background-tasks")
         | ("POST", "/api/system/background-tasks/{queue}/redrive") => OperateSystem,
         _ => panic!("{method} {template} is not in the role matrix: say which permission it needs"),
     })
+}
+
+fn new_user(name: &str) -> serde_json::Value {
+    json!({"email": format!("{name}@acme.example"), "full_name": name, "role": "sales_rep", "password": "Correct-Horse-7"})
 }
 
 #[tokio::test]
@@ -39,6 +47,9 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
     let t = app.tenant();
     let lead = capture(&app, &t, lead_body(1)).await; // owned by the admin user
     let lead_id = lead["id"].as_str().unwrap().to_string();
+    let colleague = app.post(&t.path("/users"), &t.admin(), new_user("colleague")).await;
+    assert_eq!(colleague.status, 201, "{:?}", colleague.body);
+    let user_id = colleague.body["user_id"].as_str().unwrap().to_string();
     let doc = serde_json::to_value(keel_infra::api::openapi()).unwrap();
     let mut checked = 0;
     for (template, ops) in doc["paths"].as_object().unwrap() {
@@ -48,12 +59,15 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
             let path = template
                 .replace("{company_id}", &t.id)
                 .replace("{lead_id}", &lead_id)
+                .replace("{user_id}", &user_id)
                 .replace("{queue}", "dashboard-counters");
             for (n, role) in Role::ALL.into_iter().enumerate() {
                 let user = format!("{}-{n}", role.as_str());
                 let token = app.issuer.token(&t.id, &user, role, 900);
                 let body = match method {
                     Method::POST if template.ends_with("/leads") => Some(lead_body(100 + n as u32)),
+                    Method::POST if template.ends_with("/users") => Some(new_user(&user)),
+                    Method::PATCH if template.contains("/users/") => Some(json!({"role": "viewer"})),
                     Method::PATCH => {
                         let version = app.get(&path, &t.admin()).await.body["version"].clone();
                         Some(json!({"version": version, "notes": format!("by {user}")}))

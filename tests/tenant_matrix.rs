@@ -19,13 +19,18 @@ async fn snapshot(app: &TestApp, a: &Tenant, lead_id: &str) -> Value {
         "leads": get(a.path("/leads?limit=200")).await,
         "summary": get(a.path("/dashboard/summary")).await,
         "audit": get("/api/audit?limit=200".to_string()).await,
+        "users": get(a.path("/users")).await,
     })
 }
 
 fn body_for(method: &Method, path: &str) -> Option<Value> {
     match *method {
         Method::POST if path.ends_with("/leads") => Some(lead_body(77)),
+        Method::POST if path.ends_with("/users") => {
+            Some(json!({"email": "b@acme.example", "full_name": "B", "password": "Correct-Horse-7"}))
+        }
         Method::POST | Method::PUT => Some(json!({})),
+        Method::PATCH if path.contains("/users/") => Some(json!({"role": "admin"})),
         Method::PATCH => Some(json!({"version": 1, "notes": "written by another company"})),
         _ => None,
     }
@@ -39,6 +44,14 @@ async fn another_company_reaches_nothing_on_any_route() {
     let b = app.tenant();
     let lead = capture(&app, &a, lead_body(1)).await;
     let lead_id = lead["id"].as_str().unwrap().to_string();
+    let colleague = app
+        .post(
+            &a.path("/users"),
+            &a.admin(),
+            json!({"email": "c@acme.example", "full_name": "C", "password": "Correct-Horse-7"}),
+        )
+        .await;
+    let user_id = colleague.body["user_id"].as_str().unwrap().to_string();
     let before = snapshot(&app, &a, &lead_id).await;
 
     let doc = serde_json::to_value(keel_infra::api::openapi()).unwrap();
@@ -49,6 +62,7 @@ async fn another_company_reaches_nothing_on_any_route() {
             let path = template
                 .replace("{company_id}", &a.id)
                 .replace("{lead_id}", &lead_id)
+                .replace("{user_id}", &user_id)
                 .replace("{queue}", "dashboard-counters");
             if PLATFORM_ROUTES.contains(&template.as_str()) {
                 continue;

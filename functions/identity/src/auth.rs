@@ -124,7 +124,11 @@ pub async fn register(
         vec![recorded("email", &user.email), recorded("full_name", &user.full_name), recorded("role", "admin")],
     );
     let items = vec![
-        put(&app.db.table, keyed(&company, company_pk(&c), "COMPANY", "company")?),
+        put(&app.db.table, {
+            let mut item = keyed(&company, company_pk(&c), "COMPANY", "company")?;
+            item.insert("active_admins".into(), keel_store::db::n(1));
+            item
+        }),
         put(&app.db.table, user_item),
         put(&app.db.table, keyed(&membership, membership_pk(email.as_str()), &company_id, "email_membership")?),
         refresh_item,

@@ -7,6 +7,7 @@ mod password;
 mod permissions;
 mod records;
 mod sessions;
+mod users;
 
 pub use auth::IdentityState;
 use keel_http::{AppState, TokenIssuer};
@@ -24,6 +25,8 @@ pub fn routes() -> OpenApiRouter<IdentityState> {
         .routes(routes!(auth::refresh))
         .routes(routes!(auth::logout))
         .routes(routes!(auth::me))
+        .routes(routes!(users::list_users, users::create_user))
+        .routes(routes!(users::update_user))
 }
 
 /// The identity API. Only this context holds the token signing key.

@@ -1,0 +1,293 @@
+//! `/api/companies/{company_id}/users`: the company's users. Everyone reads the list (to assign
+//! records); administrators add users, change roles and deactivate. The company always keeps at
+//! least one active administrator: the company item counts them, and every change that would take
+//! the count below one fails its condition in the same transaction.
+
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::Utc;
+use keel_core::{field_error::text, Email, FieldErrors};
+use keel_http::{ApiError, ApiJson, Permission, Problem, RequestMeta, Role, TenantContext};
+use keel_store::audit::{self, AuditRecord, FieldChange};
+use keel_store::db::{from_item, n, s, to_item};
+use keel_store::{StoreError, TenantKeys};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::IdentityState;
+use crate::password;
+use crate::records::{company_pk, membership_pk, user_pk, Membership, User};
+
+/// A user as others see it (never the password hash).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct UserView {
+    pub user_id: String,
+    pub email: String,
+    pub full_name: String,
+    #[schema(value_type = String)]
+    pub role: Role,
+    pub active: bool,
+    pub created_at: String,
+}
+
+impl From<User> for UserView {
+    fn from(u: User) -> Self {
+        UserView {
+            user_id: u.user_id,
+            email: u.email,
+            full_name: u.full_name,
+            role: u.role,
+            active: u.active,
+            created_at: u.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct UserList {
+    pub items: Vec<UserView>,
+    pub next_cursor: Option<String>,
+}
+
+/// The company's users.
+#[utoipa::path(get, path = "/api/companies/{company_id}/users", tag = "identity", params(("company_id" = String, Path)),
+    responses((status = 200, body = UserList), (status = 401, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn list_users(
+    State(state): State<IdentityState>,
+    ctx: TenantContext,
+    Path(company_id): Path<String>,
+) -> Result<Json<UserList>, ApiError> {
+    let keys = ctx.company(&company_id)?;
+    ctx.require(Permission::ReadRecords)?;
+    let out = state
+        .app
+        .db
+        .client
+        .query()
+        .table_name(&state.app.db.table)
+        .index_name("gsi1")
+        .key_condition_expression("gsi1pk = :pk")
+        .expression_attribute_values(":pk", s(keys.key("USERS")))
+        .send()
+        .await
+        .map_err(StoreError::from_sdk)?;
+    let items = out
+        .items
+        .unwrap_or_default()
+        .into_iter()
+        .map(|i| from_item::<User>(i).map(UserView::from))
+        .collect::<Result<_, _>>()?;
+    // A company has tens of users, not thousands: one page holds them (1 MB of items).
+    Ok(Json(UserList { items, next_cursor: None }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    email: Option<String>,
+    full_name: Option<String>,
+    #[schema(value_type = Option<String>)]
+    role: Option<Role>,
+    /// Initial password, chosen by the administrator and shared with the user.
+    password: Option<String>,
+}
+
+fn admins_change(table: &str, keys: &TenantKeys, by: i64) -> TransactWriteItem {
+    let mut update = Update::builder()
+        .table_name(table)
+        .key("pk", s(company_pk(keys)))
+        .key("sk", s("COMPANY"))
+        .update_expression("ADD active_admins :by")
+        .expression_attribute_values(":by", n(by));
+    if by < 0 {
+        // Never below one active administrator.
+        update = update.condition_expression("active_admins > :one").expression_attribute_values(":one", n(1));
+    } else {
+        update = update.condition_expression("attribute_exists(pk)");
+    }
+    TransactWriteItem::builder().update(update.build().expect("key and expression are set")).build()
+}
+
+fn last_admin() -> ApiError {
+    let mut e = FieldErrors::default();
+    e.add("role", "the company needs at least one active administrator");
+    ApiError::Rule(e)
+}
+
+/// Add a user (administrators).
+#[utoipa::path(post, path = "/api/companies/{company_id}/users", tag = "identity", params(("company_id" = String, Path)),
+    request_body = NewUser,
+    responses((status = 201, body = UserView), (status = 400, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, description = "Email already a user here", body = Problem)),
+    security(("bearer" = [])))]
+pub async fn create_user(
+    State(state): State<IdentityState>,
+    ctx: TenantContext,
+    meta: RequestMeta,
+    Path(company_id): Path<String>,
+    body: ApiJson<NewUser>,
+) -> Result<(StatusCode, Json<UserView>), ApiError> {
+    let keys = ctx.company(&company_id)?.clone();
+    ctx.require(Permission::ManageUsers)?;
+    let r = body.value;
+    let mut e = FieldErrors::default();
+    let full_name = text(&mut e, "full_name", r.full_name.as_deref(), true, 120);
+    let email = match r.email.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+        None => {
+            e.add("email", "is required");
+            None
+        }
+        Some(raw) => Email::parse(raw).map_err(|m| e.add("email", m)).ok(),
+    };
+    let role = r.role.unwrap_or(Role::SalesRep);
+    let pw = r.password.unwrap_or_default();
+    if let Some(why) = password::weakness(&pw, email.as_ref().map(Email::as_str).unwrap_or_default()) {
+        e.add("password", why);
+    }
+    let (Some(full_name), Some(email)) = (full_name, email) else { return Err(ApiError::Validation(e)) };
+    if !e.is_empty() {
+        return Err(ApiError::Validation(e));
+    }
+    let table = &state.app.db.table;
+    let user_id = ulid::Ulid::new().to_string();
+    let user = User {
+        user_id: user_id.clone(),
+        company_id: company_id.clone(),
+        email: email.to_string(),
+        full_name,
+        role,
+        active: true,
+        password_hash: password::hash(&pw),
+        created_at: Utc::now().to_rfc3339(),
+    };
+    let mut item = to_item(&user)?;
+    item.insert("pk".into(), s(user_pk(&keys, &user_id)));
+    item.insert("sk".into(), s("USER"));
+    item.insert("entity".into(), s("user"));
+    item.insert("gsi1pk".into(), s(keys.key("USERS")));
+    item.insert("gsi1sk".into(), s(&user_id));
+    let mut membership = to_item(&Membership { company_id: company_id.clone(), user_id: user_id.clone() })?;
+    membership.insert("pk".into(), s(membership_pk(email.as_str())));
+    membership.insert("sk".into(), s(&company_id));
+    membership.insert("entity".into(), s("email_membership"));
+    let put = |item| {
+        TransactWriteItem::builder()
+            .put(
+                Put::builder()
+                    .table_name(table)
+                    .set_item(Some(item))
+                    .condition_expression("attribute_not_exists(pk)")
+                    .build()
+                    .expect("set"),
+            )
+            .build()
+    };
+    let change = |f: &str, v: &str| FieldChange { field: f.into(), before: serde_json::Value::Null, after: v.into() };
+    let record = meta.audit(
+        &ctx,
+        "user.create",
+        "user",
+        &user_id,
+        vec![change("email", &user.email), change("full_name", &user.full_name), change("role", role.as_str())],
+    );
+    let mut items = vec![put(item), put(membership), audit::put(table, &keys, &record)?];
+    if role == Role::Admin {
+        items.push(admins_change(table, &keys, 1));
+    }
+    match state.app.db.transact(items, None).await {
+        Ok(()) => Ok((StatusCode::CREATED, Json(user.into()))),
+        Err(StoreError::Cancelled(_)) => Err(ApiError::Duplicate {
+            detail: "This email is already a user of the company.".into(),
+            field: "email",
+            existing_id: String::new(),
+        }),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserChange {
+    #[schema(value_type = Option<String>)]
+    role: Option<Role>,
+    active: Option<bool>,
+}
+
+/// Change a user's role or deactivate / reactivate them (administrators).
+#[utoipa::path(patch, path = "/api/companies/{company_id}/users/{user_id}", tag = "identity",
+    params(("company_id" = String, Path), ("user_id" = String, Path)), request_body = UserChange,
+    responses((status = 200, body = UserView), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, description = "Changed concurrently", body = Problem),
+        (status = 422, description = "Would leave no active administrator", body = Problem)),
+    security(("bearer" = [])))]
+pub async fn update_user(
+    State(state): State<IdentityState>,
+    ctx: TenantContext,
+    meta: RequestMeta,
+    Path((company_id, user_id)): Path<(String, String)>,
+    body: ApiJson<UserChange>,
+) -> Result<Json<UserView>, ApiError> {
+    let keys = ctx.company(&company_id)?.clone();
+    ctx.require(Permission::ManageUsers)?;
+    let table = &state.app.db.table;
+    let current: User = state.app.db.get_as(&user_pk(&keys, &user_id), "USER").await?.ok_or(ApiError::NotFound)?;
+    let mut next = current.clone();
+    if let Some(role) = body.value.role {
+        next.role = role;
+    }
+    if let Some(active) = body.value.active {
+        next.active = active;
+    }
+    let was_admin = current.active && current.role == Role::Admin;
+    let is_admin = next.active && next.role == Role::Admin;
+    let mut changes = Vec::new();
+    if next.role != current.role {
+        changes.push(FieldChange {
+            field: "role".into(),
+            before: current.role.as_str().into(),
+            after: next.role.as_str().into(),
+        });
+    }
+    if next.active != current.active {
+        changes.push(FieldChange { field: "active".into(), before: current.active.into(), after: next.active.into() });
+    }
+    if changes.is_empty() {
+        return Ok(Json(current.into()));
+    }
+    let update = Update::builder()
+        .table_name(table)
+        .key("pk", s(user_pk(&keys, &user_id)))
+        .key("sk", s("USER"))
+        .update_expression("SET #role = :role, active = :active")
+        .condition_expression("#role = :was_role AND active = :was_active")
+        .expression_attribute_names("#role", "role")
+        .expression_attribute_values(":role", s(next.role.as_str()))
+        .expression_attribute_values(":active", aws_sdk_dynamodb::types::AttributeValue::Bool(next.active))
+        .expression_attribute_values(":was_role", s(current.role.as_str()))
+        .expression_attribute_values(":was_active", aws_sdk_dynamodb::types::AttributeValue::Bool(current.active))
+        .build()
+        .expect("key and expressions are set");
+    let action = if next.active != current.active && !next.active { "user.deactivate" } else { "user.update" };
+    let record: AuditRecord = meta.audit(&ctx, action, "user", &user_id, changes);
+    let mut items = vec![TransactWriteItem::builder().update(update).build(), audit::put(table, &keys, &record)?];
+    match (was_admin, is_admin) {
+        (true, false) => items.push(admins_change(table, &keys, -1)),
+        (false, true) => items.push(admins_change(table, &keys, 1)),
+        _ => {}
+    }
+    match state.app.db.transact(items, None).await {
+        Ok(()) => Ok(Json(next.into())),
+        Err(StoreError::Cancelled(reasons)) => {
+            // Which condition failed: the user item (changed meanwhile) or the admin count.
+            if reasons.first().is_some_and(|r| r.condition_failed()) {
+                Err(ApiError::Unavailable("the user changed meanwhile".into()))
+            } else {
+                Err(last_admin())
+            }
+        }
+        Err(e) => Err(e.into()),
+    }
+}
