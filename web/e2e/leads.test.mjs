@@ -73,10 +73,21 @@ test("capture a lead through the form and see it in the table", async () => {
     assert.equal(await page.textContent('[data-stat="Hot or very hot"]'), "1");
     await page.screenshot({ path: `${OUT}dashboard.png`, fullPage: true });
 
-    // Administrators see the change in the audit log.
+    // Invite a colleague.
+    await page.click('a.nav-link[href="#/users"]');
+    await page.waitForSelector("#add-user");
+    await page.fill("#u-full_name", "Rui Costa");
+    await page.fill("#u-email", `rui.${Date.now()}@acme.example`);
+    await page.fill("#u-password", "Another-Pass-9");
+    await page.click("#add-user-submit");
+    await page.waitForFunction(() => document.querySelector("#user-rows")?.textContent?.includes("Rui Costa"));
+    await page.screenshot({ path: `${OUT}users.png`, fullPage: true });
+
+    // Administrators see the changes in the audit log.
     await page.click('a.nav-link[href="#/audit"]');
     await page.waitForSelector("#audit-rows tr[data-audit-id]");
     assert.match(await page.textContent("#audit-rows"), /lead\.create/);
+    assert.match(await page.textContent("#audit-rows"), /user\.create/);
     await page.screenshot({ path: `${OUT}audit-log.png`, fullPage: true });
 
     // Administrators see the background tasks.

@@ -7,6 +7,7 @@ import { auditPage } from "./pages/audit";
 import { dashboardPage } from "./pages/dashboard";
 import { leadsPage } from "./pages/leads";
 import { systemPage } from "./pages/system";
+import { usersPage } from "./pages/users";
 import { signInPage } from "./pages/signin";
 
 const app = document.querySelector<HTMLDivElement>("#app")!;
@@ -20,7 +21,7 @@ function shell(path: string): HTMLElement {
       <div class="container">
         <a class="navbar-brand fw-semibold" href="#/leads"><span class="brand-mark">◆</span> Keel</a>
         <ul class="navbar-nav me-auto">
-          ${link("/dashboard", "Dashboard")}${link("/leads", "Leads")}${s.role === "admin" ? [link("/audit", "Audit log"), link("/system", "Background tasks")] : ""}
+          ${link("/dashboard", "Dashboard")}${link("/leads", "Leads")}${link("/users", "Users")}${s.role === "admin" ? [link("/audit", "Audit log"), link("/system", "Background tasks")] : ""}
         </ul>
         <span class="navbar-text small me-3" title="Company ${s.companyId}" id="user-menu">${s.email} · ${s.role.replace("_", " ")}</span>
         <button class="btn btn-sm btn-outline-light" id="sign-out">Sign out</button>
@@ -43,6 +44,7 @@ function route() {
   if (path === "/dashboard") return dashboardPage(page);
   if (path === "/system") return systemPage(page);
   if (path === "/audit") return auditPage(page);
+  if (path === "/users") return usersPage(page);
   if (path === "/leads/new") return void leadFormPage(page);
   const m = path.match(/^\/leads\/([0-9A-Za-z]+)$/);
   if (m) return void leadFormPage(page, m[1]);
