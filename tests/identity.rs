@@ -205,6 +205,9 @@ async fn administrators_manage_users_and_keep_at_least_one_admin() {
     // With a second administrator it can.
     assert_eq!(app.patch(&format!("{users}/{rep_id}"), &admin, json!({"role": "admin"})).await.status, 200);
     assert_eq!(app.patch(&format!("{users}/{admin_id}"), &admin, json!({"role": "manager"})).await.status, 200);
+    // Tokens issued before a role change stop working at once; the user signs in again.
+    assert_eq!(app.get(&users, &admin).await.status, 401);
+    assert_eq!(app.get(&users, &rep).await.status, 401);
 
     // A role change takes effect with the user's next token (access tokens live 15 minutes).
     let login = public(&app, "/api/auth/login", json!({"email": rep_email, "password": "Another-Pass-9"})).await;

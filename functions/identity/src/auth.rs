@@ -107,8 +107,13 @@ pub async fn register(
     let membership = Membership { company_id: company_id.clone(), user_id: user_id.clone() };
     let family = ulid::Ulid::new().to_string();
     let (refresh, refresh_item) = sessions::new_refresh(&app.db.table, &c, &company_id, &user_id, &family);
-    let ctx =
-        TenantContext { tenant_id: company_id.clone(), user_id: user_id.clone(), role: Role::Admin, keys: c.clone() };
+    let ctx = TenantContext {
+        tenant_id: company_id.clone(),
+        user_id: user_id.clone(),
+        role: Role::Admin,
+        keys: c.clone(),
+        issued_at_ms: 0,
+    };
     let recorded = |field: &str, after: &str| FieldChange {
         field: field.into(),
         before: serde_json::Value::Null,

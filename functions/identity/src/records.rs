@@ -61,7 +61,7 @@ pub fn company_pk(c: &TenantKeys) -> String {
 }
 
 pub fn user_pk(c: &TenantKeys, user_id: &str) -> String {
-    c.key(&format!("USER#{user_id}"))
+    c.user(user_id)
 }
 
 pub fn membership_pk(email: &str) -> String {

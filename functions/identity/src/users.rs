@@ -261,13 +261,16 @@ pub async fn update_user(
         .table_name(table)
         .key("pk", s(user_pk(&keys, &user_id)))
         .key("sk", s("USER"))
-        .update_expression("SET #role = :role, active = :active")
+        // Tokens issued before this change stop working (role and active are in every token's
+        // standing); the user signs in or refreshes to get a token with the new role.
+        .update_expression("SET #role = :role, active = :active, tokens_valid_after_ms = :now_ms")
         .condition_expression("#role = :was_role AND active = :was_active")
         .expression_attribute_names("#role", "role")
         .expression_attribute_values(":role", s(next.role.as_str()))
         .expression_attribute_values(":active", aws_sdk_dynamodb::types::AttributeValue::Bool(next.active))
         .expression_attribute_values(":was_role", s(current.role.as_str()))
         .expression_attribute_values(":was_active", aws_sdk_dynamodb::types::AttributeValue::Bool(current.active))
+        .expression_attribute_values(":now_ms", n(Utc::now().timestamp_millis()))
         .build()
         .expect("key and expressions are set");
     let action = if next.active != current.active && !next.active { "user.deactivate" } else { "user.update" };
@@ -279,7 +282,10 @@ pub async fn update_user(
         _ => {}
     }
     match state.app.db.transact(items, None).await {
-        Ok(()) => Ok(Json(next.into())),
+        Ok(()) => {
+            state.app.revocations.forget(&company_id, &user_id);
+            Ok(Json(next.into()))
+        }
         Err(StoreError::Cancelled(reasons)) => {
             // Which condition failed: the user item (changed meanwhile) or the admin count.
             if reasons.first().is_some_and(|r| r.condition_failed()) {

@@ -56,6 +56,9 @@ pub struct Claims {
     pub iat: i64,
     pub nbf: i64,
     pub exp: i64,
+    /// Issue time in milliseconds: revocations (deactivation, role change) compare against it.
+    #[serde(default)]
+    pub iat_ms: i64,
 }
 
 /// Who is calling, for which tenant, in which role. Only [`TokenVerifier`] makes one.
@@ -65,6 +68,8 @@ pub struct TenantContext {
     pub user_id: String,
     pub role: Role,
     pub keys: TenantKeys,
+    /// When the token was issued (ms); 0 for contexts not made from a token.
+    pub issued_at_ms: i64,
 }
 
 impl TenantContext {
@@ -126,7 +131,13 @@ impl TokenVerifier {
         if c.tid.is_empty() || c.sub.is_empty() {
             return Err(invalid());
         }
-        Ok(TenantContext { keys: TenantKeys::new(&c.tid), tenant_id: c.tid, user_id: c.sub, role: c.role })
+        Ok(TenantContext {
+            keys: TenantKeys::new(&c.tid),
+            tenant_id: c.tid,
+            user_id: c.sub,
+            role: c.role,
+            issued_at_ms: if c.iat_ms > 0 { c.iat_ms } else { c.iat * 1000 },
+        })
     }
 }
 
@@ -147,8 +158,10 @@ impl TokenIssuer {
     }
 
     pub fn claims(&self, tenant_id: &str, user_id: &str, role: Role, ttl_seconds: i64) -> Claims {
-        let now = Utc::now().timestamp();
+        let now_ms = Utc::now().timestamp_millis();
+        let now = now_ms / 1000;
         Claims {
+            iat_ms: now_ms,
             sub: user_id.into(),
             tid: tenant_id.into(),
             role,
@@ -195,6 +208,11 @@ where
         let app = AppState::from_ref(state);
         let ctx = app.verifier.verify(token.trim())?;
         tracing::Span::current().record("tenant_id", ctx.tenant_id.as_str());
+        match app.revocations.token_valid(&app.db, &ctx.keys, &ctx.tenant_id, &ctx.user_id, ctx.issued_at_ms).await {
+            Ok(true) => {}
+            Ok(false) => return Err(ApiError::Unauthorized("The session has ended")),
+            Err(e) => return Err(e.into()),
+        }
         match rate_limit::take(&app.db, &ctx.keys, &ctx.user_id, &app.limits, Utc::now()).await {
             Ok(Verdict::Allowed) => {}
             Ok(Verdict::Limited { retry_after }) => return Err(ApiError::RateLimited { retry_after }),

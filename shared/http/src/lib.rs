@@ -8,6 +8,7 @@ pub mod permissions;
 pub mod problem;
 pub mod query;
 pub mod request_meta;
+pub mod revocation;
 pub mod state;
 pub mod telemetry;
 

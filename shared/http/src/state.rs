@@ -5,6 +5,7 @@ use keel_store::rate_limit::Limits;
 use keel_store::{CursorSigner, Db};
 
 use crate::auth::{SharedVerifier, TokenIssuer, TokenVerifier};
+use crate::revocation::Revocations;
 
 /// What every function's router needs: the table and the token verifier, built once per process.
 #[derive(Clone)]
@@ -13,6 +14,7 @@ pub struct AppState {
     pub verifier: SharedVerifier,
     pub cursors: CursorSigner,
     pub limits: Limits,
+    pub revocations: Arc<Revocations>,
 }
 
 /// Token and cursor settings from the environment (template.yaml Globals; the local stack
@@ -64,6 +66,7 @@ impl AppState {
             verifier: Arc::new(TokenVerifier::new(&tokens.public_keys, &tokens.issuer, &tokens.audience)?),
             cursors: CursorSigner::new(&tokens.cursor_secret),
             limits: Limits::from_env(),
+            revocations: Arc::new(Revocations::default()),
         })
     }
 

@@ -45,6 +45,11 @@ impl TenantKeys {
         self.key(&format!("LEADPHONE#{phone}"))
     }
 
+    /// A user of the company (identity owns the item; the token check reads its revocation fields).
+    pub fn user(&self, user_id: &str) -> String {
+        self.key(&format!("USER#{user_id}"))
+    }
+
     /// The tenant's outbox / event feed partition.
     pub fn events(&self) -> String {
         self.key("EVENTS")
