@@ -19,9 +19,12 @@ pub struct UserStanding {
     pub tokens_valid_after_ms: i64,
 }
 
+/// (tenant, user) → when it was read and what was read (None: no user item).
+type StandingCache = HashMap<(String, String), (Instant, Option<UserStanding>)>;
+
 #[derive(Default)]
 pub struct Revocations {
-    cache: Mutex<HashMap<(String, String), (Instant, Option<UserStanding>)>>,
+    cache: Mutex<StandingCache>,
 }
 
 impl Revocations {
