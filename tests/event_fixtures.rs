@@ -63,3 +63,28 @@ fn every_fixture_in_events_is_covered() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_identity_fixtures_sign_up_sign_in_and_read_the_session() {
+    let app = TestApp::new(|state| keel_identity::router(state, keel_testkit::issuer())).await;
+    // A fresh address per run: the fixtures' fixed email would otherwise belong to several companies.
+    let email = format!("ana.{}@acme.example", ulid::Ulid::new().to_string().to_lowercase());
+    let load = |name: &str, token: &str| {
+        let path = format!("{}/../events/{name}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("ana.silva@acme.example", &email)
+            .replace("{{TOKEN}}", token);
+        lambda_http::request::from_str(&text).unwrap().map(|body| axum::body::Body::from(body.to_vec()))
+    };
+    let registered = app.send(load("api-auth-register.json", "")).await;
+    assert_eq!(registered.status, 201, "{:?}", registered.body);
+    let login = app.send(load("api-auth-login.json", "")).await;
+    assert_eq!(login.status, 200, "{:?}", login.body);
+    let token = login.body["access_token"].as_str().unwrap().to_string();
+    let me = app.send(load("api-auth-me.json", &token)).await;
+    assert_eq!((me.status.as_u16(), me.body["email"].as_str()), (200, Some(email.as_str())));
+    let roles = app.send(load("api-permissions-roles.json", &token)).await;
+    assert_eq!(roles.status, 200);
+    assert_eq!(roles.body.as_array().unwrap().len(), 4);
+}
