@@ -94,7 +94,10 @@ async fn sign_in_does_not_tell_unknown_emails_from_wrong_passwords_and_locks_out
     register(&app, &mail, "Acme").await;
     let ok = public(&app, "/api/auth/login", json!({"email": mail, "password": "Correct-Horse-7"})).await;
     assert_eq!(ok.status, 200);
-    assert!(ok.body["access_token"].as_str().is_some());
+    let token = ok.body["access_token"].as_str().unwrap();
+    let trail = app.get("/api/audit?entity_type=user", token).await;
+    let sign_ins = trail.body["items"].as_array().unwrap().iter().filter(|r| r["action"] == "user.sign_in").count();
+    assert_eq!(sign_ins, 1, "the sign-in is recorded, failed attempts are not");
     let wrong = public(&app, "/api/auth/login", json!({"email": mail, "password": "Wrong-Horse-7"})).await;
     let unknown = public(&app, "/api/auth/login", json!({"email": email(), "password": "Wrong-Horse-7"})).await;
     assert_eq!((wrong.status.as_u16(), unknown.status.as_u16()), (401, 401));

@@ -209,7 +209,15 @@ pub async fn login(
     let c = TenantKeys::new(&user.company_id);
     let family = ulid::Ulid::new().to_string();
     let (refresh, item) = sessions::new_refresh(&app.db.table, &c, &user.company_id, &user.user_id, &family);
-    app.db.transact(vec![item], None).await?;
+    let actor = TenantContext {
+        tenant_id: user.company_id.clone(),
+        user_id: user.user_id.clone(),
+        role: user.role,
+        keys: c.clone(),
+        issued_at_ms: 0,
+    };
+    let signed_in = meta.audit(&actor, "user.sign_in", "user", &user.user_id, vec![]);
+    app.db.transact(vec![item, audit::put(&app.db.table, &c, &signed_in)?], None).await?;
     Ok(Json(sessions::session(&state.issuer, &user.company_id, &user.user_id, user.role, refresh)))
 }
 
@@ -264,10 +272,28 @@ fn invalid_refresh() -> ApiError {
 /// Sign out: the refresh token's whole sign-in ends.
 #[utoipa::path(post, path = "/api/auth/logout", tag = "identity", request_body = RefreshRequest,
     responses((status = 204, description = "Signed out"), (status = 401, body = Problem)))]
-pub async fn logout(State(state): State<IdentityState>, body: ApiJson<RefreshRequest>) -> Result<StatusCode, ApiError> {
+pub async fn logout(
+    State(state): State<IdentityState>,
+    meta: RequestMeta,
+    body: ApiJson<RefreshRequest>,
+) -> Result<StatusCode, ApiError> {
     let req = body.value;
     let record = sessions::find(&state.app, &req.company_id, &req.refresh_token).await?.ok_or_else(invalid_refresh)?;
-    sessions::revoke_family(&state.app, &record.company_id, &record.family).await?;
+    let table = &state.app.db.table;
+    let mut items = vec![sessions::revoke_item(table, &record.company_id, &record.family)];
+    let c = TenantKeys::new(&record.company_id);
+    if let Some(user) = state.app.db.get_as::<User>(&user_pk(&c, &record.user_id), "USER").await? {
+        let actor = TenantContext {
+            tenant_id: record.company_id.clone(),
+            user_id: user.user_id.clone(),
+            role: user.role,
+            keys: c.clone(),
+            issued_at_ms: 0,
+        };
+        let signed_out = meta.audit(&actor, "user.sign_out", "user", &user.user_id, vec![]);
+        items.push(audit::put(table, &c, &signed_out)?);
+    }
+    state.app.db.transact(items, None).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -91,21 +91,23 @@ pub async fn find(app: &AppState, company_id: &str, token: &str) -> Result<Optio
     Ok(Some(record))
 }
 
-pub async fn revoke_family(app: &AppState, company_id: &str, family: &str) -> Result<(), StoreError> {
+/// The item that marks a sign-in's whole token family revoked.
+pub fn revoke_item(table: &str, company_id: &str, family: &str) -> TransactWriteItem {
     let c = TenantKeys::new(company_id);
-    app.db
-        .client
-        .put_item()
-        .table_name(&app.db.table)
+    let put = Put::builder()
+        .table_name(table)
         .item("pk", s(family_pk(&c, family)))
         .item("sk", s("FAMILY"))
         .item("entity", s("refresh_family"))
         .item("revoked", aws_sdk_dynamodb::types::AttributeValue::Bool(true))
         .item("expires_at", n((Utc::now() + Duration::days(REFRESH_TTL_DAYS)).timestamp()))
-        .send()
-        .await
-        .map_err(StoreError::from_sdk)?;
-    Ok(())
+        .build()
+        .expect("table and item are set");
+    TransactWriteItem::builder().put(put).build()
+}
+
+pub async fn revoke_family(app: &AppState, company_id: &str, family: &str) -> Result<(), StoreError> {
+    app.db.transact(vec![revoke_item(&app.db.table, company_id, family)], None).await
 }
 
 /// Items that use up `token` (only if unused) and require its family to be unrevoked.
