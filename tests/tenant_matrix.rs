@@ -30,7 +30,8 @@ fn body_for(method: &Method, path: &str) -> Option<Value> {
             Some(json!({"email": "b@acme.example", "full_name": "B", "password": "Correct-Horse-7"}))
         }
         Method::POST | Method::PUT => Some(json!({})),
-        Method::PATCH if path.contains("/users/") => Some(json!({"role": "admin"})),
+        // Deliberately not a valid body: the company check comes before the body is read.
+        Method::PATCH if path.contains("/users/") => Some(json!({"role": "admin", "unknown": true})),
         Method::PATCH => Some(json!({"version": 1, "notes": "written by another company"})),
         _ => None,
     }

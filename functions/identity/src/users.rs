@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use chrono::Utc;
 use keel_core::{field_error::text, Email, FieldErrors};
-use keel_http::{ApiError, ApiJson, Permission, Problem, RequestMeta, Role, TenantContext};
+use keel_http::{ApiError, ApiJson, CompanyScope, Permission, Problem, RequestMeta, Role, TenantContext};
 use keel_store::audit::{self, AuditRecord, FieldChange};
 use keel_store::db::{from_item, n, s, to_item};
 use keel_store::{StoreError, TenantKeys};
@@ -125,7 +125,7 @@ fn last_admin() -> ApiError {
     security(("bearer" = [])))]
 pub async fn create_user(
     State(state): State<IdentityState>,
-    ctx: TenantContext,
+    CompanyScope(ctx): CompanyScope,
     meta: RequestMeta,
     Path(company_id): Path<String>,
     body: ApiJson<NewUser>,
@@ -225,7 +225,7 @@ pub struct UserChange {
     security(("bearer" = [])))]
 pub async fn update_user(
     State(state): State<IdentityState>,
-    ctx: TenantContext,
+    CompanyScope(ctx): CompanyScope,
     meta: RequestMeta,
     Path((company_id, user_id)): Path<(String, String)>,
     body: ApiJson<UserChange>,

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use keel_core::{Lead, NewLead};
 use keel_events::{Actor, Envelope, LeadCreated};
-use keel_http::{ApiError, ApiJson, AppState, Permission, Problem, RequestMeta, TenantContext};
+use keel_http::{ApiError, ApiJson, AppState, CompanyScope, Permission, Problem, RequestMeta, TenantContext};
 use keel_store::audit::AuditRecord;
 use keel_store::idempotency::{self, IdempotencyRecord};
 use ulid::Ulid;
@@ -81,7 +81,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
 )]
 pub async fn create_lead(
     State(app): State<AppState>,
-    ctx: TenantContext,
+    CompanyScope(ctx): CompanyScope,
     Path(company_id): Path<String>,
     meta: RequestMeta,
     headers: HeaderMap,

@@ -7,7 +7,7 @@ use axum::Json;
 use chrono::Utc;
 use keel_core::{Lead, LeadPatch};
 use keel_events::{Envelope, LeadCreated, LeadUpdated};
-use keel_http::{ApiError, ApiJson, AppState, Permission, Problem, RequestMeta, TenantContext};
+use keel_http::{ApiError, ApiJson, AppState, CompanyScope, Permission, Problem, RequestMeta};
 use keel_store::audit::AuditRecord;
 use keel_store::TenantKeys;
 
@@ -39,7 +39,7 @@ use crate::version::{etag, expected};
 )]
 pub async fn update_lead(
     State(app): State<AppState>,
-    ctx: TenantContext,
+    CompanyScope(ctx): CompanyScope,
     Path((company_id, lead_id_raw)): Path<(String, String)>,
     meta: RequestMeta,
     headers: HeaderMap,

@@ -226,3 +226,28 @@ where
 
 /// Shared so every request does not clone the key material.
 pub type SharedVerifier = Arc<TokenVerifier>;
+
+/// The path's company, checked against the token before anything else of the request is read:
+/// a handler that takes a body puts this before the body, so another company's caller gets 404
+/// whatever they send.
+#[derive(Debug, Clone)]
+pub struct CompanyScope(pub TenantContext);
+
+impl<S> FromRequestParts<S> for CompanyScope
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let ctx = TenantContext::from_request_parts(parts, state).await?;
+        let params =
+            axum::extract::RawPathParams::from_request_parts(parts, state).await.map_err(|_| ApiError::NotFound)?;
+        let company = params.iter().find(|(name, _)| *name == "company_id").map(|(_, v)| v.to_string());
+        match company {
+            Some(c) if c == ctx.tenant_id => Ok(CompanyScope(ctx)),
+            _ => Err(ApiError::NotFound),
+        }
+    }
+}

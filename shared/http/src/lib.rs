@@ -12,7 +12,7 @@ pub mod revocation;
 pub mod state;
 pub mod telemetry;
 
-pub use auth::{Claims, Role, TenantContext, TokenIssuer, TokenVerifier};
+pub use auth::{Claims, CompanyScope, Role, TenantContext, TokenIssuer, TokenVerifier};
 pub use json::ApiJson;
 pub use layers::with_edge;
 pub use permissions::Permission;
