@@ -1,6 +1,5 @@
 //! `/api/auth/*`: sign-up, sign-in, token refresh, sign-out, and who am I.
 
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -8,12 +7,14 @@ use chrono::Utc;
 use keel_core::{field_error::text, Email, FieldErrors};
 use keel_http::{ApiError, ApiJson, AppState, Problem, RequestMeta, Role, TenantContext, TokenIssuer};
 use keel_store::audit::{self, FieldChange};
-use keel_store::db::{from_item, s, to_item};
+use keel_store::db::{from_item, s};
 use keel_store::{StoreError, TenantKeys};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::records::{company_pk, membership_pk, user_pk, Company, Membership, User};
+use crate::records::{
+    company_pk, credentials, membership_pk, new_company_item, new_user_items, user_pk, Company, Membership, User,
+};
 use crate::sessions::{self, Session};
 use crate::{lockout, password};
 
@@ -38,24 +39,6 @@ pub struct Registration {
     password: Option<String>,
 }
 
-fn put(table: &str, item: keel_store::Item) -> TransactWriteItem {
-    let put = Put::builder()
-        .table_name(table)
-        .set_item(Some(item))
-        .condition_expression("attribute_not_exists(pk)")
-        .build()
-        .expect("table and item are set");
-    TransactWriteItem::builder().put(put).build()
-}
-
-fn keyed<T: Serialize>(value: &T, pk: String, sk: &str, entity: &str) -> Result<keel_store::Item, StoreError> {
-    let mut item = to_item(value)?;
-    item.insert("pk".into(), s(pk));
-    item.insert("sk".into(), s(sk));
-    item.insert("entity".into(), s(entity));
-    Ok(item)
-}
-
 /// Create a company and its first user (an administrator), signed in.
 #[utoipa::path(post, path = "/api/auth/register", tag = "identity", request_body = Registration,
     responses((status = 201, body = Session), (status = 400, description = "Invalid input, fields named", body = Problem)))]
@@ -68,17 +51,7 @@ pub async fn register(
     let mut e = FieldErrors::default();
     let company_name = text(&mut e, "company_name", r.company_name.as_deref(), true, 120);
     let full_name = text(&mut e, "full_name", r.full_name.as_deref(), true, 120);
-    let email = match r.email.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
-        None => {
-            e.add("email", "is required");
-            None
-        }
-        Some(raw) => Email::parse(raw).map_err(|m| e.add("email", m)).ok(),
-    };
-    let pw = r.password.unwrap_or_default();
-    if let Some(why) = password::weakness(&pw, email.as_ref().map(Email::as_str).unwrap_or_default()) {
-        e.add("password", why);
-    }
+    let (email, pw) = credentials(&mut e, r.email.as_deref(), r.password);
     let (Some(company_name), Some(full_name), Some(email)) = (company_name, full_name, email) else {
         return Err(ApiError::Validation(e));
     };
@@ -101,10 +74,6 @@ pub async fn register(
         password_hash: password::hash(&pw),
         created_at: now,
     };
-    let mut user_item = keyed(&user, user_pk(&c, &user_id), "USER", "user")?;
-    user_item.insert("gsi1pk".into(), s(c.key("USERS")));
-    user_item.insert("gsi1sk".into(), s(&user_id));
-    let membership = Membership { company_id: company_id.clone(), user_id: user_id.clone() };
     let family = ulid::Ulid::new().to_string();
     let (refresh, refresh_item) = sessions::new_refresh(&app.db.table, &c, &company_id, &user_id, &family);
     let ctx = TenantContext {
@@ -128,14 +97,11 @@ pub async fn register(
         &user_id,
         vec![recorded("email", &user.email), recorded("full_name", &user.full_name), recorded("role", "admin")],
     );
+    let [user_item, membership_item] = new_user_items(&app.db.table, &c, &user)?;
     let items = vec![
-        put(&app.db.table, {
-            let mut item = keyed(&company, company_pk(&c), "COMPANY", "company")?;
-            item.insert("active_admins".into(), keel_store::db::n(1));
-            item
-        }),
-        put(&app.db.table, user_item),
-        put(&app.db.table, keyed(&membership, membership_pk(email.as_str()), &company_id, "email_membership")?),
+        new_company_item(&app.db.table, &c, &company)?,
+        user_item,
+        membership_item,
         refresh_item,
         audit::put(&app.db.table, &c, &company_audit)?,
         audit::put(&app.db.table, &c, &user_audit)?,

@@ -12,8 +12,10 @@
 //! Email memberships sit under the reserved `_identity` tenant: at sign-in the company is not
 //! known yet, so the lookup cannot start with it. They hold only ids.
 
+use keel_core::{Email, FieldErrors};
 use keel_http::Role;
-use keel_store::TenantKeys;
+use keel_store::db::{put_new, s, to_item};
+use keel_store::{Item, StoreError, TenantKeys};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -74,4 +76,54 @@ pub fn refresh_pk(c: &TenantKeys, token_hash: &str) -> String {
 
 pub fn family_pk(c: &TenantKeys, family: &str) -> String {
     c.key(&format!("REFRESHFAMILY#{family}"))
+}
+
+fn keyed<T: Serialize>(value: &T, pk: String, sk: &str, entity: &str) -> Result<Item, StoreError> {
+    let mut item = to_item(value)?;
+    item.insert("pk".into(), s(pk));
+    item.insert("sk".into(), s(sk));
+    item.insert("entity".into(), s(entity));
+    Ok(item)
+}
+
+/// Writes a new user (listed through gsi1) and the email membership that finds them at sign-in;
+/// both fail if they exist already, so an email is a user of a company once.
+pub fn new_user_items(
+    table: &str,
+    c: &TenantKeys,
+    user: &User,
+) -> Result<[aws_sdk_dynamodb::types::TransactWriteItem; 2], StoreError> {
+    let mut item = keyed(user, user_pk(c, &user.user_id), "USER", "user")?;
+    item.insert("gsi1pk".into(), s(c.key("USERS")));
+    item.insert("gsi1sk".into(), s(&user.user_id));
+    let membership = Membership { company_id: user.company_id.clone(), user_id: user.user_id.clone() };
+    let membership = keyed(&membership, membership_pk(&user.email), &user.company_id, "email_membership")?;
+    Ok([put_new(table, item), put_new(table, membership)])
+}
+
+/// Writes a new company with its one active administrator counted.
+pub fn new_company_item(
+    table: &str,
+    c: &TenantKeys,
+    company: &Company,
+) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, StoreError> {
+    let mut item = keyed(company, company_pk(c), "COMPANY", "company")?;
+    item.insert("active_admins".into(), keel_store::db::n(1));
+    Ok(put_new(table, item))
+}
+
+/// A new user's email (required) and password (strength rules), reporting into `e`.
+pub fn credentials(e: &mut FieldErrors, email: Option<&str>, password: Option<String>) -> (Option<Email>, String) {
+    let email = match email.map(str::trim).filter(|v| !v.is_empty()) {
+        None => {
+            e.add("email", "is required");
+            None
+        }
+        Some(raw) => Email::parse(raw).map_err(|m| e.add("email", m)).ok(),
+    };
+    let password = password.unwrap_or_default();
+    if let Some(why) = crate::password::weakness(&password, email.as_ref().map(Email::as_str).unwrap_or_default()) {
+        e.add("password", why);
+    }
+    (email, password)
 }

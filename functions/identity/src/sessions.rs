@@ -60,13 +60,7 @@ pub fn new_refresh(
     item.insert("pk".into(), s(refresh_pk(c, &token_hash(&token))));
     item.insert("sk".into(), s("REFRESH"));
     item.insert("entity".into(), s("refresh_token"));
-    let put = Put::builder()
-        .table_name(table)
-        .set_item(Some(item))
-        .condition_expression("attribute_not_exists(pk)")
-        .build()
-        .expect("table and item are set");
-    (token, TransactWriteItem::builder().put(put).build())
+    (token, keel_store::db::put_new(table, item))
 }
 
 pub fn session(issuer: &TokenIssuer, company_id: &str, user_id: &str, role: Role, refresh: String) -> Session {

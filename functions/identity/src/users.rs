@@ -3,22 +3,22 @@
 //! least one active administrator: the company item counts them, and every change that would take
 //! the count below one fails its condition in the same transaction.
 
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::Utc;
-use keel_core::{field_error::text, Email, FieldErrors};
+use keel_core::{field_error::text, FieldErrors};
 use keel_http::{ApiError, ApiJson, CompanyScope, Permission, Problem, RequestMeta, Role, TenantContext};
 use keel_store::audit::{self, AuditRecord, FieldChange};
-use keel_store::db::{from_item, n, s, to_item};
+use keel_store::db::{from_item, n, s};
 use keel_store::{StoreError, TenantKeys};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::IdentityState;
 use crate::password;
-use crate::records::{company_pk, membership_pk, user_pk, Membership, User};
+use crate::records::{company_pk, credentials, new_user_items, user_pk, User};
 
 /// A user as others see it (never the password hash).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -135,18 +135,8 @@ pub async fn create_user(
     let r = body.value;
     let mut e = FieldErrors::default();
     let full_name = text(&mut e, "full_name", r.full_name.as_deref(), true, 120);
-    let email = match r.email.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
-        None => {
-            e.add("email", "is required");
-            None
-        }
-        Some(raw) => Email::parse(raw).map_err(|m| e.add("email", m)).ok(),
-    };
+    let (email, pw) = credentials(&mut e, r.email.as_deref(), r.password);
     let role = r.role.unwrap_or(Role::SalesRep);
-    let pw = r.password.unwrap_or_default();
-    if let Some(why) = password::weakness(&pw, email.as_ref().map(Email::as_str).unwrap_or_default()) {
-        e.add("password", why);
-    }
     let (Some(full_name), Some(email)) = (full_name, email) else { return Err(ApiError::Validation(e)) };
     if !e.is_empty() {
         return Err(ApiError::Validation(e));
@@ -163,28 +153,6 @@ pub async fn create_user(
         password_hash: password::hash(&pw),
         created_at: Utc::now().to_rfc3339(),
     };
-    let mut item = to_item(&user)?;
-    item.insert("pk".into(), s(user_pk(&keys, &user_id)));
-    item.insert("sk".into(), s("USER"));
-    item.insert("entity".into(), s("user"));
-    item.insert("gsi1pk".into(), s(keys.key("USERS")));
-    item.insert("gsi1sk".into(), s(&user_id));
-    let mut membership = to_item(&Membership { company_id: company_id.clone(), user_id: user_id.clone() })?;
-    membership.insert("pk".into(), s(membership_pk(email.as_str())));
-    membership.insert("sk".into(), s(&company_id));
-    membership.insert("entity".into(), s("email_membership"));
-    let put = |item| {
-        TransactWriteItem::builder()
-            .put(
-                Put::builder()
-                    .table_name(table)
-                    .set_item(Some(item))
-                    .condition_expression("attribute_not_exists(pk)")
-                    .build()
-                    .expect("set"),
-            )
-            .build()
-    };
     let change = |f: &str, v: &str| FieldChange { field: f.into(), before: serde_json::Value::Null, after: v.into() };
     let record = meta.audit(
         &ctx,
@@ -193,7 +161,8 @@ pub async fn create_user(
         &user_id,
         vec![change("email", &user.email), change("full_name", &user.full_name), change("role", role.as_str())],
     );
-    let mut items = vec![put(item), put(membership), audit::put(table, &keys, &record)?];
+    let [user_item, membership_item] = new_user_items(table, &keys, &user)?;
+    let mut items = vec![user_item, membership_item, audit::put(table, &keys, &record)?];
     if role == Role::Admin {
         items.push(admins_change(table, &keys, 1));
     }

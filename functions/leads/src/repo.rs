@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::{Delete, Put, ReturnValuesOnConditionCheckFailure, 
 use keel_core::Lead;
 use keel_events::Envelope;
 use keel_store::audit::{self, AuditRecord};
-use keel_store::db::s;
+use keel_store::db::{put_new, s};
 use keel_store::{outbox, AttributeValue, CancelReason, Db, Item, StoreError, TenantKeys};
 
 use crate::item::{from_lead_item, markers, to_lead_item, LEAD_SK, MARKER_SK};
@@ -84,13 +84,7 @@ pub async fn capture(
     audit: &AuditRecord,
     extra: Option<TransactWriteItem>,
 ) -> Result<(), WriteRefused> {
-    let put = Put::builder()
-        .table_name(&db.table)
-        .set_item(Some(to_lead_item(keys, lead)?))
-        .condition_expression("attribute_not_exists(pk)")
-        .build()
-        .expect("table and item are set");
-    let mut items = vec![TransactWriteItem::builder().put(put).build()];
+    let mut items = vec![put_new(&db.table, to_lead_item(keys, lead)?)];
     let mut slots = vec![Slot::Lead];
     for (field, pk) in markers(keys, lead) {
         items.push(marker_put(db, pk.clone(), &lead.id.to_string()));

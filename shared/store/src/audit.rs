@@ -7,12 +7,12 @@
 //! |-------|-----------------|----------------|-----------------------------------------------|-------------------------------------|
 //! | audit | `T#t#AUDIT`     | `AUD#<ulid>`   | `T#t#AUDIT#ENTITY#<type>#<id>` / `<ulid>`      | `T#t#AUDIT#ACTOR#<user>` / `<ulid>` |
 
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::TransactWriteItem;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use ulid::Ulid;
 
-use crate::db::{s, to_item};
+use crate::db::{put_new, s, to_item};
 use crate::{StoreError, TenantKeys};
 
 /// One field's change. Values are JSON (`null` where the field was or became empty).
@@ -76,11 +76,5 @@ pub fn put(table: &str, keys: &TenantKeys, record: &AuditRecord) -> Result<Trans
     item.insert("gsi1sk".into(), s(&id));
     item.insert("gsi2pk".into(), s(by_actor(keys, &record.actor_id)));
     item.insert("gsi2sk".into(), s(&id));
-    let put = Put::builder()
-        .table_name(table)
-        .set_item(Some(item))
-        .condition_expression("attribute_not_exists(pk)")
-        .build()
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    Ok(TransactWriteItem::builder().put(put).build())
+    Ok(put_new(table, item))
 }

@@ -87,6 +87,17 @@ pub fn to_item<T: serde::Serialize>(value: &T) -> Result<Item, StoreError> {
     serde_dynamo::to_item(value).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
+/// A transaction item that writes `item` only where nothing is yet (a new entity, marker or record).
+pub fn put_new(table: &str, item: Item) -> aws_sdk_dynamodb::types::TransactWriteItem {
+    let put = aws_sdk_dynamodb::types::Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(pk)")
+        .build()
+        .expect("table and item are set");
+    aws_sdk_dynamodb::types::TransactWriteItem::builder().put(put).build()
+}
+
 pub fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }
