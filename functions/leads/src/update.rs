@@ -61,7 +61,9 @@ pub async fn update_lead(
             ApiError::Validation(errors)
         }
     })?;
-    let changed: Vec<String> = current.changed_fields(&next).into_iter().map(str::to_string).collect();
+    // One comparison serves both the event's `changed` list and the audit record's before → after.
+    let changes = AuditRecord::diff(Some(&current.as_json()), &next.as_json(), &Lead::RECORDED_FIELDS);
+    let changed: Vec<String> = changes.iter().map(|c| c.field.clone()).collect();
     if changed.is_empty() {
         // Nothing to change: the state asked for holds already (a retried PATCH lands here).
         return Ok(([etag(current.version)], Json(current)));
@@ -81,7 +83,6 @@ pub async fn update_lead(
             after: LeadCreated::from(&next),
         },
     );
-    let changes = AuditRecord::diff(Some(&current.as_json()), &next.as_json(), &Lead::RECORDED_FIELDS);
     let audit = meta.audit(&ctx, "lead.update", "lead", id, changes);
     match repo::replace(&app.db, keys, &current, &next, &event, &audit).await {
         Ok(()) => Ok(([etag(next.version)], Json(next))),

@@ -392,7 +392,8 @@ impl Lead {
         }
     }
 
-    /// The fields people and rules change: what "changed" means for events and the audit trail.
+    /// The fields people and rules change: what "changed" means for events and the audit trail
+    /// (compared by `keel_store::audit::AuditRecord::diff`).
     pub const RECORDED_FIELDS: [&'static str; 19] = [
         "first_name",
         "last_name",
@@ -414,12 +415,6 @@ impl Lead {
         "score",
         "score_band",
     ];
-
-    /// Names of the recorded fields whose values differ between two versions of a lead.
-    pub fn changed_fields(&self, other: &Lead) -> Vec<&'static str> {
-        let (a, b) = (self.as_json(), other.as_json());
-        Self::RECORDED_FIELDS.into_iter().filter(|f| a.get(f) != b.get(f)).collect()
-    }
 
     /// The lead as JSON (plain strings, numbers and nulls: serialising it cannot fail).
     pub fn as_json(&self) -> serde_json::Value {
