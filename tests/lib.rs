@@ -159,3 +159,27 @@ pub fn bus_message(envelope: &keel_events::Envelope) -> String {
     })
     .to_string()
 }
+
+/// Every function's routes on one router (identity, audit and leads together), as the dev server
+/// serves them.
+pub fn all_functions(state: keel_http::AppState) -> axum::Router {
+    let sqs = aws_sdk_sqs::Client::from_conf(aws_sdk_sqs::Config::builder().behavior_version_latest().build());
+    keel_infra::api::functions(state, sqs, keel_testkit::issuer())
+}
+
+/// The tenant's audit records, read from the table.
+pub async fn audit_records(app: &TestApp, tenant: &Tenant) -> Vec<keel_store::Item> {
+    let keys = keel_store::TenantKeys::new(&tenant.id);
+    let out = app
+        .state
+        .db
+        .client
+        .query()
+        .table_name(&app.state.db.table)
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(":pk", keel_store::AttributeValue::S(keel_store::audit::partition(&keys)))
+        .send()
+        .await
+        .expect("query audit trail");
+    out.items.unwrap_or_default()
+}

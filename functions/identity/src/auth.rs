@@ -6,14 +6,14 @@ use axum::Json;
 use chrono::Utc;
 use keel_core::{field_error::text, Email, FieldErrors};
 use keel_http::{ApiError, ApiJson, AppState, Problem, RequestMeta, Role, TenantContext, TokenIssuer};
-use keel_store::audit::{self, FieldChange};
+use keel_store::audit::FieldChange;
 use keel_store::db::{from_item, s};
-use keel_store::{StoreError, TenantKeys};
+use keel_store::{StoreError, TenantKeys, UnitOfWork, WriteError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::records::{
-    company_pk, credentials, membership_pk, new_company_item, new_user_items, user_pk, Company, Membership, User,
+    add_new_company, add_new_user, company_pk, credentials, membership_pk, user_pk, Company, Membership, User,
 };
 use crate::sessions::{self, Session};
 use crate::{lockout, password};
@@ -97,16 +97,11 @@ pub async fn register(
         &user_id,
         vec![recorded("email", &user.email), recorded("full_name", &user.full_name), recorded("role", "admin")],
     );
-    let [user_item, membership_item] = new_user_items(&app.db.table, &c, &user)?;
-    let items = vec![
-        new_company_item(&app.db.table, &c, &company)?,
-        user_item,
-        membership_item,
-        refresh_item,
-        audit::put(&app.db.table, &c, &company_audit)?,
-        audit::put(&app.db.table, &c, &user_audit)?,
-    ];
-    app.db.transact(items, None).await?;
+    let mut unit = UnitOfWork::new(&app.db);
+    add_new_company(&mut unit, &c, &company)?;
+    add_new_user(&mut unit, &c, &user)?;
+    unit.include(refresh_item).audit(&c, &company_audit)?.audit(&c, &user_audit)?;
+    unit.commit().await?;
     Ok((StatusCode::CREATED, Json(sessions::session(&state.issuer, &company_id, &user_id, Role::Admin, refresh))))
 }
 
@@ -183,7 +178,9 @@ pub async fn login(
         issued_at_ms: 0,
     };
     let signed_in = meta.audit(&actor, "user.sign_in", "user", &user.user_id, vec![]);
-    app.db.transact(vec![item, audit::put(&app.db.table, &c, &signed_in)?], None).await?;
+    let mut unit = UnitOfWork::new(&app.db);
+    unit.include(item).audit(&c, &signed_in)?;
+    unit.commit().await?;
     Ok(Json(sessions::session(&state.issuer, &user.company_id, &user.user_id, user.role, refresh)))
 }
 
@@ -218,11 +215,12 @@ pub async fn refresh(
     }
     let (next, next_item) =
         sessions::new_refresh(&app.db.table, &c, &record.company_id, &record.user_id, &record.family);
-    let mut items = sessions::rotate(&app.db.table, &c, &req.refresh_token, &record.family);
-    items.push(next_item);
-    match app.db.transact(items, None).await {
+    let mut unit = UnitOfWork::new(&app.db);
+    sessions::rotate(&mut unit, &c, &req.refresh_token, &record.family);
+    unit.include(next_item);
+    match unit.commit().await {
         Ok(()) => Ok(Json(sessions::session(&state.issuer, &record.company_id, &record.user_id, user.role, next))),
-        Err(StoreError::Cancelled(_)) => {
+        Err(WriteError::Refused(_)) => {
             // Used concurrently or revoked meanwhile: treat as reuse.
             sessions::revoke_family(app, &record.company_id, &record.family).await?;
             Err(invalid_refresh())
@@ -245,8 +243,8 @@ pub async fn logout(
 ) -> Result<StatusCode, ApiError> {
     let req = body.value;
     let record = sessions::find(&state.app, &req.company_id, &req.refresh_token).await?.ok_or_else(invalid_refresh)?;
-    let table = &state.app.db.table;
-    let mut items = vec![sessions::revoke_item(table, &record.company_id, &record.family)];
+    let mut unit = UnitOfWork::new(&state.app.db);
+    unit.include(sessions::revoke_item(&state.app.db.table, &record.company_id, &record.family));
     let c = TenantKeys::new(&record.company_id);
     if let Some(user) = state.app.db.get_as::<User>(&user_pk(&c, &record.user_id), "USER").await? {
         let actor = TenantContext {
@@ -257,9 +255,9 @@ pub async fn logout(
             issued_at_ms: 0,
         };
         let signed_out = meta.audit(&actor, "user.sign_out", "user", &user.user_id, vec![]);
-        items.push(audit::put(table, &c, &signed_out)?);
+        unit.audit(&c, &signed_out)?;
     }
-    state.app.db.transact(items, None).await?;
+    unit.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

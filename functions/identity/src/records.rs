@@ -14,8 +14,8 @@
 
 use keel_core::{Email, FieldErrors};
 use keel_http::Role;
-use keel_store::db::{put_new, s, to_item};
-use keel_store::{Item, StoreError, TenantKeys};
+use keel_store::db::{s, to_item};
+use keel_store::{Item, StoreError, TenantKeys, UnitOfWork};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -86,30 +86,26 @@ fn keyed<T: Serialize>(value: &T, pk: String, sk: &str, entity: &str) -> Result<
     Ok(item)
 }
 
-/// Writes a new user (listed through gsi1) and the email membership that finds them at sign-in;
-/// both fail if they exist already, so an email is a user of a company once.
-pub fn new_user_items(
-    table: &str,
-    c: &TenantKeys,
-    user: &User,
-) -> Result<[aws_sdk_dynamodb::types::TransactWriteItem; 2], StoreError> {
+/// Adds a new user (listed through gsi1) to `unit`, with the email membership that finds them at
+/// sign-in. The membership is the email's uniqueness marker within the company: an email is a
+/// user of a company once.
+pub fn add_new_user(unit: &mut UnitOfWork<'_>, c: &TenantKeys, user: &User) -> Result<(), StoreError> {
     let mut item = keyed(user, user_pk(c, &user.user_id), "USER", "user")?;
     item.insert("gsi1pk".into(), s(c.key("USERS")));
     item.insert("gsi1sk".into(), s(&user.user_id));
+    unit.create(item);
     let membership = Membership { company_id: user.company_id.clone(), user_id: user.user_id.clone() };
     let membership = keyed(&membership, membership_pk(&user.email), &user.company_id, "email_membership")?;
-    Ok([put_new(table, item), put_new(table, membership)])
+    unit.claim_marker("user", "email", membership, "user_id", &user.user_id);
+    Ok(())
 }
 
-/// Writes a new company with its one active administrator counted.
-pub fn new_company_item(
-    table: &str,
-    c: &TenantKeys,
-    company: &Company,
-) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, StoreError> {
+/// Adds a new company with its one active administrator counted to `unit`.
+pub fn add_new_company(unit: &mut UnitOfWork<'_>, c: &TenantKeys, company: &Company) -> Result<(), StoreError> {
     let mut item = keyed(company, company_pk(c), "COMPANY", "company")?;
     item.insert("active_admins".into(), keel_store::db::n(1));
-    Ok(put_new(table, item))
+    unit.create(item);
+    Ok(())
 }
 
 /// A new user's email (required) and password (strength rules), reporting into `e`.

@@ -8,7 +8,7 @@ use base64::Engine;
 use chrono::{Duration, Utc};
 use keel_http::{ApiError, AppState, Role, TokenIssuer};
 use keel_store::db::{from_item, n, s};
-use keel_store::{StoreError, TenantKeys};
+use keel_store::{TenantKeys, UnitOfWork, WriteError};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
@@ -100,12 +100,16 @@ pub fn revoke_item(table: &str, company_id: &str, family: &str) -> TransactWrite
     TransactWriteItem::builder().put(put).build()
 }
 
-pub async fn revoke_family(app: &AppState, company_id: &str, family: &str) -> Result<(), StoreError> {
-    app.db.transact(vec![revoke_item(&app.db.table, company_id, family)], None).await
+pub async fn revoke_family(app: &AppState, company_id: &str, family: &str) -> Result<(), WriteError> {
+    let mut unit = UnitOfWork::new(&app.db);
+    unit.include(revoke_item(&app.db.table, company_id, family));
+    unit.commit().await
 }
 
-/// Items that use up `token` (only if unused) and require its family to be unrevoked.
-pub fn rotate(table: &str, c: &TenantKeys, token: &str, family: &str) -> Vec<TransactWriteItem> {
+/// Uses up `token` (only if unused) and requires its family to be unrevoked.
+pub fn rotate(unit: &mut UnitOfWork<'_>, c: &TenantKeys, token: &str, family: &str) {
+    let table = unit.table().to_string();
+    let table = table.as_str();
     let used = Update::builder()
         .table_name(table)
         .key("pk", s(refresh_pk(c, &token_hash(token))))
@@ -123,8 +127,14 @@ pub fn rotate(table: &str, c: &TenantKeys, token: &str, family: &str) -> Vec<Tra
         .condition_expression("attribute_not_exists(revoked)")
         .build()
         .expect("key and condition are set");
-    vec![
+    unit.include_guarded(
         TransactWriteItem::builder().update(used).build(),
+        "refresh_token",
+        "this refresh token was used already",
+    );
+    unit.include_guarded(
         TransactWriteItem::builder().condition_check(family_alive).build(),
-    ]
+        "refresh_token",
+        "this sign-in has ended",
+    );
 }

@@ -10,15 +10,15 @@ use axum::Json;
 use chrono::Utc;
 use keel_core::{field_error::text, FieldErrors};
 use keel_http::{ApiError, ApiJson, CompanyScope, Permission, Problem, RequestMeta, Role, TenantContext};
-use keel_store::audit::{self, AuditRecord, FieldChange};
+use keel_store::audit::{AuditRecord, FieldChange};
 use keel_store::db::{from_item, n, s};
-use keel_store::{StoreError, TenantKeys};
+use keel_store::{StoreError, TenantKeys, UnitOfWork};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::IdentityState;
 use crate::password;
-use crate::records::{company_pk, credentials, new_user_items, user_pk, User};
+use crate::records::{add_new_user, company_pk, credentials, user_pk, User};
 
 /// A user as others see it (never the password hash).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -111,11 +111,7 @@ fn admins_change(table: &str, keys: &TenantKeys, by: i64) -> TransactWriteItem {
     TransactWriteItem::builder().update(update.build().expect("key and expression are set")).build()
 }
 
-fn last_admin() -> ApiError {
-    let mut e = FieldErrors::default();
-    e.add("role", "the company needs at least one active administrator");
-    ApiError::Rule(e)
-}
+const LAST_ADMIN: &str = "the company needs at least one active administrator";
 
 /// Add a user (administrators).
 #[utoipa::path(post, path = "/api/companies/{company_id}/users", tag = "identity", params(("company_id" = String, Path)),
@@ -161,20 +157,14 @@ pub async fn create_user(
         &user_id,
         vec![change("email", &user.email), change("full_name", &user.full_name), change("role", role.as_str())],
     );
-    let [user_item, membership_item] = new_user_items(table, &keys, &user)?;
-    let mut items = vec![user_item, membership_item, audit::put(table, &keys, &record)?];
+    let mut unit = UnitOfWork::new(&state.app.db);
+    add_new_user(&mut unit, &keys, &user)?;
+    unit.audit(&keys, &record)?;
     if role == Role::Admin {
-        items.push(admins_change(table, &keys, 1));
+        unit.include_guarded(admins_change(table, &keys, 1), "company", "the company no longer exists");
     }
-    match state.app.db.transact(items, None).await {
-        Ok(()) => Ok((StatusCode::CREATED, Json(user.into()))),
-        Err(StoreError::Cancelled(_)) => Err(ApiError::Duplicate {
-            detail: "This email is already a user of the company.".into(),
-            field: "email",
-            existing_id: String::new(),
-        }),
-        Err(e) => Err(e.into()),
-    }
+    unit.commit().await?;
+    Ok((StatusCode::CREATED, Json(user.into())))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -244,25 +234,16 @@ pub async fn update_user(
         .expect("key and expressions are set");
     let action = if next.active != current.active && !next.active { "user.deactivate" } else { "user.update" };
     let record: AuditRecord = meta.audit(&ctx, action, "user", &user_id, changes);
-    let mut items = vec![TransactWriteItem::builder().update(update).build(), audit::put(table, &keys, &record)?];
+    let mut unit = UnitOfWork::new(&state.app.db);
+    unit.include_entity(TransactWriteItem::builder().update(update).build()).audit(&keys, &record)?;
     match (was_admin, is_admin) {
-        (true, false) => items.push(admins_change(table, &keys, -1)),
-        (false, true) => items.push(admins_change(table, &keys, 1)),
-        _ => {}
-    }
-    match state.app.db.transact(items, None).await {
-        Ok(()) => {
-            state.app.revocations.forget(&company_id, &user_id);
-            Ok(Json(next.into()))
+        (true, false) => unit.include_guarded(admins_change(table, &keys, -1), "role", LAST_ADMIN),
+        (false, true) => {
+            unit.include_guarded(admins_change(table, &keys, 1), "company", "the company no longer exists")
         }
-        Err(StoreError::Cancelled(reasons)) => {
-            // Which condition failed: the user item (changed meanwhile) or the admin count.
-            if reasons.first().is_some_and(|r| r.condition_failed()) {
-                Err(ApiError::Unavailable("the user changed meanwhile".into()))
-            } else {
-                Err(last_admin())
-            }
-        }
-        Err(e) => Err(e.into()),
-    }
+        _ => &mut unit,
+    };
+    unit.commit().await?;
+    state.app.revocations.forget(&company_id, &user_id);
+    Ok(Json(next.into()))
 }

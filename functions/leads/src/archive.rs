@@ -9,11 +9,12 @@ use keel_events::{Envelope, LeadArchived, LeadCreated};
 use keel_http::{ApiError, AppState, Permission, Problem, RequestMeta, TenantContext};
 use keel_store::audit::AuditRecord;
 
-use crate::capture::{actor, refused};
+use crate::capture::actor;
 use crate::read::lead_id;
-use crate::repo::{self, WriteRefused};
+use crate::repo;
 use crate::update::stale;
 use crate::version::etag;
+use keel_store::{Refusal, WriteError};
 
 /// Archive a lead: it leaves the working lists but stays readable and can be restored by
 /// setting its status back to `new`. Archiving an archived lead answers the same lead again.
@@ -67,7 +68,7 @@ pub async fn archive_lead(
     let audit = meta.audit(&ctx, "lead.archive", "lead", id, changes);
     match repo::replace(&app.db, keys, &current, &next, &event, &audit).await {
         Ok(()) => Ok(([etag(next.version)], Json::<Lead>(next))),
-        Err(WriteRefused::Stale) => Err(stale(&app, keys, id).await),
-        Err(e) => Err(refused(e)),
+        Err(WriteError::Refused(Refusal::Stale)) => Err(stale(&app, keys, id).await),
+        Err(e) => Err(e.into()),
     }
 }

@@ -6,30 +6,20 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use keel_core::{Lead, NewLead};
 use keel_events::{Actor, Envelope, LeadCreated};
-use keel_http::{ApiError, ApiJson, AppState, CompanyScope, Permission, Problem, RequestMeta, TenantContext};
+use keel_http::{
+    ApiError, ApiJson, AppState, CompanyScope, IdempotentCreate, Permission, Problem, RequestMeta, TenantContext,
+};
 use keel_store::audit::AuditRecord;
-use keel_store::idempotency::{self, IdempotencyRecord};
+use keel_store::{Refusal, UnitOfWork, WriteError};
 use ulid::Ulid;
 
-use crate::repo::{self, WriteRefused};
+use crate::repo;
 use crate::version::etag;
 
 const IDEMPOTENCY_SCOPE: &str = "leads.create";
 
 pub(crate) fn actor(ctx: &TenantContext) -> Actor {
     Actor { user_id: ctx.user_id.clone(), role: ctx.role.as_str().to_string() }
-}
-
-pub(crate) fn refused(e: WriteRefused) -> ApiError {
-    match e {
-        WriteRefused::Duplicate { field, existing_id } => {
-            ApiError::Duplicate { detail: format!("A lead with this {field} already exists."), field, existing_id }
-        }
-        // Only updates can be stale (they handle it themselves); a new lead's id is fresh.
-        WriteRefused::Stale => ApiError::Internal("a new lead collided with an existing id".into()),
-        WriteRefused::ExtraExists => ApiError::IdempotencyMismatch,
-        WriteRefused::Store(e) => e.into(),
-    }
 }
 
 fn created(company_id: &str, lead_id: &str, version: u64, body: Vec<u8>) -> Response {
@@ -43,15 +33,6 @@ fn created(company_id: &str, lead_id: &str, version: u64, body: Vec<u8>) -> Resp
     let (name, value) = etag(version);
     headers.insert(name, value);
     response
-}
-
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
-    let Some(v) = headers.get("idempotency-key") else { return Ok(None) };
-    let key = v.to_str().unwrap_or_default().trim();
-    if key.is_empty() || key.len() > 255 || !key.chars().all(|c| c.is_ascii_graphic()) {
-        return Err(ApiError::field("Idempotency-Key", "must be 1-255 visible ASCII characters"));
-    }
-    Ok(Some(key.to_string()))
 }
 
 /// Capture a lead. Attribution (`source`, `campaign`, `medium`) is mandatory; an email or phone
@@ -89,7 +70,7 @@ pub async fn create_lead(
 ) -> Result<Response, ApiError> {
     let keys = ctx.company(&company_id)?;
     ctx.require(Permission::EditOwnRecords)?;
-    let idem_key = idempotency_key(&headers)?;
+    let idempotent = IdempotentCreate::from_headers(&headers, IDEMPOTENCY_SCOPE, &body.raw)?;
     let draft = body.value.validate().map_err(ApiError::Validation)?;
     // Capturing a lead for someone else is assigning it: managers and admins only.
     ctx.require_edit(&ctx.user_id, draft.owner_id.as_deref().unwrap_or(&ctx.user_id))?;
@@ -100,32 +81,15 @@ pub async fn create_lead(
     let audit = meta.audit(&ctx, "lead.create", "lead", &lead.id.to_string(), changes);
     let response_body = serde_json::to_vec(&lead).map_err(|e| ApiError::Internal(e.to_string()))?;
 
-    let request_hash = idempotency::fingerprint(&body.raw);
-    let record = match &idem_key {
-        Some(key) => {
-            let first = IdempotencyRecord::new(
-                request_hash.clone(),
-                201,
-                String::from_utf8_lossy(&response_body).into_owned(),
-                now,
-            );
-            Some(idempotency::put(&app.db, keys, IDEMPOTENCY_SCOPE, key, &first)?)
-        }
-        None => None,
-    };
-    match repo::capture(&app.db, keys, &lead, &event, &audit, record).await {
+    let mut unit = UnitOfWork::new(&app.db);
+    idempotent.record(&mut unit, keys, 201, &response_body, now);
+    match repo::capture(unit, keys, &lead, &event, &audit).await {
         Ok(()) => Ok(created(&company_id, &lead.id.to_string(), lead.version, response_body)),
-        Err(WriteRefused::ExtraExists) => {
-            let key = idem_key.unwrap_or_default();
-            let stored = idempotency::get(&app.db, keys, IDEMPOTENCY_SCOPE, &key, now)
-                .await?
-                .ok_or_else(|| ApiError::Unavailable("idempotency record vanished".into()))?;
-            if stored.request_hash != request_hash {
-                return Err(ApiError::IdempotencyMismatch);
-            }
-            let first: Lead = serde_json::from_str(&stored.body).map_err(|e| ApiError::Internal(e.to_string()))?;
-            Ok(created(&company_id, &first.id.to_string(), first.version, stored.body.into_bytes()))
+        Err(WriteError::Refused(Refusal::KeyUsed)) => {
+            let first = idempotent.replay(&app.db, keys, now).await?;
+            let lead: Lead = serde_json::from_str(&first.body).map_err(|e| ApiError::Internal(e.to_string()))?;
+            Ok(created(&company_id, &lead.id.to_string(), lead.version, first.body.into_bytes()))
         }
-        Err(e) => Err(refused(e)),
+        Err(e) => Err(e.into()),
     }
 }

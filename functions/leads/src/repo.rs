@@ -4,101 +4,42 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem};
 use keel_core::Lead;
 use keel_events::Envelope;
-use keel_store::audit::{self, AuditRecord};
-use keel_store::db::{put_new, s};
-use keel_store::{outbox, AttributeValue, CancelReason, Db, Item, StoreError, TenantKeys};
+use keel_store::audit::AuditRecord;
+use keel_store::db::s;
+use keel_store::{AttributeValue, Db, Item, StoreError, TenantKeys, UnitOfWork, WriteError};
 
 use crate::item::{from_lead_item, markers, to_lead_item, LEAD_SK, MARKER_SK};
+
+/// The marker attribute naming the lead that holds the email or phone.
+const OWNER: &str = "lead_id";
 
 pub async fn get(db: &Db, keys: &TenantKeys, lead_id: &str) -> Result<Option<Lead>, StoreError> {
     db.get(&keys.lead(lead_id), LEAD_SK).await?.map(from_lead_item).transpose()
 }
 
-/// Why a lead write did not happen.
-#[derive(Debug)]
-pub enum WriteRefused {
-    /// Another lead of the tenant already has this email or phone.
-    Duplicate {
-        field: &'static str,
-        existing_id: String,
-    },
-    /// The lead changed since it was read.
-    Stale,
-    /// The extra item the caller added (an idempotency record) already exists.
-    ExtraExists,
-    Store(StoreError),
+/// A lead's uniqueness marker item (the unit of work adds its owner and condition).
+fn marker(pk: String) -> Item {
+    Item::from([("pk".into(), s(pk)), ("sk".into(), s(MARKER_SK)), ("entity".into(), s("lead_marker"))])
 }
 
-impl From<StoreError> for WriteRefused {
-    fn from(e: StoreError) -> Self {
-        WriteRefused::Store(e)
-    }
-}
-
-fn marker_put(db: &Db, pk: String, lead_id: &str) -> TransactWriteItem {
-    let put = Put::builder()
-        .table_name(&db.table)
-        .item("pk", s(pk))
-        .item("sk", s(MARKER_SK))
-        .item("entity", s("lead_marker"))
-        .item("lead_id", s(lead_id))
-        // Only an existing marker of another lead is a duplicate; re-writing our own is harmless.
-        .condition_expression("attribute_not_exists(pk) OR lead_id = :me")
-        .expression_attribute_values(":me", s(lead_id))
-        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-        .build()
-        .expect("table, item and key are set");
-    TransactWriteItem::builder().put(put).build()
-}
-
-fn marker_delete(db: &Db, pk: String, lead_id: &str) -> TransactWriteItem {
-    let delete = Delete::builder()
-        .table_name(&db.table)
-        .key("pk", s(pk))
-        .key("sk", s(MARKER_SK))
-        .condition_expression("lead_id = :me")
-        .expression_attribute_values(":me", s(lead_id))
-        .build()
-        .expect("table and key are set");
-    TransactWriteItem::builder().delete(delete).build()
-}
-
-/// What each transaction item is, to read cancellation reasons back.
-enum Slot {
-    Lead,
-    Marker(&'static str, String),
-    Other,
-    Extra,
-}
-
-/// Writes a new lead with its markers, its `LeadCreated` event, its audit record and `extra` (an
-/// idempotency record), all or nothing.
+/// Writes a new lead with its markers, its `LeadCreated` event and its audit record (plus an
+/// idempotency record, when the caller added one to `unit`), all or nothing.
 pub async fn capture(
-    db: &Db,
+    mut unit: UnitOfWork<'_>,
     keys: &TenantKeys,
     lead: &Lead,
     event: &Envelope,
     audit: &AuditRecord,
-    extra: Option<TransactWriteItem>,
-) -> Result<(), WriteRefused> {
-    let mut items = vec![put_new(&db.table, to_lead_item(keys, lead)?)];
-    let mut slots = vec![Slot::Lead];
+) -> Result<(), WriteError> {
+    let id = lead.id.to_string();
+    unit.create(to_lead_item(keys, lead)?);
     for (field, pk) in markers(keys, lead) {
-        items.push(marker_put(db, pk.clone(), &lead.id.to_string()));
-        slots.push(Slot::Marker(field, pk));
+        unit.claim_marker("lead", field, marker(pk), OWNER, &id);
     }
-    items.push(outbox::put(&db.table, event)?);
-    slots.push(Slot::Other);
-    items.push(audit::put(&db.table, keys, audit)?);
-    slots.push(Slot::Other);
-    if let Some(extra) = extra {
-        items.push(extra);
-        slots.push(Slot::Extra);
-    }
-    run(db, items, &slots).await
+    unit.event(event)?.audit(keys, audit)?;
+    unit.commit().await
 }
 
 /// Replaces `current` with `next` if nobody changed it meanwhile, moving uniqueness markers
@@ -110,77 +51,24 @@ pub async fn replace(
     next: &Lead,
     event: &Envelope,
     audit: &AuditRecord,
-) -> Result<(), WriteRefused> {
+) -> Result<(), WriteError> {
     let id = next.id.to_string();
-    let put = Put::builder()
-        .table_name(&db.table)
-        .set_item(Some(to_lead_item(keys, next)?))
-        .condition_expression("attribute_exists(pk) AND version = :v")
-        .expression_attribute_values(":v", AttributeValue::N(current.version.to_string()))
-        .build()
-        .expect("table and item are set");
-    let mut items = vec![TransactWriteItem::builder().put(put).build()];
-    let mut slots = vec![Slot::Lead];
+    let mut unit = UnitOfWork::new(db);
+    unit.replace(to_lead_item(keys, next)?, current.version);
     let before = markers(keys, current);
     let after = markers(keys, next);
     for (field, pk) in &after {
         if !before.iter().any(|(_, old)| old == pk) {
-            items.push(marker_put(db, pk.clone(), &id));
-            slots.push(Slot::Marker(field, pk.clone()));
+            unit.claim_marker("lead", field, marker(pk.clone()), OWNER, &id);
         }
     }
-    for (_, pk) in &before {
-        if !after.iter().any(|(_, new)| new == pk) {
-            items.push(marker_delete(db, pk.clone(), &id));
-            slots.push(Slot::Other);
+    for (_, pk) in before {
+        if !after.iter().any(|(_, new)| *new == pk) {
+            unit.release_marker(pk, MARKER_SK, OWNER, &id);
         }
     }
-    items.push(outbox::put(&db.table, event)?);
-    slots.push(Slot::Other);
-    items.push(audit::put(&db.table, keys, audit)?);
-    slots.push(Slot::Other);
-    run(db, items, &slots).await
-}
-
-/// No `ClientRequestToken` here: the SDK sets one per call and reuses it across its own retries;
-/// retries by clients are made safe by idempotency records and versions instead.
-async fn run(db: &Db, items: Vec<TransactWriteItem>, slots: &[Slot]) -> Result<(), WriteRefused> {
-    match db.transact(items, None).await {
-        Ok(()) => Ok(()),
-        Err(StoreError::Cancelled(reasons)) => Err(refusal(db, slots, &reasons).await),
-        Err(e) => Err(WriteRefused::Store(e)),
-    }
-}
-
-async fn refusal(db: &Db, slots: &[Slot], reasons: &[CancelReason]) -> WriteRefused {
-    // A used idempotency key explains everything else (a replay collides with its own lead).
-    if slots.iter().zip(reasons).any(|(slot, r)| matches!(slot, Slot::Extra) && r.condition_failed()) {
-        return WriteRefused::ExtraExists;
-    }
-    for (slot, reason) in slots.iter().zip(reasons) {
-        if !reason.condition_failed() {
-            continue;
-        }
-        match slot {
-            Slot::Lead => return WriteRefused::Stale,
-            Slot::Marker(field, pk) => {
-                let existing = match &reason.item {
-                    Some(item) => lead_id_of(item),
-                    // Not every DynamoDB answers with the item: read the marker instead.
-                    None => db.get(pk, MARKER_SK).await.ok().flatten().as_ref().and_then(lead_id_of),
-                };
-                return WriteRefused::Duplicate { field, existing_id: existing.unwrap_or_default() };
-            }
-            Slot::Other | Slot::Extra => {}
-        }
-    }
-    // Codes only: the items (marker keys hold emails and phones) never reach an error message.
-    let codes: Vec<&str> = reasons.iter().map(|r| r.code.as_str()).collect();
-    WriteRefused::Store(StoreError::Other(format!("transaction cancelled: {codes:?}")))
-}
-
-fn lead_id_of(item: &Item) -> Option<String> {
-    item.get("lead_id").and_then(|v| v.as_s().ok()).cloned()
+    unit.event(event)?.audit(keys, audit)?;
+    unit.commit().await
 }
 
 /// One page of a lead listing.

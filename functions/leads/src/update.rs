@@ -11,10 +11,11 @@ use keel_http::{ApiError, ApiJson, AppState, CompanyScope, Permission, Problem, 
 use keel_store::audit::AuditRecord;
 use keel_store::TenantKeys;
 
-use crate::capture::{actor, refused};
+use crate::capture::actor;
 use crate::read::lead_id;
-use crate::repo::{self, WriteRefused};
+use crate::repo;
 use crate::version::{etag, expected};
+use keel_store::{Refusal, WriteError};
 
 /// Edit a lead. Send the version you read (`If-Match: "3"` or `"version": 3`); if someone changed
 /// the lead since, the answer is 409 with the current version and nothing is written. Email and
@@ -69,7 +70,7 @@ pub async fn update_lead(
         return Ok(([etag(current.version)], Json(current)));
     }
     if expected_version != current.version {
-        return Err(ApiError::Stale { current_version: current.version });
+        return Err(ApiError::Stale { current_version: Some(current.version) });
     }
     let event = Envelope::new(
         &ctx.tenant_id,
@@ -86,15 +87,15 @@ pub async fn update_lead(
     let audit = meta.audit(&ctx, "lead.update", "lead", id, changes);
     match repo::replace(&app.db, keys, &current, &next, &event, &audit).await {
         Ok(()) => Ok(([etag(next.version)], Json(next))),
-        Err(WriteRefused::Stale) => Err(stale(&app, keys, id).await),
-        Err(e) => Err(refused(e)),
+        Err(WriteError::Refused(Refusal::Stale)) => Err(stale(&app, keys, id).await),
+        Err(e) => Err(e.into()),
     }
 }
 
 /// Someone wrote between our read and our write: report the version they left.
 pub(crate) async fn stale(app: &AppState, keys: &TenantKeys, id: &str) -> ApiError {
     match repo::get(&app.db, keys, id).await {
-        Ok(Some(lead)) => ApiError::Stale { current_version: lead.version },
+        Ok(Some(lead)) => ApiError::Stale { current_version: Some(lead.version) },
         Ok(None) => ApiError::NotFound,
         Err(e) => e.into(),
     }

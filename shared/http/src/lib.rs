@@ -2,6 +2,7 @@
 //! problems, strict JSON bodies, request ids, structured logs and the common middleware stack.
 
 pub mod auth;
+pub mod idempotency;
 pub mod json;
 pub mod layers;
 pub mod permissions;
@@ -13,6 +14,7 @@ pub mod state;
 pub mod telemetry;
 
 pub use auth::{Claims, CompanyScope, Role, TenantContext, TokenIssuer, TokenVerifier};
+pub use idempotency::IdempotentCreate;
 pub use json::ApiJson;
 pub use layers::with_edge;
 pub use permissions::Permission;

@@ -4,7 +4,7 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use keel_core::{FieldError, FieldErrors};
-use keel_store::StoreError;
+use keel_store::{Refusal, StoreError, WriteError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -45,7 +45,7 @@ pub enum ApiError {
     #[error("duplicate")]
     Duplicate { detail: String, field: &'static str, existing_id: String },
     #[error("stale version")]
-    Stale { current_version: u64 },
+    Stale { current_version: Option<u64> },
     #[error("precondition required")]
     PreconditionRequired,
     #[error("rule violated")]
@@ -71,6 +71,35 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::Unavailable(m) => ApiError::Unavailable(m),
             other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+/// Every context's refused writes become problems here, the same way everywhere.
+impl From<Refusal> for ApiError {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::Duplicate { entity, field, existing_id } => ApiError::Duplicate {
+                detail: format!("A {entity} with this {field} already exists."),
+                field,
+                existing_id,
+            },
+            Refusal::Stale => ApiError::Stale { current_version: None },
+            Refusal::Rule { field, message } => {
+                let mut e = FieldErrors::default();
+                e.add(field, message);
+                ApiError::Rule(e)
+            }
+            Refusal::KeyUsed => ApiError::IdempotencyMismatch,
+        }
+    }
+}
+
+impl From<WriteError> for ApiError {
+    fn from(e: WriteError) -> Self {
+        match e {
+            WriteError::Refused(r) => r.into(),
+            WriteError::Store(e) => e.into(),
         }
     }
 }
@@ -111,7 +140,7 @@ impl ApiError {
                 ..p(StatusCode::CONFLICT, "duplicate", "Duplicate", detail.clone())
             },
             ApiError::Stale { current_version } => Problem {
-                current_version: Some(*current_version),
+                current_version: *current_version,
                 ..p(
                     StatusCode::CONFLICT,
                     "stale-version",

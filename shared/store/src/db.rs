@@ -52,9 +52,12 @@ impl Db {
         self.get(pk, sk).await?.map(from_item).transpose()
     }
 
-    /// One `TransactWriteItems`. `token` makes a retried request (same token, same items)
-    /// succeed without applying twice. Lost races with other transactions are retried here.
+    /// One `TransactWriteItems`, retried here when it lost a race or its answer was lost. Every
+    /// attempt carries the same `ClientRequestToken` (the caller's, or one made for this call), so
+    /// an attempt that committed but timed out is answered as a success by the retry instead of
+    /// failing its own conditions.
     pub async fn transact(&self, items: Vec<TransactWriteItem>, token: Option<String>) -> Result<(), StoreError> {
+        let token = Some(token.unwrap_or_else(|| ulid::Ulid::new().to_string()));
         let mut attempt = 0;
         loop {
             attempt += 1;

@@ -13,6 +13,7 @@ pub mod keys;
 pub mod outbox;
 pub mod rate_limit;
 pub mod relay_status;
+pub mod unit;
 
 pub use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 pub use counter::RequestCounter;
@@ -20,6 +21,7 @@ pub use cursor::{CursorError, CursorSigner};
 pub use db::Db;
 pub use error::{CancelReason, StoreError};
 pub use keys::TenantKeys;
+pub use unit::{Refusal, UnitOfWork, WriteError};
 
 /// A DynamoDB item.
 pub type Item = std::collections::HashMap<String, AttributeValue>;

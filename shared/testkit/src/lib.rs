@@ -73,8 +73,13 @@ fn require_stack() -> TokenSettings {
 
 impl TestApp {
     pub async fn new(router: impl FnOnce(AppState) -> Router) -> TestApp {
-        let tokens = require_stack();
         let db = Db::from_env().await.expect("KEEL_TABLE from the local stack");
+        TestApp::with_db(db, router)
+    }
+
+    /// The same, on a table handle the test built itself (for example with faults injected).
+    pub fn with_db(db: Db, router: impl FnOnce(AppState) -> Router) -> TestApp {
+        let tokens = require_stack();
         let state = AppState::new(db, &tokens).expect("token settings from the local stack");
         let issuer = tokens.issuer().expect("the local stack's signing key");
         let n = Ulid::new().random();
