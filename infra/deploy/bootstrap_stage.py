@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""Creates, once per stage, what template.yaml expects to exist out of band.
+
+    bootstrap_stage.py <stage> [--rotate] [--region R]
+
+- Secrets Manager `keel/<stage>/jwt`: {"signing_key": Ed25519 PKCS#8 PEM, "kid": key id}
+- Secrets Manager `keel/<stage>/cursor`: {"key": random url-safe string}
+- SSM String `/keel/<stage>/jwt-public-keys`: {"<kid>": SPKI PEM, ...} (the JwtPublicKeys parameter)
+
+Existing secrets and parameters are left as they are. --rotate adds a new key id `<stage>-N+1` to the
+public keys (old ones stay, so tokens already issued still verify) and replaces the signing key.
+"""
+import argparse
+import json
+import re
+import secrets
+import sys
+
+import boto3
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from common import region_for, stage_arg
+
+# The keys reach every function as an environment variable, and a function's variables share 4 KB.
+PUBLIC_KEYS_LIMIT = 2048
+
+
+def new_key() -> tuple[str, str]:
+    key = Ed25519PrivateKey.generate()
+    private_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption()).decode()
+    return private_pem, public_pem_of(private_pem)
+
+
+def public_pem_of(private_pem: str) -> str:
+    key = serialization.load_pem_private_key(private_pem.encode(), password=None)
+    return key.public_key().public_bytes(serialization.Encoding.PEM,
+                                         serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+
+class Store:
+    def __init__(self, stage: str, region: str):
+        self.sm = boto3.client("secretsmanager", region_name=region)
+        self.ssm = boto3.client("ssm", region_name=region)
+        self.jwt_secret = f"keel/{stage}/jwt"
+        self.cursor_secret = f"keel/{stage}/cursor"
+        self.public_keys = f"/keel/{stage}/jwt-public-keys"
+
+    def secret(self, name: str) -> dict | None:
+        try:
+            described = self.sm.describe_secret(SecretId=name)
+        except self.sm.exceptions.ResourceNotFoundException:
+            return None
+        if described.get("DeletedDate"):
+            # Creating under the same name fails until the deletion completes or is cancelled.
+            sys.exit(f"secret {name} is scheduled for deletion: restore it "
+                     f"(aws secretsmanager restore-secret --secret-id {name}) or wait until it is gone")
+        return json.loads(self.sm.get_secret_value(SecretId=name)["SecretString"])
+
+    def create_secret(self, name: str, value: dict, description: str):
+        self.sm.create_secret(Name=name, SecretString=json.dumps(value), Description=description)
+
+    def keys(self) -> dict | None:
+        try:
+            value = self.ssm.get_parameter(Name=self.public_keys)["Parameter"]["Value"]
+        except self.ssm.exceptions.ParameterNotFound:
+            return None
+        return json.loads(value)
+
+    def put_keys(self, keys: dict, overwrite: bool):
+        value = json.dumps(keys)
+        if len(value) > PUBLIC_KEYS_LIMIT:
+            sys.exit(f"{self.public_keys} would pass {PUBLIC_KEYS_LIMIT} characters: remove retired key ids first")
+        self.ssm.put_parameter(Name=self.public_keys, Value=value, Type="String", Overwrite=overwrite,
+                               Description="Keel token verification keys {kid: Ed25519 public key PEM} (JwtPublicKeys)")
+
+
+def kid_of(signing: dict, keys: dict) -> str | None:
+    """The key id whose public key matches the signing key (the JwtSigningKid to deploy with)."""
+    public = public_pem_of(signing["signing_key"]).strip()
+    matches = [kid for kid, pem in keys.items() if pem.strip() == public]
+    if signing.get("kid") in matches:
+        return signing["kid"]
+    return matches[0] if matches else None
+
+
+def next_kid(stage: str, keys: dict) -> str:
+    numbers = [int(m.group(1)) for kid in keys if (m := re.fullmatch(rf"{re.escape(stage)}-(\d+)", kid))]
+    return f"{stage}-{max(numbers, default=0) + 1}"
+
+
+def bootstrap(store: Store, stage: str) -> str:
+    if store.secret(store.cursor_secret) is None:
+        store.create_secret(store.cursor_secret, {"key": secrets.token_urlsafe(48)},
+                            "Keel pagination cursor signing key (KEEL_CURSOR_SECRET)")
+        print(f"created secret {store.cursor_secret}")
+    else:
+        print(f"kept secret {store.cursor_secret}")
+
+    signing, keys = store.secret(store.jwt_secret), store.keys()
+    if signing is None and keys is None:
+        kid = f"{stage}-1"
+        private_pem, public_pem = new_key()
+        # Public key first: a signing key nobody can verify must never exist.
+        store.put_keys({kid: public_pem}, overwrite=False)
+        store.create_secret(store.jwt_secret, {"signing_key": private_pem, "kid": kid},
+                            "Keel token signing key (identity function, KEEL_JWT_SIGNING_KEY)")
+        print(f"created parameter {store.public_keys} and secret {store.jwt_secret}")
+        return kid
+    if signing is None:
+        sys.exit(f"{store.public_keys} exists but secret {store.jwt_secret} does not: "
+                 "run with --rotate to make a signing key under a new key id")
+    if keys is None:
+        kid = signing.get("kid") or f"{stage}-1"
+        store.put_keys({kid: public_pem_of(signing["signing_key"])}, overwrite=False)
+        print(f"created parameter {store.public_keys} from the existing signing key; kept secret {store.jwt_secret}")
+        return kid
+    kid = kid_of(signing, keys)
+    if kid is None:
+        sys.exit(f"the signing key in {store.jwt_secret} matches no key in {store.public_keys}: "
+                 "tokens it signs would not verify; run with --rotate")
+    print(f"kept secret {store.jwt_secret} and parameter {store.public_keys}")
+    return kid
+
+
+def rotate(store: Store, stage: str) -> str:
+    signing, keys = store.secret(store.jwt_secret), store.keys() or {}
+    kid = next_kid(stage, keys)
+    private_pem, public_pem = new_key()
+    # Verifiers learn the new key before anything signs with it; old keys stay for issued tokens.
+    store.put_keys({**keys, kid: public_pem}, overwrite=bool(keys))
+    value = {"signing_key": private_pem, "kid": kid}
+    if signing is None:
+        store.create_secret(store.jwt_secret, value, "Keel token signing key (identity function, KEEL_JWT_SIGNING_KEY)")
+    else:
+        store.sm.put_secret_value(SecretId=store.jwt_secret, SecretString=json.dumps(value))
+    print(f"added key id {kid} to {store.public_keys} and wrote the new signing key to {store.jwt_secret}")
+    # The stack reads the key and the key ids at deploy time: the next deploy must name the new kid.
+    print("Set JwtSigningKid to the new key id and deploy; once the access tokens signed with the old key have "
+          "expired, remove its key id from the parameter and deploy again.")
+    return kid
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("stage", type=stage_arg)
+    parser.add_argument("--rotate", action="store_true", help="add a new key id and replace the signing key")
+    parser.add_argument("--region", help="default: the stage's region in samconfig.toml")
+    args = parser.parse_args()
+    store = Store(args.stage, region_for(args.stage, args.region))
+    kid = rotate(store, args.stage) if args.rotate else bootstrap(store, args.stage)
+    print(f"JwtSigningKid={kid}  (samconfig.toml [{args.stage}.deploy.parameters] parameter_overrides)")
+
+
+if __name__ == "__main__":
+    main()
