@@ -4,6 +4,10 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+# Every AWS call a function makes from here on is recorded under its name; the conformance check
+# at the end holds each function's IAM policy in template.yaml to them.
+export KEEL_AWS_CALL_LOG="$root/.stack/aws-calls-$$.log"
+: > "$KEEL_AWS_CALL_LOG"
 # The event plumbing (stream -> relay -> bus -> queues -> consumers) runs beside the tests, as
 # Lambda's event source mappings would in AWS.
 "$CARGO_TARGET_DIR/debug/keel-dev" plumbing > "$root/.stack/plumbing-$$.log" 2>&1 &
@@ -41,3 +45,7 @@ for _ in range(150):
 sys.exit("the dev server did not become healthy")
 PY
 KEEL_URL="http://127.0.0.1:$port" node --test web/e2e/
+
+# template.yaml and samconfig.toml against the code's declarations and the calls recorded above.
+"$CARGO_TARGET_DIR/debug/keel-dev" declarations > "$root/.stack/declarations-$$.json"
+.tools/venv/bin/python infra/stack/conformance.py "$root/.stack/declarations-$$.json" "$KEEL_AWS_CALL_LOG"

@@ -2,15 +2,10 @@
 //! happen, readable by administrators of the company only.
 
 use axum::http::Method;
-use axum::Router;
-use keel_http::{AppState, Role};
+use keel_http::Role;
 use keel_testkit::{Tenant, TestApp};
 use keel_tests::{capture, lead_body};
 use serde_json::{json, Value};
-
-fn app_router(state: AppState) -> Router {
-    keel_leads::router(state.clone()).merge(keel_audit::router(state))
-}
 
 async fn trail(app: &TestApp, t: &Tenant, query: &str) -> Vec<Value> {
     let r = app.get(&format!("/api/audit?{query}"), &t.admin()).await;
@@ -28,7 +23,7 @@ fn change<'a>(record: &'a Value, field: &str) -> Option<&'a Value> {
 
 #[tokio::test]
 async fn every_lead_change_is_recorded_with_who_what_and_which_request() {
-    let app = TestApp::new(app_router).await;
+    let app = keel_tests::app().await;
     let t = app.tenant();
     let created = app.post(&t.path("/leads"), &t.admin(), lead_body(1)).await;
     assert_eq!(created.status, 201);
@@ -77,7 +72,7 @@ async fn every_lead_change_is_recorded_with_who_what_and_which_request() {
 
 #[tokio::test]
 async fn writes_that_fail_leave_no_record() {
-    let app = TestApp::new(app_router).await;
+    let app = keel_tests::app().await;
     let t = app.tenant();
     let lead = capture(&app, &t, lead_body(1)).await;
     let path = t.path(&format!("/leads/{}", lead["id"].as_str().unwrap()));
@@ -100,7 +95,7 @@ async fn writes_that_fail_leave_no_record() {
 
 #[tokio::test]
 async fn only_the_companys_administrators_read_its_trail() {
-    let app = TestApp::new(app_router).await;
+    let app = keel_tests::app().await;
     let a = app.tenant();
     let b = app.tenant();
     capture(&app, &a, lead_body(1)).await;

@@ -16,7 +16,7 @@ use keel_tests::{bus_message, depth, lead_created_event, summary, test_queues};
 use keel_worker::{Consumer, HandlerError, Harness, Outcome};
 
 async fn dashboard() -> (TestApp, Harness<DashboardCounters>) {
-    let app = TestApp::new(keel_dashboard::router).await;
+    let app = keel_tests::app().await;
     let db = app.state.db.clone();
     (app, Harness::new(db.clone(), DashboardCounters { db }))
 }
@@ -93,13 +93,13 @@ async fn done(db: &Db, event: &Envelope) -> bool {
 
 #[tokio::test]
 async fn a_poison_message_is_dead_lettered_and_redriven_once_fixed() {
-    let app = TestApp::new(keel_dashboard::router).await;
+    let app = keel_tests::app().await;
     let db = app.state.db.clone();
     let t = app.tenant();
     let queues = test_queues(5).await;
     let broken = Arc::new(AtomicBool::new(true));
     let harness = Harness::new(db.clone(), Flaky { db: db.clone(), broken: broken.clone() });
-    let poller = QueuePoller { client: queues.sqs.clone(), url: queues.url.clone() };
+    let poller = QueuePoller { client: queues.sqs.clone(), url: queues.url.clone(), batch_size: 10 };
 
     let mut poison = lead_created_event(&t.id, 0, "Partner");
     poison.detail["campaign"] = "poison".into();
@@ -135,7 +135,7 @@ async fn unreadable_messages_fail_alone() {
     let (app, harness) = dashboard().await;
     let t = app.tenant();
     let queues = test_queues(5).await;
-    let poller = QueuePoller { client: queues.sqs.clone(), url: queues.url.clone() };
+    let poller = QueuePoller { client: queues.sqs.clone(), url: queues.url.clone(), batch_size: 10 };
     let good = lead_created_event(&t.id, 1, "Event");
     for body in ["not json".to_string(), bus_message(&good)] {
         queues.sqs.send_message().queue_url(&queues.url).message_body(body).send().await.unwrap();
@@ -146,4 +146,28 @@ async fn unreadable_messages_fail_alone() {
         poller.poll(Duration::from_secs(1), |event| harness.handle_batch(event)).await.unwrap();
     }
     assert_eq!(depth(&queues.sqs, &queues.url).await, 1, "only the unreadable message is left to retry");
+}
+
+#[tokio::test]
+async fn the_counters_consumer_reports_an_unreadable_event_and_gives_its_claim_back() {
+    let app = keel_tests::app().await;
+    let t = app.tenant();
+    // The consumer as its Lambda builds it, from its declaration.
+    let keel_function::Trigger::Queue { handler, .. } = keel_dashboard::counters_function().trigger else {
+        panic!("the counters function is a queue consumer")
+    };
+    let handler = handler(keel_function::Runtime::new("DashboardCountersFunction").await).await.unwrap();
+    let mut event = lead_created_event(&t.id, 1, "Webinar");
+    event.detail = serde_json::json!({"unexpected": true});
+    let batch = serde_json::json!({"Records": [{
+        "messageId": "m-1", "receiptHandle": "r-1", "body": bus_message(&event), "attributes": {},
+        "messageAttributes": {}, "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q",
+        "awsRegion": "us-east-1"
+    }]});
+    let response = handler(serde_json::from_value(batch).unwrap()).await;
+    let failed: Vec<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+    assert_eq!(failed, ["m-1"], "reported back for redelivery");
+    let claim = TenantKeys::new(&t.id).key(&format!("CONSUMED#dashboard-counters#{}", event.event_id));
+    assert!(app.state.db.get(&claim, "IDEM").await.unwrap().is_none(), "the claim was given back");
+    assert_eq!(summary(&app, &t).await["leads"]["total"], 0, "nothing counted");
 }

@@ -5,7 +5,6 @@ use keel_dashboard::DashboardCounters;
 use keel_events::delivery::BusDelivery;
 use keel_events::lead::{LeadArchived, LeadCreated, LeadUpdated};
 use keel_events::DomainEvent;
-use keel_testkit::TestApp;
 use keel_tests::summary;
 use keel_worker::Harness;
 
@@ -44,7 +43,7 @@ fn every_eventbridge_example_parses_into_its_type() {
 
 #[tokio::test]
 async fn the_sqs_fixture_runs_through_the_dashboard_consumer() {
-    let app = TestApp::new(keel_dashboard::router).await;
+    let app = keel_tests::app().await;
     let t = app.tenant();
     let text = read("sqs-dashboard-counters.json").replace(FIXTURE_COMPANY, &t.id);
     let event: aws_lambda_events::event::sqs::SqsEvent = serde_json::from_str(&text).unwrap();

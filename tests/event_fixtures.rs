@@ -66,7 +66,7 @@ fn every_fixture_in_events_is_covered() {
 
 #[tokio::test]
 async fn the_identity_fixtures_sign_up_sign_in_and_read_the_session() {
-    let app = TestApp::new(|state| keel_identity::router(state, keel_testkit::issuer())).await;
+    let app = TestApp::new(keel_tests::identity_router).await;
     // A fresh address per run: the fixtures' fixed email would otherwise belong to several companies.
     let email = format!("ana.{}@acme.example", ulid::Ulid::new().to_string().to_lowercase());
     let load = |name: &str, token: &str| {

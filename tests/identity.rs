@@ -1,18 +1,8 @@
 //! Sign-up, sign-in, refresh rotation with reuse detection, sign-out, lock-out.
 
 use axum::http::Method;
-use axum::Router;
-use keel_http::AppState;
 use keel_testkit::{TestApp, TestResponse};
 use serde_json::{json, Value};
-
-fn app_router(state: AppState) -> Router {
-    keel_infra::api::functions(
-        state,
-        aws_sdk_sqs::Client::from_conf(aws_sdk_sqs::Config::builder().behavior_version_latest().build()),
-        keel_testkit::issuer(),
-    )
-}
 
 async fn public(app: &TestApp, path: &str, body: Value) -> TestResponse {
     app.call(Method::POST, path, None, Some(body), &[]).await
@@ -35,7 +25,7 @@ async fn register(app: &TestApp, email: &str, company: &str) -> TestResponse {
 
 #[tokio::test]
 async fn sign_up_creates_a_company_whose_admin_can_work_right_away() {
-    let app = TestApp::new(app_router).await;
+    let app = keel_tests::app().await;
     let mail = email();
     let session = register(&app, &mail, "Acme Ltd").await.body;
     assert_eq!(session["token_type"], "Bearer");
@@ -64,7 +54,7 @@ async fn sign_up_creates_a_company_whose_admin_can_work_right_away() {
 
 #[tokio::test]
 async fn sign_up_names_every_problem_and_writes_nothing() {
-    let app = TestApp::new(app_router).await;
+    let app = keel_tests::app().await;
     let mail = email();
     let r = public(
         &app,
@@ -89,7 +79,7 @@ async fn sign_up_names_every_problem_and_writes_nothing() {
 
 #[tokio::test]
 async fn sign_in_does_not_tell_unknown_emails_from_wrong_passwords_and_locks_out() {
-    let app = TestApp::new(app_router).await;
+    let app = keel_tests::app().await;
     let mail = email();
     register(&app, &mail, "Acme").await;
     let ok = public(&app, "/api/auth/login", json!({"email": mail, "password": "Correct-Horse-7"})).await;
@@ -112,7 +102,7 @@ async fn sign_in_does_not_tell_unknown_emails_from_wrong_passwords_and_locks_out
 
 #[tokio::test]
 async fn one_email_in_two_companies_says_which() {
-    let app = TestApp::new(app_router).await;
+    let app = keel_tests::app().await;
     let mail = email();
     let first = register(&app, &mail, "Acme").await.body;
     let second = register(&app, &mail, "Acme Labs").await.body;
@@ -131,7 +121,7 @@ async fn one_email_in_two_companies_says_which() {
 
 #[tokio::test]
 async fn refresh_rotates_reuse_revokes_and_logout_ends_the_session() {
-    let app = TestApp::new(app_router).await;
+    let app = keel_tests::app().await;
     let session = register(&app, &email(), "Acme").await.body;
     let company = session["company_id"].clone();
     let first = session["refresh_token"].clone();
@@ -171,7 +161,7 @@ async fn refresh_rotates_reuse_revokes_and_logout_ends_the_session() {
 
 #[tokio::test]
 async fn administrators_manage_users_and_keep_at_least_one_admin() {
-    let app = TestApp::new(app_router).await;
+    let app = keel_tests::app().await;
     let session = register(&app, &email(), "Acme").await.body;
     let (company, admin) =
         (session["company_id"].as_str().unwrap().to_string(), session["access_token"].as_str().unwrap().to_string());

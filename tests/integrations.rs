@@ -1,14 +1,9 @@
 //! The integration feed: a company's own events, in order, resumable, filtered by type.
 
-use axum::Router;
-use keel_http::{AppState, Role};
+use keel_http::Role;
 use keel_testkit::{Tenant, TestApp};
 use keel_tests::{capture, lead_body};
 use serde_json::{json, Value};
-
-fn app_router(state: AppState) -> Router {
-    keel_leads::router(state.clone()).merge(keel_integrations::router(state))
-}
 
 async fn feed(app: &TestApp, t: &Tenant, query: &str) -> Value {
     let r = app.get(&t.path(&format!("/events?{query}")), &t.admin()).await;
@@ -24,7 +19,7 @@ fn types(page: &Value) -> Vec<String> {
 async fn the_feed_replays_the_companys_events_in_order() {
     // Serve events as soon as they are written (the deployed default waits out the function timeout).
     std::env::set_var("KEEL_FEED_SETTLE_SECONDS", "0");
-    let app = TestApp::new(app_router).await;
+    let app = keel_tests::app().await;
     let a = app.tenant();
     let b = app.tenant();
     let lead = capture(&app, &a, lead_body(1)).await;
@@ -77,7 +72,7 @@ async fn the_feed_replays_the_companys_events_in_order() {
 #[tokio::test]
 async fn the_feed_trails_live_writes_by_the_settle_window() {
     std::env::set_var("KEEL_FEED_SETTLE_SECONDS", "3600");
-    let app = TestApp::new(app_router).await;
+    let app = keel_tests::app().await;
     let a = app.tenant();
     capture(&app, &a, lead_body(1)).await;
     let page = feed(&app, &a, "").await;

@@ -3,8 +3,20 @@
 use keel_testkit::{Tenant, TestApp};
 use serde_json::{json, Value};
 
+/// The API as deployed: each request goes to the function template.yaml routes it to, each
+/// function with its own state and its AWS calls recorded under its name (the conformance check
+/// holds them to its IAM policy). `app.state` is the test's own handle on the table; every
+/// function counts its DynamoDB requests into the same counter.
+pub async fn app() -> TestApp {
+    let db = keel_store::Db::from_env().await.expect("KEEL_TABLE from the local stack");
+    let gateway = keel_infra::gateway::gateway(db.requests.clone()).await.expect("the local gateway");
+    let tokens = keel_http::state::TokenSettings::from_env().expect("token settings from the local stack");
+    let state = keel_http::AppState::new(db, &tokens).expect("the test's state");
+    TestApp::with_router(state, gateway)
+}
+
 pub async fn leads_app() -> TestApp {
-    TestApp::new(keel_leads::router).await
+    app().await
 }
 
 /// A valid lead body; `n` makes email and phone unique.
@@ -160,11 +172,9 @@ pub fn bus_message(envelope: &keel_events::Envelope) -> String {
     .to_string()
 }
 
-/// Every function's routes on one router (identity, audit and leads together), as the dev server
-/// serves them.
-pub fn all_functions(state: keel_http::AppState) -> axum::Router {
-    let sqs = aws_sdk_sqs::Client::from_conf(aws_sdk_sqs::Config::builder().behavior_version_latest().build());
-    keel_infra::api::functions(state, sqs, keel_testkit::issuer())
+/// The identity function's router alone, on a state the test chose.
+pub fn identity_router(state: keel_http::AppState) -> axum::Router {
+    keel_identity::router(state, keel_testkit::issuer())
 }
 
 /// The tenant's audit records, read from the table.

@@ -6,15 +6,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::Router;
-use keel_http::AppState;
 use keel_testkit::{Tenant, TestApp};
 use keel_tests::{all_leads, lead_body, summary};
 use serde_json::{json, Value};
-
-fn leads_and_dashboard(state: AppState) -> Router {
-    keel_leads::router(state.clone()).merge(keel_dashboard::router(state))
-}
 
 async fn wait_for_counts(app: &TestApp, t: &Tenant, expected: &Value) {
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -48,7 +42,7 @@ async fn counters_equal_a_direct_count_after_1000_leads() {
     // One user drives well over a minute's worth of requests here; limits are not under test.
     std::env::set_var("KEEL_RATE_LIMIT_USER", "1000000");
     std::env::set_var("KEEL_RATE_LIMIT_TENANT", "1000000");
-    let app = Arc::new(TestApp::new(leads_and_dashboard).await);
+    let app = Arc::new(keel_tests::app().await);
     let a = app.tenant();
     let b = app.tenant();
     let sources = ["Google Ads", "Referral", "Webinar", "LinkedIn"];

@@ -9,8 +9,7 @@ use keel_testkit::TestApp;
 use keel_tests::{bus_message, depth, lead_created_event, summary};
 
 async fn system_app() -> TestApp {
-    let sqs = aws_sdk_sqs::Client::new(&keel_store::aws::sdk_config().await);
-    TestApp::new(move |state| keel_system::router(state.clone(), sqs).merge(keel_dashboard::router(state))).await
+    keel_tests::app().await
 }
 
 #[tokio::test]

@@ -39,8 +39,7 @@ fn body_for(method: &Method, path: &str) -> Option<Value> {
 
 #[tokio::test]
 async fn another_company_reaches_nothing_on_any_route() {
-    let sqs = aws_sdk_sqs::Client::new(&keel_store::aws::sdk_config().await);
-    let app = TestApp::new(move |state| keel_infra::api::functions(state, sqs, keel_testkit::issuer())).await;
+    let app = keel_tests::app().await;
     let a = app.tenant();
     let b = app.tenant();
     let lead = capture(&app, &a, lead_body(1)).await;
@@ -53,6 +52,12 @@ async fn another_company_reaches_nothing_on_any_route() {
         )
         .await;
     let user_id = colleague.body["user_id"].as_str().unwrap().to_string();
+    // The dashboard consumer counts A's lead asynchronously: let it finish before the snapshot.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while keel_tests::summary(&app, &a).await["leads"]["total"] != 1 {
+        assert!(std::time::Instant::now() < deadline, "the dashboard never counted A's lead");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     let before = snapshot(&app, &a, &lead_id).await;
 
     let doc = serde_json::to_value(keel_infra::api::openapi()).unwrap();

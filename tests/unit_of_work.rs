@@ -84,7 +84,7 @@ async fn a_capture_whose_answer_was_lost_succeeds_on_retry_with_one_effect() {
 #[tokio::test]
 async fn a_sign_up_whose_answer_was_lost_still_signs_up() {
     let fault = LoseFirstAnswer::default();
-    let app = TestApp::with_db(losing_db(fault.clone()).await, keel_tests::all_functions);
+    let app = TestApp::with_db(losing_db(fault.clone()).await, keel_tests::identity_router);
     let email = format!("lost.{}@acme.example", ulid::Ulid::new().to_string().to_lowercase());
     let body = json!({"company_name": "Acme", "full_name": "Ana Silva", "email": email, "password": "Correct-Horse-7"});
     let r = app.call(Method::POST, "/api/auth/register", None, Some(body), &[]).await;
@@ -98,13 +98,13 @@ async fn a_sign_up_whose_answer_was_lost_still_signs_up() {
 
 #[tokio::test]
 async fn a_refresh_whose_answer_was_lost_does_not_end_the_sign_in() {
-    let app = TestApp::new(keel_tests::all_functions).await;
+    let app = keel_tests::app().await;
     let email = format!("refresh.{}@acme.example", ulid::Ulid::new().to_string().to_lowercase());
     let body = json!({"company_name": "Acme", "full_name": "Ana Silva", "email": email, "password": "Correct-Horse-7"});
     let session = app.call(Method::POST, "/api/auth/register", None, Some(body), &[]).await.body;
 
     let fault = LoseFirstAnswer::default();
-    let losing = TestApp::with_db(losing_db(fault.clone()).await, keel_tests::all_functions);
+    let losing = TestApp::with_db(losing_db(fault.clone()).await, keel_tests::identity_router);
     let refresh = json!({"company_id": session["company_id"], "refresh_token": session["refresh_token"]});
     let r = losing.call(Method::POST, "/api/auth/refresh", None, Some(refresh), &[]).await;
     assert_eq!(r.status, 200, "a lost answer is not token reuse: {:?}", r.body);

@@ -1,25 +1,25 @@
-//! The dev server's router: every function's routes, merged the way API Gateway routes them.
+//! The dev server's app: the API through the local gateway, the built web UI beside it.
 
 use axum::extract::Request;
 use axum::response::IntoResponse;
-use axum::routing::get;
 use axum::Router;
-use keel_http::{with_edge, AppState};
+use keel_function::Trigger;
+use keel_store::RequestCounter;
 use tower::ServiceExt;
 use tower_http::services::{ServeDir, ServeFile};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{InfoBuilder, OpenApi};
 
-use crate::health;
+use crate::{gateway, registry};
 
-/// The whole API's OpenAPI document: the functions' paths plus the shared parts.
+/// The whole API's OpenAPI document: every HTTP function's paths plus the shared parts.
 pub fn openapi() -> OpenApi {
-    let mut doc = keel_leads::openapi();
-    doc.merge(keel_dashboard::openapi());
-    doc.merge(keel_integrations::openapi());
-    doc.merge(keel_audit::openapi());
-    doc.merge(keel_identity::openapi());
-    doc.merge(keel_system::openapi());
+    let mut doc = OpenApi::default();
+    for function in registry::functions() {
+        if let Trigger::Http { openapi, .. } = function.trigger {
+            doc.merge(openapi());
+        }
+    }
     doc.info = InfoBuilder::new()
         .title("Keel CRM API")
         .version(env!("CARGO_PKG_VERSION"))
@@ -36,26 +36,11 @@ pub fn openapi() -> OpenApi {
     doc
 }
 
-/// Every function's routes on one router, as API Gateway routes them (without the edge layers).
-pub fn functions(state: AppState, sqs: aws_sdk_sqs::Client, issuer: keel_http::TokenIssuer) -> Router {
-    keel_leads::router(state.clone())
-        .merge(keel_dashboard::router(state.clone()))
-        .merge(keel_integrations::router(state.clone()))
-        .merge(keel_audit::router(state.clone()))
-        .merge(keel_identity::router(state.clone(), issuer))
-        .merge(keel_system::router(state, sqs))
-}
-
 pub async fn app(web_dir: &str) -> Result<Router, String> {
-    let state = AppState::from_env().await?;
-    let tokens = keel_http::state::TokenSettings::from_env()?;
-    let sqs = aws_sdk_sqs::Client::new(&keel_store::aws::sdk_config().await);
-    let api = functions(state.clone(), sqs, tokens.issuer()?)
-        .route("/api/health", get(health::health).with_state(state.clone()))
-        .route("/api/openapi.json", get(|| async { axum::Json(openapi()) }));
+    let api = gateway::gateway(RequestCounter::default()).await?;
     let web = ServeDir::new(web_dir).fallback(ServeFile::new(format!("{web_dir}/index.html")));
-    // /api/* goes to the API (where an unknown path is a problem+json 404), the rest is the UI.
-    let api = with_edge(api);
+    // /api/* goes to the API (where an unknown path is a problem+json 404), the rest is the UI,
+    // as CloudFront splits them in AWS.
     Ok(Router::new().fallback(move |req: Request| {
         let (api, web) = (api.clone(), web.clone());
         async move {

@@ -1,6 +1,8 @@
-//! Local-only infrastructure: the event plumbing Lambda runs in AWS (stream → relay, queue →
-//! consumer), for the dev server and the test stack.
+//! Local-only infrastructure: the function registry, the dev server's gateway (routes from
+//! template.yaml) and the event plumbing Lambda runs in AWS (stream → relay, queue → consumer).
 
 pub mod api;
-mod health;
+pub mod gateway;
+pub mod local_template;
 pub mod plumbing;
+pub mod registry;

@@ -5,6 +5,8 @@
 //!   web UI at `/`.
 //! - `keel-dev plumbing`: only the event plumbing (table stream → relay, queues → consumers).
 //! - `keel-dev openapi`: prints the OpenAPI document generated from the code.
+//! - `keel-dev declarations`: prints every function's declaration as JSON (for the conformance
+//!   check against template.yaml, `infra/stack/conformance.py`).
 //! - `keel-dev token --company ID [--role ROLE] [--user ID]`: prints a dev token.
 //!
 //! Run it inside the local stack (`make run`), which exports the AWS endpoints and Keel settings.
@@ -26,9 +28,13 @@ async fn main() {
             println!("{}", api::openapi().to_pretty_json().expect("OpenAPI serialises"));
             Ok(())
         }
+        Some("declarations") => {
+            println!("{}", declarations());
+            Ok(())
+        }
         Some("token") => token(&args[1..]),
         _ => Err(
-            "usage: keel-dev serve | plumbing | openapi | token --company ID [--role admin|manager|sales_rep|viewer]"
+            "usage: keel-dev serve | plumbing | openapi | declarations | token --company ID [--role admin|manager|sales_rep|viewer]"
                 .into(),
         ),
     };
@@ -64,6 +70,52 @@ async fn plumbing() -> Result<(), String> {
     eprintln!("keel-dev: event plumbing running");
     let _ = tokio::signal::ctrl_c().await;
     Ok(())
+}
+
+/// Each function's declaration: its trigger (HTTP operations, or queue and the events routed to
+/// it, or the stream), the AWS calls it makes and whether it writes events.
+fn declarations() -> String {
+    use keel_function::Trigger;
+    let functions: Vec<serde_json::Value> = keel_infra::registry::functions()
+        .into_iter()
+        .map(|f| {
+            let trigger = match f.trigger {
+                Trigger::Http { openapi, .. } => {
+                    let operations: Vec<serde_json::Value> = openapi()
+                        .paths
+                        .paths
+                        .iter()
+                        .flat_map(|(path, item)| {
+                            let methods = [
+                                ("GET", item.get.is_some()),
+                                ("POST", item.post.is_some()),
+                                ("PUT", item.put.is_some()),
+                                ("PATCH", item.patch.is_some()),
+                                ("DELETE", item.delete.is_some()),
+                            ];
+                            methods
+                                .into_iter()
+                                .filter(|(_, present)| *present)
+                                .map(|(m, _)| serde_json::json!({"method": m, "path": path}))
+                                .collect::<Vec<_>>()
+                        })
+                        .collect();
+                    serde_json::json!({"http": operations})
+                }
+                Trigger::Queue { queue, source, detail_types, .. } => {
+                    serde_json::json!({"queue": {"queue": queue, "source": source, "detail_types": detail_types}})
+                }
+                Trigger::Stream { .. } => serde_json::json!({"stream": true}),
+            };
+            serde_json::json!({
+                "logical_id": f.logical_id,
+                "trigger": trigger,
+                "aws_calls": f.aws_calls,
+                "writes_events": f.writes_events,
+            })
+        })
+        .collect();
+    serde_json::to_string_pretty(&functions).expect("declarations serialise")
 }
 
 fn token(args: &[String]) -> Result<(), String> {

@@ -13,7 +13,11 @@ use std::time::Duration;
 use aws_lambda_events::event::dynamodb::{Event as StreamEvent, EventRecord};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
+use keel_function::{Runtime, Trigger};
 use serde_json::{json, Value};
+
+use crate::local_template::{self, passes};
+use crate::registry;
 
 const IDLE: Duration = Duration::from_millis(100);
 const LOCAL_RETRY_VISIBILITY_SECONDS: i32 = 1;
@@ -27,11 +31,17 @@ pub struct StreamPoller {
     iterators: HashMap<String, Option<String>>,
     /// Records handed out but not acknowledged yet, oldest first.
     pending: Vec<EventRecord>,
+    /// The event source's FilterCriteria: records that match none are dropped, as Lambda does.
+    filters: Vec<Value>,
 }
 
 impl StreamPoller {
-    pub async fn new(client: aws_sdk_dynamodbstreams::Client, table_stream_arn: String) -> StreamPoller {
-        StreamPoller { client, stream_arn: table_stream_arn, iterators: HashMap::new(), pending: Vec::new() }
+    pub async fn new(
+        client: aws_sdk_dynamodbstreams::Client,
+        table_stream_arn: String,
+        filters: Vec<Value>,
+    ) -> StreamPoller {
+        StreamPoller { client, stream_arn: table_stream_arn, iterators: HashMap::new(), pending: Vec::new(), filters }
     }
 
     async fn discover(&mut self) -> Result<(), String> {
@@ -77,7 +87,10 @@ impl StreamPoller {
                 .map_err(|e| format!("{}", aws_sdk_dynamodbstreams::error::DisplayErrorContext(&e)))?;
             self.iterators.insert(shard, out.next_shard_iterator);
             for record in out.records.unwrap_or_default() {
-                self.pending.push(lambda_record(&self.stream_arn, record)?);
+                let record = lambda_record(&self.stream_arn, record)?;
+                if passes(&self.filters, &record) {
+                    self.pending.push(serde_json::from_value(record).map_err(|e| format!("stream record shape: {e}"))?);
+                }
             }
         }
         Ok(())
@@ -122,8 +135,8 @@ impl StreamPoller {
     }
 }
 
-/// The stream record as Lambda's DynamoDB event carries it.
-fn lambda_record(stream_arn: &str, record: aws_sdk_dynamodbstreams::types::Record) -> Result<EventRecord, String> {
+/// The stream record as Lambda's DynamoDB event carries it (JSON, as filters see it).
+fn lambda_record(stream_arn: &str, record: aws_sdk_dynamodbstreams::types::Record) -> Result<Value, String> {
     let change = record.dynamodb.ok_or("stream record without its change")?;
     let image = |m: Option<HashMap<String, aws_sdk_dynamodbstreams::types::AttributeValue>>| -> Value {
         let item: serde_dynamo::Item = m.unwrap_or_default().into();
@@ -146,13 +159,15 @@ fn lambda_record(stream_arn: &str, record: aws_sdk_dynamodbstreams::types::Recor
             "StreamViewType": "NEW_AND_OLD_IMAGES",
         }
     });
-    serde_json::from_value(value).map_err(|e| format!("stream record shape: {e}"))
+    Ok(value)
 }
 
 /// Polls one queue and feeds a consumer, as an SQS event source mapping would.
 pub struct QueuePoller {
     pub client: aws_sdk_sqs::Client,
     pub url: String,
+    /// The event source's BatchSize (one receive takes at most 10).
+    pub batch_size: usize,
 }
 
 impl QueuePoller {
@@ -166,7 +181,7 @@ impl QueuePoller {
             .client
             .receive_message()
             .queue_url(&self.url)
-            .max_number_of_messages(10)
+            .max_number_of_messages(self.batch_size.clamp(1, 10) as i32)
             .wait_time_seconds(wait.as_secs() as i32)
             .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
             .send()
@@ -253,38 +268,55 @@ async fn settle(name: &'static str, round: Result<usize, String>) {
     }
 }
 
-/// Starts every local event path that exists: the table stream into the relay, and each
-/// consumer queue into its consumer. Runs until the process ends or the handles are aborted.
+/// Starts every event source template.yaml gives the registry's functions: the table stream into
+/// each stream function, each consumer queue into its consumer, with the template's batch sizes
+/// and filters. Runs until the process ends or the handles are aborted.
 pub async fn start() -> Result<Vec<tokio::task::JoinHandle<()>>, String> {
-    use keel_dashboard::DashboardCounters;
-    use keel_relay::Relay;
-    use keel_store::Db;
-    use keel_worker::Harness;
-
+    let local = local_template::load()?;
     let sdk = keel_store::aws::sdk_config().await;
-    let db = Db::from_env().await?;
-    let bus = std::env::var("KEEL_EVENT_BUS").map_err(|_| "KEEL_EVENT_BUS is not set")?;
+    let db = keel_store::Db::from_env().await?;
     let table = db.client.describe_table().table_name(&db.table).send().await.map_err(|e| e.to_string())?;
     let stream_arn = table.table.and_then(|t| t.latest_stream_arn).ok_or("the table has no stream")?;
 
-    let relay = Relay::new(db.clone(), aws_sdk_eventbridge::Client::new(&sdk), bus);
-    let mut stream = StreamPoller::new(aws_sdk_dynamodbstreams::Client::new(&sdk), stream_arn).await;
-    let relay_task = tokio::spawn(async move {
-        loop {
-            let round = stream.poll(100, |event| relay.handle(event)).await;
-            settle("stream->relay", round).await;
+    let mut tasks = Vec::new();
+    for function in registry::functions() {
+        let name = function.logical_id;
+        let described = local.get(name).ok_or_else(|| format!("{name} is declared but not in template.yaml"))?;
+        match function.trigger {
+            Trigger::Http { .. } => {}
+            Trigger::Stream { handler } => {
+                for source in &described.streams {
+                    let handler = handler(Runtime::new(name).await).await?;
+                    let filters = source
+                        .filters
+                        .iter()
+                        .map(|f| serde_json::from_str(f).map_err(|e| format!("{name} FilterCriteria: {e}")))
+                        .collect::<Result<Vec<Value>, String>>()?;
+                    let client = aws_sdk_dynamodbstreams::Client::new(&sdk);
+                    let mut stream = StreamPoller::new(client, stream_arn.clone(), filters).await;
+                    let batch = source.batch_size;
+                    tasks.push(tokio::spawn(async move {
+                        loop {
+                            let round = stream.poll(batch, |event| handler(event)).await;
+                            settle(name, round).await;
+                        }
+                    }));
+                }
+            }
+            Trigger::Queue { handler, .. } => {
+                for source in &described.queues {
+                    let handler = handler(Runtime::new(name).await).await?;
+                    let client = aws_sdk_sqs::Client::new(&sdk);
+                    let poller = QueuePoller { client, url: source.url.clone(), batch_size: source.batch_size };
+                    tasks.push(tokio::spawn(async move {
+                        loop {
+                            let round = poller.poll(Duration::from_secs(1), |event| handler(event)).await;
+                            settle(name, round).await;
+                        }
+                    }));
+                }
+            }
         }
-    });
-
-    let queue = std::env::var("KEEL_QUEUE_DASHBOARD_COUNTERS_QUEUE")
-        .map_err(|_| "KEEL_QUEUE_DASHBOARD_COUNTERS_QUEUE is not set")?;
-    let harness = Harness::new(db.clone(), DashboardCounters { db });
-    let poller = QueuePoller { client: aws_sdk_sqs::Client::new(&sdk), url: queue };
-    let consumer_task = tokio::spawn(async move {
-        loop {
-            let round = poller.poll(Duration::from_secs(1), |event| harness.handle_batch(event)).await;
-            settle("queue->dashboard-counters", round).await;
-        }
-    });
-    Ok(vec![relay_task, consumer_task])
+    }
+    Ok(tasks)
 }

@@ -170,7 +170,32 @@ def provision(template_path, stage, env):
         env_out[name] = str(resolved)
     for lid, _ in queues:
         env_out[f"KEEL_QUEUE_{_snake(lid)}"] = res.physical[lid]
-    return env_out
+    return env_out, functions(template, res)
+
+
+def functions(template, res):
+    """What Lambda and API Gateway would do with each function, resolved to local names: its HTTP
+    routes, its queue and stream event sources with their batch settings and filters, its timeout.
+    The dev server routes and the local plumbing delivers from this, not from lists of their own."""
+    globals_ = template.get("Globals", {}).get("Function", {})
+    out = {}
+    for lid, r in _resources(template, "AWS::Serverless::Function"):
+        props = r["Properties"]
+        fn = {"timeout": props.get("Timeout", globals_.get("Timeout", 3)), "http": [], "queues": [], "streams": []}
+        for event in props.get("Events", {}).values():
+            p = event.get("Properties", {})
+            if event["Type"] == "HttpApi":
+                fn["http"].append({"method": p["Method"].upper(), "path": p["Path"]})
+            elif event["Type"] == "SQS":
+                queue = p["Queue"]["Fn::GetAtt"][0]
+                fn["queues"].append({"queue": queue, "url": res.physical[queue], "batch_size": p.get("BatchSize", 10),
+                                     "report_failures": "ReportBatchItemFailures" in p.get("FunctionResponseTypes", [])})
+            elif event["Type"] == "DynamoDB":
+                filters = [f["Pattern"] for f in p.get("FilterCriteria", {}).get("Filters", [])]
+                fn["streams"].append({"batch_size": p.get("BatchSize", 100), "filters": filters,
+                                      "report_failures": "ReportBatchItemFailures" in p.get("FunctionResponseTypes", [])})
+        out[lid] = fn
+    return out
 
 
 def _snake(logical_id):

@@ -183,7 +183,11 @@ def main():
             "AWS_ENDPOINT_URL_SESV2": f"http://127.0.0.1:{moto_port}",
             "KEEL_STAGE": STAGE,
         })
-        outputs = provision.provision(os.path.join(ROOT, "template.yaml"), STAGE, env)
+        outputs, functions = provision.provision(os.path.join(ROOT, "template.yaml"), STAGE, env)
+        functions_path = os.path.join(log_dir, "functions.json")
+        with open(functions_path, "w") as f:
+            json.dump(functions, f, indent=1)
+        outputs["KEEL_LOCAL_FUNCTIONS"] = functions_path
         env.update(outputs)
         env.update(dev_token_settings())
         with open(os.path.join(log_dir, "env"), "w") as f:

@@ -1,10 +1,6 @@
 //! The audit trail API Lambda.
 
-use keel_http::{telemetry, with_edge, AppState};
-
 #[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    telemetry::init();
-    let state = AppState::from_env().await.map_err(lambda_http::Error::from)?;
-    lambda_http::run(with_edge(keel_audit::router(state))).await
+async fn main() -> Result<(), keel_function::Error> {
+    keel_function::run(keel_audit::function()).await
 }

@@ -6,7 +6,11 @@ pub mod counters;
 pub mod rollup;
 mod summary;
 
+use std::sync::Arc;
+
+use keel_function::{Function, QueueHandler, Trigger};
 use keel_http::AppState;
+use keel_worker::Harness;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -23,4 +27,39 @@ pub fn router(state: AppState) -> axum::Router {
 
 pub fn openapi() -> utoipa::openapi::OpenApi {
     routes().split_for_parts().1
+}
+
+/// The dashboard API Lambda.
+pub fn function() -> Function {
+    Function {
+        logical_id: "DashboardFunction",
+        trigger: Trigger::Http { openapi, app: |runtime| Box::pin(async move { Ok(router(runtime.app_state()?)) }) },
+        aws_calls: &["dynamodb:GetItem", "dynamodb:UpdateItem"],
+        writes_events: false,
+    }
+}
+
+/// The dashboard counters consumer Lambda: lead events keep the per-tenant rollups current.
+pub fn counters_function() -> Function {
+    Function {
+        logical_id: "DashboardCountersFunction",
+        trigger: Trigger::Queue {
+            queue: "DashboardCountersQueue",
+            source: "keel.leads",
+            detail_types: &["LeadCreated", "LeadUpdated", "LeadArchived"],
+            handler: |runtime| {
+                Box::pin(async move {
+                    let db = runtime.db()?;
+                    let harness = Arc::new(Harness::new(db.clone(), DashboardCounters { db }));
+                    let handler: QueueHandler = Arc::new(move |event| {
+                        let harness = harness.clone();
+                        Box::pin(async move { harness.handle_batch(event).await })
+                    });
+                    Ok(handler)
+                })
+            },
+        },
+        aws_calls: &["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+        writes_events: false,
+    }
 }

@@ -10,6 +10,8 @@ mod sessions;
 mod users;
 
 pub use auth::IdentityState;
+use keel_function::{Function, Trigger};
+use keel_http::state::TokenSettings;
 use keel_http::{AppState, TokenIssuer};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -36,4 +38,28 @@ pub fn router(app: AppState, issuer: TokenIssuer) -> axum::Router {
 
 pub fn openapi() -> utoipa::openapi::OpenApi {
     routes().split_for_parts().1
+}
+
+/// The identity Lambda: the only function that holds the token signing key.
+pub fn function() -> Function {
+    Function {
+        logical_id: "IdentityFunction",
+        trigger: Trigger::Http {
+            openapi,
+            app: |runtime| {
+                Box::pin(async move {
+                    let issuer = TokenSettings::from_env()?.issuer()?;
+                    Ok(router(runtime.app_state()?, issuer))
+                })
+            },
+        },
+        aws_calls: &[
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:ConditionCheckItem",
+            "dynamodb:Query",
+        ],
+        writes_events: false,
+    }
 }

@@ -20,10 +20,10 @@ use utoipa::{IntoParams, ToSchema};
 const DEFAULT_LIMIT: u32 = 100;
 const MAX_LIMIT: u32 = 200;
 
-/// How far behind now the feed stays (`KEEL_FEED_SETTLE_SECONDS`, default 10 = the function
-/// timeout).
+/// How far behind now the feed stays (`KEEL_FEED_SETTLE_SECONDS`; template.yaml sets it from the
+/// functions' timeouts and the conformance check keeps the two in step).
 fn settle_window() -> Duration {
-    let secs = std::env::var("KEEL_FEED_SETTLE_SECONDS").ok().and_then(|v| v.parse().ok()).unwrap_or(10);
+    let secs = std::env::var("KEEL_FEED_SETTLE_SECONDS").ok().and_then(|v| v.parse().ok()).unwrap_or(15);
     Duration::from_secs(secs)
 }
 

@@ -4,6 +4,7 @@
 
 mod feed;
 
+use keel_function::{Function, Trigger};
 use keel_http::AppState;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -20,4 +21,14 @@ pub fn router(state: AppState) -> axum::Router {
 
 pub fn openapi() -> utoipa::openapi::OpenApi {
     routes().split_for_parts().1
+}
+
+/// The integrations API Lambda.
+pub fn function() -> Function {
+    Function {
+        logical_id: "IntegrationsFunction",
+        trigger: Trigger::Http { openapi, app: |runtime| Box::pin(async move { Ok(router(runtime.app_state()?)) }) },
+        aws_calls: &["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+        writes_events: false,
+    }
 }

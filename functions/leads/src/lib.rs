@@ -10,6 +10,7 @@ mod repo;
 mod update;
 mod version;
 
+use keel_function::{Function, Trigger};
 use keel_http::AppState;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -34,4 +35,20 @@ pub fn router(state: AppState) -> axum::Router {
 /// The OpenAPI paths and schemas of the leads API.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     routes().split_for_parts().1
+}
+
+/// The leads Lambda: its routes, and the AWS calls they make (standing and rate-limit checks included).
+pub fn function() -> Function {
+    Function {
+        logical_id: "LeadsFunction",
+        trigger: Trigger::Http { openapi, app: |runtime| Box::pin(async move { Ok(router(runtime.app_state()?)) }) },
+        aws_calls: &[
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:Query",
+        ],
+        writes_events: true,
+    }
 }

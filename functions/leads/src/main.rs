@@ -1,10 +1,6 @@
-//! The leads Lambda: build the AWS clients once, then serve API Gateway events with the router.
-
-use keel_http::{telemetry, with_edge, AppState};
+//! The leads Lambda.
 
 #[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    telemetry::init();
-    let state = AppState::from_env().await.map_err(lambda_http::Error::from)?;
-    lambda_http::run(with_edge(keel_leads::router(state))).await
+async fn main() -> Result<(), keel_function::Error> {
+    keel_function::run(keel_leads::function()).await
 }

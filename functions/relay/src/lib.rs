@@ -10,6 +10,7 @@
 //!   marked that EventBridge did not accept.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
@@ -17,6 +18,7 @@ use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventR
 use aws_sdk_dynamodb::types::{KeysAndAttributes, TransactWriteItem, Update};
 use keel_events::bus::{entry, EntryOutcome, EventSink, MAX_ENTRIES_PER_CALL};
 use keel_events::Envelope;
+use keel_function::{Function, StreamHandler, Trigger};
 use keel_store::db::s;
 use keel_store::relay_status::{self, RelayHeartbeat};
 use keel_store::{AttributeValue, Db, Item};
@@ -226,4 +228,26 @@ fn outbox_event(record: &EventRecord) -> Option<Pending> {
         json,
         envelope,
     })
+}
+
+/// The outbox relay Lambda, triggered by the table's stream.
+pub fn function() -> Function {
+    Function {
+        logical_id: "RelayFunction",
+        trigger: Trigger::Stream {
+            handler: |runtime| {
+                Box::pin(async move {
+                    let bus = std::env::var("KEEL_EVENT_BUS").map_err(|_| "KEEL_EVENT_BUS is not set")?;
+                    let relay = Arc::new(Relay::new(runtime.db()?, runtime.eventbridge(), bus));
+                    let handler: StreamHandler = Arc::new(move |event| {
+                        let relay = relay.clone();
+                        Box::pin(async move { relay.handle(event).await })
+                    });
+                    Ok(handler)
+                })
+            },
+        },
+        aws_calls: &["dynamodb:BatchGetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "events:PutEvents"],
+        writes_events: false,
+    }
 }

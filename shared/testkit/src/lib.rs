@@ -79,12 +79,18 @@ impl TestApp {
 
     /// The same, on a table handle the test built itself (for example with faults injected).
     pub fn with_db(db: Db, router: impl FnOnce(AppState) -> Router) -> TestApp {
-        let tokens = require_stack();
-        let state = AppState::new(db, &tokens).expect("token settings from the local stack");
-        let issuer = tokens.issuer().expect("the local stack's signing key");
+        let state = AppState::new(db, &require_stack()).expect("token settings from the local stack");
+        let router = with_edge(router(state.clone()));
+        TestApp::with_router(state, router)
+    }
+
+    /// Requests go to `router` as it is (already behind its edge, e.g. the dev gateway); `state`
+    /// is the test's own handle on the table.
+    pub fn with_router(state: AppState, router: Router) -> TestApp {
+        let issuer = require_stack().issuer().expect("the local stack's signing key");
         let n = Ulid::new().random();
         let source = std::net::SocketAddr::from(([127, (n >> 16) as u8, (n >> 8) as u8, n as u8 | 1], 40000));
-        TestApp { router: with_edge(router(state.clone())), issuer, state, source }
+        TestApp { router, issuer, state, source }
     }
 
     pub fn tenant(&self) -> Tenant {

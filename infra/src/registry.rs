@@ -1,0 +1,18 @@
+//! Every function Keel deploys, by its declaration. This is the one list: the dev server, the
+//! local plumbing, the OpenAPI document and the conformance check read it, and the conformance
+//! check holds it to template.yaml (a function in one and not the other fails `make test`).
+
+use keel_function::Function;
+
+pub fn functions() -> Vec<Function> {
+    vec![
+        keel_leads::function(),
+        keel_identity::function(),
+        keel_dashboard::function(),
+        keel_dashboard::counters_function(),
+        keel_integrations::function(),
+        keel_audit::function(),
+        keel_system::function(),
+        keel_relay::function(),
+    ]
+}
