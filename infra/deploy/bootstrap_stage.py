@@ -77,7 +77,7 @@ class Store:
 
 
 def kid_of(signing: dict, keys: dict) -> str | None:
-    """The key id whose public key matches the signing key (the JwtSigningKid to deploy with)."""
+    """The key id whose public key matches the signing key."""
     public = public_pem_of(signing["signing_key"]).strip()
     matches = [kid for kid, pem in keys.items() if pem.strip() == public]
     if signing.get("kid") in matches:
@@ -137,8 +137,8 @@ def rotate(store: Store, stage: str) -> str:
         store.sm.put_secret_value(SecretId=store.jwt_secret, SecretString=json.dumps(value))
     print(f"added key id {kid} to {store.public_keys} and wrote the new signing key to {store.jwt_secret}")
     # The stack reads the key and the key ids at deploy time: the next deploy must name the new kid.
-    print("Set JwtSigningKid to the new key id and deploy; once the access tokens signed with the old key have "
-          "expired, remove its key id from the parameter and deploy again.")
+    print("Deploy to start signing with it (the stack reads key and key id from the secret); once the access "
+          "tokens signed with the old key have expired, remove its key id from the parameter and deploy again.")
     return kid
 
 
@@ -150,7 +150,7 @@ def main():
     args = parser.parse_args()
     store = Store(args.stage, region_for(args.stage, args.region))
     kid = rotate(store, args.stage) if args.rotate else bootstrap(store, args.stage)
-    print(f"JwtSigningKid={kid}  (samconfig.toml [{args.stage}.deploy.parameters] parameter_overrides)")
+    print(f"signing key id: {kid}")
 
 
 if __name__ == "__main__":
