@@ -24,7 +24,7 @@ fn change<'a>(record: &'a Value, field: &str) -> Option<&'a Value> {
 #[tokio::test]
 async fn every_lead_change_is_recorded_with_who_what_and_which_request() {
     let app = keel_tests::app().await;
-    let t = app.tenant();
+    let t = app.tenant().await;
     let created = app.post(&t.path("/leads"), &t.admin(), lead_body(1)).await;
     assert_eq!(created.status, 201);
     let id = created.body["id"].as_str().unwrap();
@@ -73,7 +73,7 @@ async fn every_lead_change_is_recorded_with_who_what_and_which_request() {
 #[tokio::test]
 async fn writes_that_fail_leave_no_record() {
     let app = keel_tests::app().await;
-    let t = app.tenant();
+    let t = app.tenant().await;
     let lead = capture(&app, &t, lead_body(1)).await;
     let path = t.path(&format!("/leads/{}", lead["id"].as_str().unwrap()));
     let failures = [
@@ -96,8 +96,8 @@ async fn writes_that_fail_leave_no_record() {
 #[tokio::test]
 async fn only_the_companys_administrators_read_its_trail() {
     let app = keel_tests::app().await;
-    let a = app.tenant();
-    let b = app.tenant();
+    let a = app.tenant().await;
+    let b = app.tenant().await;
     capture(&app, &a, lead_body(1)).await;
     for role in [Role::Manager, Role::SalesRep, Role::Viewer] {
         assert_eq!(app.get("/api/audit", &a.token(role)).await.status, 403, "{role:?}");

@@ -17,7 +17,7 @@ fn foreign_key() -> String {
 #[tokio::test]
 async fn missing_expired_tampered_and_foreign_tokens_are_refused() {
     let app = leads_app().await;
-    let t = app.tenant();
+    let t = app.tenant().await;
     let path = t.path("/leads");
     let signing_key = std::env::var("KEEL_JWT_SIGNING_KEY").unwrap();
     let kid = std::env::var("KEEL_JWT_SIGNING_KID").unwrap();
@@ -83,4 +83,18 @@ async fn missing_expired_tampered_and_foreign_tokens_are_refused() {
     let r = app.call(axum::http::Method::GET, &path, None, None, &[("authorization", "Basic dXNlcjpwYXNz")]).await;
     assert_eq!(r.status, 401);
     assert!(all_leads(&app, &t).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_validly_signed_token_of_a_user_who_does_not_exist_is_refused() {
+    let app = leads_app().await;
+    let t = app.tenant().await;
+    // Signed with the stack's key, for the right company, but naming a user identity never made.
+    let ghost = app.issuer.token(&t.id, &format!("ghost-{}", ulid::Ulid::new()), Role::Admin, 900);
+    let r = app.post(&t.path("/leads"), &ghost, lead_body(1)).await;
+    assert_eq!(r.status, 401, "{:?}", r.body);
+    assert_eq!(r.body["detail"], "The session has ended. Sign in again.");
+    assert!(all_leads(&app, &t).await.is_empty());
+    // The tenant's real user goes on working.
+    assert_eq!(app.post(&t.path("/leads"), &t.admin(), lead_body(1)).await.status, 201);
 }

@@ -24,7 +24,7 @@ async fn dashboard() -> (TestApp, Harness<DashboardCounters>) {
 #[tokio::test]
 async fn an_event_delivered_twice_is_counted_once() {
     let (app, harness) = dashboard().await;
-    let t = app.tenant();
+    let t = app.tenant().await;
     let event = lead_created_event(&t.id, 1, "Webinar");
     assert_eq!(harness.apply(&event).await, Outcome::Applied);
     assert_eq!(harness.apply(&event).await, Outcome::Duplicate);
@@ -38,7 +38,7 @@ async fn an_event_delivered_twice_is_counted_once() {
 async fn racing_consumers_apply_each_event_once() {
     let (app, harness) = dashboard().await;
     let harness = Arc::new(harness);
-    let t = app.tenant();
+    let t = app.tenant().await;
     let events: Vec<Envelope> = (0..20).map(|n| lead_created_event(&t.id, n, "Referral")).collect();
     let mut tasks = Vec::new();
     for event in &events {
@@ -58,7 +58,7 @@ async fn racing_consumers_apply_each_event_once() {
     assert_eq!(applied, 20);
     assert_eq!(summary(&app, &t).await["leads"]["total"], 20);
     // Tenants never meet: another tenant's counters are untouched.
-    let u = app.tenant();
+    let u = app.tenant().await;
     assert_eq!(summary(&app, &u).await["leads"]["total"], 0);
 }
 
@@ -95,7 +95,7 @@ async fn done(db: &Db, event: &Envelope) -> bool {
 async fn a_poison_message_is_dead_lettered_and_redriven_once_fixed() {
     let app = keel_tests::app().await;
     let db = app.state.db.clone();
-    let t = app.tenant();
+    let t = app.tenant().await;
     let queues = test_queues(5).await;
     let broken = Arc::new(AtomicBool::new(true));
     let harness = Harness::new(db.clone(), Flaky { db: db.clone(), broken: broken.clone() });
@@ -133,7 +133,7 @@ async fn a_poison_message_is_dead_lettered_and_redriven_once_fixed() {
 #[tokio::test]
 async fn unreadable_messages_fail_alone() {
     let (app, harness) = dashboard().await;
-    let t = app.tenant();
+    let t = app.tenant().await;
     let queues = test_queues(5).await;
     let poller = QueuePoller { client: queues.sqs.clone(), url: queues.url.clone(), batch_size: 10 };
     let good = lead_created_event(&t.id, 1, "Event");
@@ -151,7 +151,7 @@ async fn unreadable_messages_fail_alone() {
 #[tokio::test]
 async fn the_counters_consumer_reports_an_unreadable_event_and_gives_its_claim_back() {
     let app = keel_tests::app().await;
-    let t = app.tenant();
+    let t = app.tenant().await;
     // The consumer as its Lambda builds it, from its declaration.
     let keel_function::Trigger::Queue { handler, .. } = keel_dashboard::counters_function().trigger else {
         panic!("the counters function is a queue consumer")

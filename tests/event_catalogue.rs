@@ -44,7 +44,7 @@ fn every_eventbridge_example_parses_into_its_type() {
 #[tokio::test]
 async fn the_sqs_fixture_runs_through_the_dashboard_consumer() {
     let app = keel_tests::app().await;
-    let t = app.tenant();
+    let t = app.tenant().await;
     let text = read("sqs-dashboard-counters.json").replace(FIXTURE_COMPANY, &t.id);
     let event: aws_lambda_events::event::sqs::SqsEvent = serde_json::from_str(&text).unwrap();
     let db = app.state.db.clone();
@@ -55,14 +55,52 @@ async fn the_sqs_fixture_runs_through_the_dashboard_consumer() {
     assert_eq!(summary(&app, &t).await["leads"]["total"], 1);
 }
 
+/// Keeps what the relay hands to the bus.
+#[derive(Default)]
+struct RecordingBus {
+    entries: std::sync::Mutex<Vec<aws_sdk_eventbridge::types::PutEventsRequestEntry>>,
+}
+
+impl keel_events::bus::EventSink for RecordingBus {
+    async fn put_events(
+        &self,
+        entries: Vec<aws_sdk_eventbridge::types::PutEventsRequestEntry>,
+    ) -> Vec<keel_events::bus::EntryOutcome> {
+        let n = entries.len();
+        self.entries.lock().unwrap().extend(entries);
+        vec![keel_events::bus::EntryOutcome::Published; n]
+    }
+}
+
 #[tokio::test]
 async fn the_stream_fixture_is_an_outbox_event_the_relay_publishes() {
     let text = read("dynamodb-stream-outbox.json");
     let event: aws_lambda_events::event::dynamodb::Event = serde_json::from_str(&text).unwrap();
     let db = keel_store::Db::from_env().await.unwrap();
-    let sdk = keel_store::aws::sdk_config().await;
     let bus = std::env::var("KEEL_EVENT_BUS").unwrap();
-    let relay = keel_relay::Relay::new(db, aws_sdk_eventbridge::Client::new(&sdk), bus);
-    // The fixture's outbox item is not in the table, so nothing can be marked; publishing works.
+    let sink = std::sync::Arc::new(RecordingBus::default());
+    let relay = keel_relay::Relay::new(db, SharedSink(sink.clone()), bus.clone());
     assert!(relay.handle(event).await.batch_item_failures.is_empty());
+    // The fixture's event reached the bus as it was committed: its envelope is the detail.
+    let entries = sink.entries.lock().unwrap();
+    assert_eq!(entries.len(), 1, "the relay published the fixture's event once");
+    let entry = &entries[0];
+    assert_eq!(entry.detail_type(), Some("LeadCreated"));
+    assert_eq!(entry.source(), Some("keel.leads"));
+    assert_eq!(entry.event_bus_name(), Some(bus.as_str()));
+    let detail: serde_json::Value = serde_json::from_str(entry.detail().unwrap()).unwrap();
+    assert_eq!(detail["event_id"], "01JD7Z3KA0000000000000000A");
+    assert_eq!(detail["tenant_id"], FIXTURE_COMPANY);
+}
+
+/// The relay owns its sink; the test keeps a handle on the same one.
+struct SharedSink(std::sync::Arc<RecordingBus>);
+
+impl keel_events::bus::EventSink for SharedSink {
+    async fn put_events(
+        &self,
+        entries: Vec<aws_sdk_eventbridge::types::PutEventsRequestEntry>,
+    ) -> Vec<keel_events::bus::EntryOutcome> {
+        self.0.put_events(entries).await
+    }
 }

@@ -20,7 +20,7 @@ async fn invoke(app: &TestApp, name: &str, company: &str, token: &str, lead: &st
 #[tokio::test]
 async fn every_fixture_answers_its_documented_status() {
     let app = leads_app().await;
-    let t = app.tenant();
+    let t = app.tenant().await;
     let token = t.admin();
 
     let created = invoke(&app, "api-leads-create.json", &t.id, &token, FIXTURE_LEAD).await;
@@ -45,7 +45,7 @@ async fn every_fixture_answers_its_documented_status() {
     assert!(list.body["items"].as_array().unwrap().is_empty(), "the only lead is archived now");
 
     // Another tenant replaying the same fixtures against this company gets nothing.
-    let other = app.tenant();
+    let other = app.tenant().await;
     for (name, _) in expectations {
         let r = invoke(&app, name, &t.id, &other.admin(), &lead).await;
         assert_eq!(r.status, 404, "{name}");

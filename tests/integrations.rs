@@ -20,8 +20,8 @@ async fn the_feed_replays_the_companys_events_in_order() {
     // Serve events as soon as they are written (the deployed default waits out the function timeout).
     std::env::set_var("KEEL_FEED_SETTLE_SECONDS", "0");
     let app = keel_tests::app().await;
-    let a = app.tenant();
-    let b = app.tenant();
+    let a = app.tenant().await;
+    let b = app.tenant().await;
     let lead = capture(&app, &a, lead_body(1)).await;
     let path = a.path(&format!("/leads/{}", lead["id"].as_str().unwrap()));
     app.patch(&path, &a.admin(), json!({"version": 1, "status": "contacted"})).await;
@@ -73,7 +73,7 @@ async fn the_feed_replays_the_companys_events_in_order() {
 async fn the_feed_trails_live_writes_by_the_settle_window() {
     std::env::set_var("KEEL_FEED_SETTLE_SECONDS", "3600");
     let app = keel_tests::app().await;
-    let a = app.tenant();
+    let a = app.tenant().await;
     capture(&app, &a, lead_body(1)).await;
     let page = feed(&app, &a, "").await;
     assert!(page["items"].as_array().unwrap().is_empty(), "an event younger than the window is not served yet");

@@ -9,7 +9,7 @@ use serde_json::json;
 #[tokio::test]
 async fn capture_read_update_list_with_round_trip_budgets() {
     let app = leads_app().await;
-    let t = app.tenant();
+    let t = app.tenant().await;
     app.take_requests();
 
     let r = app.post(&t.path("/leads"), &t.admin(), lead_body(1)).await;
@@ -66,7 +66,7 @@ async fn capture_read_update_list_with_round_trip_budgets() {
 #[tokio::test]
 async fn every_invalid_field_is_named_and_nothing_is_written() {
     let app = leads_app().await;
-    let t = app.tenant();
+    let t = app.tenant().await;
     let cases = [
         (json!({}), vec!["first_name", "last_name", "email", "source", "campaign", "medium"]),
         (
@@ -116,7 +116,7 @@ async fn every_invalid_field_is_named_and_nothing_is_written() {
 #[tokio::test]
 async fn malformed_oversized_and_wrongly_typed_bodies_are_refused() {
     let app = leads_app().await;
-    let t = app.tenant();
+    let t = app.tenant().await;
     let token = t.admin();
     let send = |body: String, content_type: &'static str| {
         let req = axum::http::Request::post(t.path("/leads"))
@@ -128,7 +128,7 @@ async fn malformed_oversized_and_wrongly_typed_bodies_are_refused() {
     };
     let r = send("{\"first_name\": ".into(), "application/json").await;
     assert_eq!(r.status, 400);
-    assert_eq!(r.body["type"], "https://keel.dev/problems/malformed");
+    assert_eq!(r.body["type"], "/api/problems/malformed");
     let mut big = lead_body(1);
     big["notes"] = json!("x".repeat(300 * 1024));
     let r = send(big.to_string(), "application/json").await;
@@ -138,14 +138,14 @@ async fn malformed_oversized_and_wrongly_typed_bodies_are_refused() {
     // No route takes PUT: API Gateway (and the local gateway, which routes by template.yaml) answers 404.
     let r = app.call(Method::PUT, &t.path("/leads"), Some(&token), None, &[]).await;
     assert_eq!(r.status, 404);
-    assert_eq!(r.body["type"], "https://keel.dev/problems/not-found");
+    assert_eq!(r.body["type"], "/api/problems/not-found");
     assert!(all_leads(&app, &t).await.is_empty());
 }
 
 #[tokio::test]
 async fn duplicates_by_normalised_email_or_phone_are_refused_with_the_existing_lead() {
     let app = leads_app().await;
-    let t = app.tenant();
+    let t = app.tenant().await;
     let first = capture(&app, &t, lead_body(1)).await;
     let mut same_email = lead_body(2);
     same_email["email"] = json!("  ANA.1@Acme.Example ");
@@ -176,14 +176,14 @@ async fn duplicates_by_normalised_email_or_phone_are_refused_with_the_existing_l
     assert_eq!(all_leads(&app, &t).await.len(), 3);
 
     // The same person in another company is not a duplicate.
-    let other = app.tenant();
+    let other = app.tenant().await;
     capture(&app, &other, lead_body(1)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn parallel_captures_of_one_person_create_exactly_one_lead() {
     let app = std::sync::Arc::new(leads_app().await);
-    let t = app.tenant();
+    let t = app.tenant().await;
     let tasks: Vec<_> = (0..8)
         .map(|i| {
             let (app, path, token) = (app.clone(), t.path("/leads"), t.admin());
@@ -209,7 +209,7 @@ async fn parallel_captures_of_one_person_create_exactly_one_lead() {
 #[tokio::test]
 async fn updates_need_the_current_version() {
     let app = leads_app().await;
-    let t = app.tenant();
+    let t = app.tenant().await;
     let lead = capture(&app, &t, lead_body(1)).await;
     let path = t.path(&format!("/leads/{}", lead["id"].as_str().unwrap()));
 
@@ -255,7 +255,7 @@ async fn updates_need_the_current_version() {
 #[tokio::test]
 async fn archive_keeps_the_lead_and_can_be_undone() {
     let app = leads_app().await;
-    let t = app.tenant();
+    let t = app.tenant().await;
     let lead = capture(&app, &t, lead_body(1)).await;
     let path = t.path(&format!("/leads/{}", lead["id"].as_str().unwrap()));
     let r = app.delete(&path, &t.admin()).await;
@@ -278,7 +278,7 @@ async fn archive_keeps_the_lead_and_can_be_undone() {
 #[tokio::test]
 async fn idempotency_key_replays_the_first_response() {
     let app = leads_app().await;
-    let t = app.tenant();
+    let t = app.tenant().await;
     let key = [("idempotency-key", "form-submit-42")];
     let first = app.call(Method::POST, &t.path("/leads"), Some(&t.admin()), Some(lead_body(1)), &key).await;
     assert_eq!(first.status, 201);
@@ -290,7 +290,7 @@ async fn idempotency_key_replays_the_first_response() {
     assert_eq!(other.status, 422);
     assert_eq!(all_leads(&app, &t).await.len(), 1);
     // Keys are per tenant: another company using the same key captures its own lead.
-    let u = app.tenant();
+    let u = app.tenant().await;
     let theirs = app.call(Method::POST, &u.path("/leads"), Some(&u.admin()), Some(lead_body(1)), &key).await;
     assert_eq!(theirs.status, 201);
     assert_ne!(theirs.body["id"], first.body["id"]);
@@ -299,7 +299,7 @@ async fn idempotency_key_replays_the_first_response() {
 #[tokio::test]
 async fn filters_and_cursors_page_through_newest_first() {
     let app = leads_app().await;
-    let t = app.tenant();
+    let t = app.tenant().await;
     let mut ids = Vec::new();
     for n in 0..5 {
         let mut body = lead_body(n);
@@ -330,7 +330,7 @@ async fn filters_and_cursors_page_through_newest_first() {
     let cursor = page.body["next_cursor"].as_str().unwrap();
     let r = app.get(&t.path(&format!("/leads?limit=1&source=Referral&cursor={cursor}")), &t.admin()).await;
     assert_eq!((r.status.as_u16(), r.error_fields()), (400, vec!["cursor".to_string()]));
-    let u = app.tenant();
+    let u = app.tenant().await;
     let r = app.get(&u.path(&format!("/leads?limit=1&cursor={cursor}")), &u.admin()).await;
     assert_eq!(r.status, 400);
     let r = app.get(&t.path("/leads?limit=1&cursor=abc.def"), &t.admin()).await;
@@ -352,8 +352,8 @@ async fn filters_and_cursors_page_through_newest_first() {
 #[tokio::test]
 async fn another_tenant_gets_404_on_every_route_and_changes_nothing() {
     let app = leads_app().await;
-    let a = app.tenant();
-    let b = app.tenant();
+    let a = app.tenant().await;
+    let b = app.tenant().await;
     let lead = capture(&app, &a, lead_body(1)).await;
     let id = lead["id"].as_str().unwrap();
     let b_token = b.admin();
@@ -383,7 +383,7 @@ async fn another_tenant_gets_404_on_every_route_and_changes_nothing() {
 #[tokio::test]
 async fn viewers_read_but_cannot_write() {
     let app = leads_app().await;
-    let t = app.tenant();
+    let t = app.tenant().await;
     let lead = capture(&app, &t, lead_body(1)).await;
     let path = t.path(&format!("/leads/{}", lead["id"].as_str().unwrap()));
     let viewer = t.token(Role::Viewer);
@@ -402,7 +402,7 @@ async fn viewers_read_but_cannot_write() {
 #[tokio::test]
 async fn unknown_and_malformed_ids_are_not_found() {
     let app = leads_app().await;
-    let t = app.tenant();
+    let t = app.tenant().await;
     for id in ["01JD7Z3K8Q6W9X2Y4B5C6D7E8F", "not-a-ulid", "..%2F..%2Fetc"] {
         let r = app.get(&t.path(&format!("/leads/{id}")), &t.admin()).await;
         assert_eq!(r.status, 404, "{id}");

@@ -36,7 +36,7 @@ async fn logs_name_requests_but_no_people_and_no_tokens() {
         .init();
 
     let app = leads_app().await;
-    let t = app.tenant();
+    let t = app.tenant().await;
     let token = t.admin();
     let mut body = lead_body(4242);
     body["first_name"] = json!("Zephyrine");

@@ -43,8 +43,8 @@ async fn counters_equal_a_direct_count_after_1000_leads() {
     std::env::set_var("KEEL_RATE_LIMIT_USER", "1000000");
     std::env::set_var("KEEL_RATE_LIMIT_TENANT", "1000000");
     let app = Arc::new(keel_tests::app().await);
-    let a = app.tenant();
-    let b = app.tenant();
+    let a = app.tenant().await;
+    let b = app.tenant().await;
     let sources = ["Google Ads", "Referral", "Webinar", "LinkedIn"];
     let mut ids = Vec::new();
     for chunk in (0..1000u32).collect::<Vec<_>>().chunks(25) {

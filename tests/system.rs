@@ -15,7 +15,7 @@ async fn system_app() -> TestApp {
 #[tokio::test]
 async fn only_administrators_see_and_operate_system_status() {
     let app = system_app().await;
-    let t = app.tenant();
+    let t = app.tenant().await;
     let routes = [
         (Method::GET, "/api/system/info"),
         (Method::GET, "/api/system/background-tasks"),
@@ -40,7 +40,7 @@ async fn only_administrators_see_and_operate_system_status() {
 #[tokio::test]
 async fn dead_letters_show_up_and_redrive_delivers_them() {
     let app = system_app().await;
-    let t = app.tenant();
+    let t = app.tenant().await;
     let sqs = aws_sdk_sqs::Client::new(&keel_store::aws::sdk_config().await);
     let dlq = std::env::var("KEEL_QUEUE_DASHBOARD_COUNTERS_DLQ").unwrap();
     // A message that was dead-lettered while its consumer was broken.

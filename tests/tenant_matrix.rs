@@ -40,8 +40,8 @@ fn body_for(method: &Method, path: &str) -> Option<Value> {
 #[tokio::test]
 async fn another_company_reaches_nothing_on_any_route() {
     let app = keel_tests::app().await;
-    let a = app.tenant();
-    let b = app.tenant();
+    let a = app.tenant().await;
+    let b = app.tenant().await;
     let lead = capture(&app, &a, lead_body(1)).await;
     let lead_id = lead["id"].as_str().unwrap().to_string();
     let colleague = app
@@ -69,7 +69,8 @@ async fn another_company_reaches_nothing_on_any_route() {
                 .replace("{company_id}", &a.id)
                 .replace("{lead_id}", &lead_id)
                 .replace("{user_id}", &user_id)
-                .replace("{queue}", "dashboard-counters");
+                .replace("{queue}", "dashboard-counters")
+                .replace("{slug}", "validation");
             if PLATFORM_ROUTES.contains(&template.as_str()) {
                 continue;
             }

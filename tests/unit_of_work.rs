@@ -66,7 +66,7 @@ async fn losing_db(fault: LoseFirstAnswer) -> Db {
 async fn a_capture_whose_answer_was_lost_succeeds_on_retry_with_one_effect() {
     let fault = LoseFirstAnswer::default();
     let app = TestApp::with_db(losing_db(fault.clone()).await, keel_leads::router);
-    let tenant = app.tenant();
+    let tenant = app.tenant().await;
 
     let r = app.post(&tenant.path("/leads"), &tenant.admin(), lead_body(1)).await;
     assert_eq!(r.status, 201, "{:?}", r.body);
@@ -117,7 +117,7 @@ async fn a_refresh_whose_answer_was_lost_does_not_end_the_sign_in() {
 #[tokio::test]
 async fn an_expired_idempotency_key_can_be_used_again() {
     let app = keel_tests::leads_app().await;
-    let tenant = app.tenant();
+    let tenant = app.tenant().await;
     let key = [("idempotency-key", "import-row-7")];
     let first = app.call(Method::POST, &tenant.path("/leads"), Some(&tenant.admin()), Some(lead_body(1)), &key).await;
     assert_eq!(first.status, 201);

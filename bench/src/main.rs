@@ -50,7 +50,7 @@ const EVENTS: usize = 1000;
 /// times until the dashboard consumer has counted every `LeadCreated`.
 async fn event_throughput(app: &TestApp) -> String {
     let plumbing = keel_infra::plumbing::start().await.expect("event plumbing");
-    let t = app.tenant();
+    let t = app.tenant().await;
     let token = t.admin();
     let path = t.path("/leads");
     let started = Instant::now();
@@ -94,7 +94,7 @@ async fn main() {
     std::env::set_var("KEEL_RATE_LIMIT_TENANT", "100000000");
     let app = TestApp::new(|state| keel_leads::router(state.clone()).merge(keel_dashboard::router(state))).await;
     let throughput = event_throughput(&app).await;
-    let t = app.tenant();
+    let t = app.tenant().await;
     let token = t.admin();
     let db = app.state.db.clone();
     let keys = TenantKeys::new(&t.id);

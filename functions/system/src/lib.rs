@@ -33,6 +33,7 @@ pub fn routes() -> OpenApiRouter<SystemState> {
     OpenApiRouter::new()
         .routes(routes!(public::health))
         .routes(routes!(public::openapi_document))
+        .routes(routes!(public::problem_kind))
         .routes(routes!(routes::system_info))
         .routes(routes!(routes::background_tasks))
         .routes(routes!(routes::redrive))

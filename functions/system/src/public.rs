@@ -1,10 +1,12 @@
-//! The two routes anyone may call: health (for load balancers, uptime checks and the dev stack's
-//! start-up) and the OpenAPI document.
+//! The routes anyone may call: health (for load balancers, uptime checks and the dev stack's
+//! start-up), the OpenAPI document, and what each problem `type` means.
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
+use keel_http::problem::{ProblemKind, PROBLEM_KINDS};
+use keel_http::{ApiError, Problem};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -37,4 +39,12 @@ pub async fn health(State(state): State<SystemState>) -> (StatusCode, Json<Healt
     responses((status = 200, description = "The OpenAPI document", content_type = "application/json", body = Object)))]
 pub async fn openapi_document() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI_DOCUMENT)
+}
+
+/// What a problem `type` (`/api/problems/{slug}`) means.
+#[utoipa::path(get, path = "/api/problems/{slug}", tag = "system",
+    params(("slug" = String, Path, description = "The last segment of a problem's `type`")),
+    responses((status = 200, body = ProblemKind), (status = 404, body = Problem)))]
+pub async fn problem_kind(Path(slug): Path<String>) -> Result<Json<ProblemKind>, ApiError> {
+    PROBLEM_KINDS.iter().find(|k| k.slug == slug).copied().map(Json).ok_or(ApiError::NotFound)
 }

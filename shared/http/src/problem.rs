@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 pub struct Problem {
     /// Stable identifier of the problem kind.
     #[serde(rename = "type")]
-    #[schema(example = "https://keel.dev/problems/validation")]
+    #[schema(example = "/api/problems/validation")]
     pub kind: String,
     pub title: String,
     pub status: u16,
@@ -27,6 +27,67 @@ pub struct Problem {
     /// The current version, for stale-version conflicts.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_version: Option<u64>,
+}
+
+/// Problem `type` URIs live under a path Keel serves (`GET /api/problems/{slug}` describes each).
+pub const PROBLEM_TYPE_BASE: &str = "/api/problems/";
+
+/// A kind of problem: its `type` slug, title, status and what it means for a client.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub struct ProblemKind {
+    pub slug: &'static str,
+    pub title: &'static str,
+    pub status: u16,
+    pub about: &'static str,
+}
+
+/// Every kind of problem the API answers.
+pub const PROBLEM_KINDS: [ProblemKind; 16] = [
+    kind("validation", "Invalid input", 400, "Fields are missing or malformed; `errors` names each with the reason."),
+    kind(
+        "malformed",
+        "Malformed request",
+        400,
+        "The body, path or query could not be read (bad JSON, unknown field, bad parameter).",
+    ),
+    kind(
+        "unauthorized",
+        "Unauthorized",
+        401,
+        "No bearer token, or one that is invalid, expired or revoked: sign in again.",
+    ),
+    kind("forbidden", "Forbidden", 403, "Your role may not do this."),
+    kind("not-found", "Not found", 404, "Nothing exists at this address for your company."),
+    kind("method-not-allowed", "Method not allowed", 405, "This address does not accept that method."),
+    kind("duplicate", "Duplicate", 409, "Another record already holds a unique value; `existing_id` names it."),
+    kind(
+        "stale-version",
+        "Stale version",
+        409,
+        "The record changed since you read it; `current_version` says to what.",
+    ),
+    kind("too-large", "Request too large", 413, "The body is larger than the limit."),
+    kind("unsupported-media-type", "Unsupported media type", 415, "Send the body as application/json."),
+    kind("rule-violated", "Not allowed", 422, "A business rule refuses the change; `errors` names the rule."),
+    kind("idempotency-key-reused", "Idempotency key reused", 422, "The Idempotency-Key was used with another body."),
+    kind(
+        "version-required",
+        "Version required",
+        428,
+        "Updates must say which version they change (If-Match or `version`).",
+    ),
+    kind(
+        "rate-limited",
+        "Too many requests",
+        429,
+        "Your company or you made too many requests; retry after `Retry-After` seconds.",
+    ),
+    kind("unavailable", "Temporarily unavailable", 503, "The service is busy; retry after `Retry-After` seconds."),
+    kind("internal", "Internal error", 500, "Something went wrong on Keel's side; it has been logged."),
+];
+
+const fn kind(slug: &'static str, title: &'static str, status: u16, about: &'static str) -> ProblemKind {
+    ProblemKind { slug, title, status, about }
 }
 
 /// Everything a handler can answer instead of success.
@@ -113,7 +174,7 @@ impl ApiError {
 
     pub fn problem(&self) -> Problem {
         let p = |status: StatusCode, kind: &str, title: &str, detail: String| Problem {
-            kind: format!("https://keel.dev/problems/{kind}"),
+            kind: format!("{PROBLEM_TYPE_BASE}{kind}"),
             title: title.to_string(),
             status: status.as_u16(),
             detail,
@@ -241,5 +302,38 @@ impl IntoResponse for ApiError {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_problem_answered_is_a_documented_kind() {
+        let errors = [
+            ApiError::Validation(FieldErrors::default()),
+            ApiError::Malformed(String::new()),
+            ApiError::Unauthorized("x"),
+            ApiError::Forbidden("x"),
+            ApiError::NotFound,
+            ApiError::MethodNotAllowed,
+            ApiError::Duplicate { detail: String::new(), field: "email", existing_id: String::new() },
+            ApiError::Stale { current_version: None },
+            ApiError::TooLarge,
+            ApiError::UnsupportedMediaType,
+            ApiError::Rule(FieldErrors::default()),
+            ApiError::IdempotencyMismatch,
+            ApiError::PreconditionRequired,
+            ApiError::RateLimited { retry_after: 1 },
+            ApiError::Unavailable(String::new()),
+            ApiError::Internal(String::new()),
+        ];
+        for e in errors {
+            let p = e.problem();
+            let slug = p.kind.strip_prefix(PROBLEM_TYPE_BASE).expect("type under the product's path");
+            let kind = PROBLEM_KINDS.iter().find(|k| k.slug == slug).unwrap_or_else(|| panic!("{slug} undocumented"));
+            assert_eq!((kind.title, kind.status), (p.title.as_str(), p.status), "{slug}");
+        }
     }
 }

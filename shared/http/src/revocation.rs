@@ -1,7 +1,8 @@
 //! Tokens that must stop working before they expire: a deactivated user's, and any token issued
 //! before a user's role changed. The user item carries `active` and `tokens_valid_after_ms`
-//! (set by the identity context); each request checks them, cached per process for a few seconds
-//! so a busy user costs one read per few seconds rather than per request.
+//! (set by the identity context); each request checks them, cached per process for up to
+//! [`CACHE_TTL`] so a busy user costs one read per few seconds rather than per request. A token whose
+//! user has no item is refused.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -10,8 +11,11 @@ use std::time::{Duration, Instant};
 use keel_store::db::s;
 use keel_store::{Db, StoreError, TenantKeys};
 
-/// How long a process trusts what it read about a user.
+/// How long a process trusts what it read about a user: a deactivation or role change made
+/// through another instance reaches this one within this time (at once on the instance that made it).
 pub const CACHE_TTL: Duration = Duration::from_secs(10);
+/// At most this many users' standings are remembered per process.
+pub const CACHE_ENTRIES: usize = 10_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UserStanding {
@@ -43,13 +47,21 @@ impl Revocations {
             Some((at, standing)) if at.elapsed() < CACHE_TTL => standing,
             _ => {
                 let standing = read(db, keys, user).await?;
-                self.cache.lock().unwrap_or_else(|p| p.into_inner()).insert(key, (Instant::now(), standing));
+                let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+                if cache.len() >= CACHE_ENTRIES {
+                    // Bounded: a flood of distinct users costs reads, never memory.
+                    cache.retain(|_, (at, _)| at.elapsed() < CACHE_TTL);
+                    if cache.len() >= CACHE_ENTRIES {
+                        cache.clear();
+                    }
+                }
+                cache.insert(key, (Instant::now(), standing));
                 standing
             }
         };
-        // No user item: tokens are minted only by identity for its users, so this is a token of
-        // a user identity does not track (service and test principals); nothing revokes it.
-        Ok(standing.is_none_or(|s| s.active && issued_at_ms > s.tokens_valid_after_ms))
+        // No user item: identity mints tokens only for its users, so the user was never there or
+        // is gone; either way the token speaks for nobody.
+        Ok(standing.is_some_and(|s| s.active && issued_at_ms > s.tokens_valid_after_ms))
     }
 
     /// Forget what this process knows about a user (after changing them here).

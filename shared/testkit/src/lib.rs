@@ -93,8 +93,45 @@ impl TestApp {
         TestApp { router, issuer, state, source }
     }
 
-    pub fn tenant(&self) -> Tenant {
-        Tenant { id: Ulid::new().to_string(), user_id: format!("user-{}", Ulid::new()), issuer: self.issuer.clone() }
+    /// A new tenant with its user: the user item exists, as for every token identity mints (a token
+    /// of a user without one is refused), active and with no revocation.
+    pub async fn tenant(&self) -> Tenant {
+        let tenant = Tenant {
+            id: Ulid::new().to_string(),
+            user_id: format!("user-{}", Ulid::new()),
+            issuer: self.issuer.clone(),
+        };
+        self.add_user(&tenant, &tenant.user_id.clone(), Role::Admin).await;
+        tenant
+    }
+
+    /// Another user of `tenant` with `role` (its user item written), and a token for them.
+    pub async fn user_token(&self, tenant: &Tenant, user_id: &str, role: Role) -> String {
+        self.add_user(tenant, user_id, role).await;
+        self.issuer.token(&tenant.id, user_id, role, 900)
+    }
+
+    async fn add_user(&self, tenant: &Tenant, user_id: &str, role: Role) {
+        let keys = keel_store::TenantKeys::new(&tenant.id);
+        let s = |v: &str| keel_store::AttributeValue::S(v.to_string());
+        self.state
+            .db
+            .client
+            .put_item()
+            .table_name(&self.state.db.table)
+            .item("pk", s(&keys.user(user_id)))
+            .item("sk", s("USER"))
+            .item("entity", s("user"))
+            .item("user_id", s(user_id))
+            .item("company_id", s(&tenant.id))
+            .item("email", s(&format!("{}@tenant.example", user_id.to_lowercase())))
+            .item("full_name", s("Test User"))
+            .item("role", s(role.as_str()))
+            .item("active", keel_store::AttributeValue::Bool(true))
+            .item("created_at", s("2026-01-01T00:00:00Z"))
+            .send()
+            .await
+            .expect("a user item");
     }
 
     pub fn router(&self) -> Router {

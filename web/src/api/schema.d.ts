@@ -294,6 +294,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/problems/{slug}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What a problem `type` (`/api/problems/{slug}`) means. */
+        get: operations["problem_kind"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/system/background-tasks": {
         parameters: {
             query?: never;
@@ -576,9 +593,17 @@ export interface components {
             title: string;
             /**
              * @description Stable identifier of the problem kind.
-             * @example https://keel.dev/problems/validation
+             * @example /api/problems/validation
              */
             type: string;
+        };
+        /** @description A kind of problem: its `type` slug, title, status and what it means for a client. */
+        ProblemKind: {
+            about: string;
+            slug: string;
+            /** Format: int32 */
+            status: number;
+            title: string;
         };
         Redriven: {
             moved: number;
@@ -1579,6 +1604,36 @@ export interface operations {
                 };
             };
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    problem_kind: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The last segment of a problem's `type` */
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemKind"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
