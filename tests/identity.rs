@@ -228,3 +228,29 @@ async fn administrators_manage_users_and_keep_at_least_one_admin() {
         "{actions:?}"
     );
 }
+
+#[tokio::test]
+async fn adding_a_user_with_an_idempotency_key_is_safe_to_retry() {
+    let app = keel_tests::app().await;
+    let t = app.tenant().await;
+    let body =
+        json!({"email": "kim@acme.example", "full_name": "Kim", "role": "sales_rep", "password": "Correct-Horse-7"});
+    let key = [("idempotency-key", "invite-kim")];
+    let first = app.call(Method::POST, &t.path("/users"), Some(&t.admin()), Some(body.clone()), &key).await;
+    assert_eq!(first.status, 201, "{:?}", first.body);
+    let again = app.call(Method::POST, &t.path("/users"), Some(&t.admin()), Some(body.clone()), &key).await;
+    assert_eq!(again.status, 201, "a replay answers the first response: {:?}", again.body);
+    assert_eq!(again.body["user_id"], first.body["user_id"]);
+    let mut other = body.clone();
+    other["full_name"] = json!("Kim Other");
+    let reused = app.call(Method::POST, &t.path("/users"), Some(&t.admin()), Some(other), &key).await;
+    assert_eq!(reused.status, 422, "{:?}", reused.body);
+    assert_eq!(reused.body["type"], "/api/problems/idempotency-key-reused");
+    // Without a key, the same email is a duplicate naming the existing user.
+    let dup = app.post(&t.path("/users"), &t.admin(), body).await;
+    assert_eq!(dup.status, 409, "{:?}", dup.body);
+    assert_eq!(dup.body["existing_id"], first.body["user_id"]);
+    let users = app.get(&t.path("/users"), &t.admin()).await;
+    let kims = users.body["items"].as_array().unwrap().iter().filter(|u| u["email"] == "kim@acme.example").count();
+    assert_eq!(kims, 1);
+}

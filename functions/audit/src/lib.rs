@@ -9,8 +9,6 @@ use keel_http::AppState;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use query::AuditPage;
-
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(query::list_audit))
 }

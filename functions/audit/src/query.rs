@@ -8,12 +8,12 @@ use axum::extract::{RawQuery, State};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use keel_core::FieldErrors;
-use keel_http::{ApiError, AppState, Permission, Problem, TenantContext};
+use keel_http::{ApiError, AppState, Page, Pager, Permission, Problem, TenantContext};
 use keel_store::audit::{self, AuditRecord};
 use keel_store::db::{from_item, s};
 use keel_store::StoreError;
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 
 const DEFAULT_LIMIT: u32 = 50;
 const MAX_LIMIT: u32 = 200;
@@ -36,11 +36,14 @@ pub struct AuditParams {
     cursor: Option<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct AuditPage {
-    #[schema(value_type = Vec<Object>)]
-    pub items: Vec<AuditRecord>,
-    pub next_cursor: Option<String>,
+/// What an audit cursor is bound to (besides the tenant).
+#[derive(Serialize)]
+struct AuditFilter<'a> {
+    entity_type: Option<&'a str>,
+    entity_id: Option<&'a str>,
+    actor_id: Option<&'a str>,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
 }
 
 fn time(errors: &mut FieldErrors, field: &str, raw: Option<&str>) -> Option<DateTime<Utc>> {
@@ -61,7 +64,7 @@ fn time(errors: &mut FieldErrors, field: &str, raw: Option<&str>) -> Option<Date
     tag = "audit",
     params(AuditParams),
     responses(
-        (status = 200, description = "Audit records, newest first", body = AuditPage),
+        (status = 200, description = "Audit records, newest first", body = Page<AuditRecord>),
         (status = 400, description = "Invalid filter or cursor", body = Problem),
         (status = 401, description = "Missing or invalid token", body = Problem),
         (status = 403, description = "Not an administrator", body = Problem),
@@ -72,7 +75,7 @@ pub async fn list_audit(
     State(app): State<AppState>,
     ctx: TenantContext,
     RawQuery(query): RawQuery,
-) -> Result<Json<AuditPage>, ApiError> {
+) -> Result<Json<Page<AuditRecord>>, ApiError> {
     ctx.require(Permission::ReadAudit)?;
     let p: AuditParams = keel_http::parse_query(query.as_deref())?;
     let clean = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
@@ -91,19 +94,15 @@ pub async fn list_audit(
         return Err(ApiError::Validation(errors));
     }
     let keys = &ctx.keys;
-    let binding = format!(
-        "{}audit?{}|{}|{}|{:?}|{:?}",
-        keys.tenant_prefix(),
-        entity_type.as_deref().unwrap_or_default(),
-        entity_id.as_deref().unwrap_or_default(),
-        actor.as_deref().unwrap_or_default(),
+    let filter = AuditFilter {
+        entity_type: entity_type.as_deref(),
+        entity_id: entity_id.as_deref(),
+        actor_id: actor.as_deref(),
         from,
-        to
-    );
-    let start = match clean(&p.cursor) {
-        Some(c) => Some(app.cursors.decode(&binding, &c).map_err(|e| ApiError::field("cursor", e.to_string()))?),
-        None => None,
+        to,
     };
+    let pager = Pager::new(&app.cursors, keys, "audit", &filter);
+    let start = pager.start(p.cursor.as_deref())?;
 
     let (index, pk_name, sk_name, pk, prefix) = match (&entity_type, &entity_id, &actor) {
         (Some(t), Some(id), _) => (Some("gsi1"), "gsi1pk", "gsi1sk", audit::by_entity(keys, t, id), ""),
@@ -147,6 +146,5 @@ pub async fn list_audit(
     }
     let out = req.send().await.map_err(StoreError::from_sdk)?;
     let items = out.items.unwrap_or_default().into_iter().map(from_item).collect::<Result<Vec<AuditRecord>, _>>()?;
-    let next_cursor = out.last_evaluated_key.map(|k| app.cursors.encode(&binding, &k));
-    Ok(Json(AuditPage { items, next_cursor }))
+    Ok(Json(pager.page(items, out.last_evaluated_key)))
 }

@@ -5,14 +5,16 @@
 
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use chrono::Utc;
 use keel_core::{field_error::text, FieldErrors};
-use keel_http::{ApiError, ApiJson, CompanyScope, Permission, Problem, RequestMeta, Role, TenantContext};
+use keel_http::{
+    ApiError, ApiJson, CompanyScope, IdempotentCreate, Permission, Problem, RequestMeta, Role, TenantContext,
+};
 use keel_store::audit::{AuditRecord, FieldChange};
 use keel_store::db::{from_item, n, s};
-use keel_store::{StoreError, TenantKeys, UnitOfWork};
+use keel_store::{Refusal, StoreError, TenantKeys, UnitOfWork, WriteError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -114,7 +116,8 @@ fn admins_change(table: &str, keys: &TenantKeys, by: i64) -> TransactWriteItem {
 const LAST_ADMIN: &str = "the company needs at least one active administrator";
 
 /// Add a user (administrators).
-#[utoipa::path(post, path = "/api/companies/{company_id}/users", tag = "identity", params(("company_id" = String, Path)),
+#[utoipa::path(post, path = "/api/companies/{company_id}/users", tag = "identity",
+    params(("company_id" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
     request_body = NewUser,
     responses((status = 201, body = UserView), (status = 400, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, description = "Email already a user here", body = Problem)),
@@ -124,10 +127,12 @@ pub async fn create_user(
     CompanyScope(ctx): CompanyScope,
     meta: RequestMeta,
     Path(company_id): Path<String>,
+    headers: HeaderMap,
     body: ApiJson<NewUser>,
 ) -> Result<(StatusCode, Json<UserView>), ApiError> {
     let keys = ctx.company(&company_id)?.clone();
     ctx.require(Permission::ManageUsers)?;
+    let idempotent = IdempotentCreate::from_headers(&headers, "users.create", &body.raw)?;
     let r = body.value;
     let mut e = FieldErrors::default();
     let full_name = text(&mut e, "full_name", r.full_name.as_deref(), true, 120);
@@ -157,14 +162,25 @@ pub async fn create_user(
         &user_id,
         vec![change("email", &user.email), change("full_name", &user.full_name), change("role", role.as_str())],
     );
+    let view = UserView::from(user.clone());
+    let response = serde_json::to_vec(&view).map_err(|e| ApiError::Internal(e.to_string()))?;
     let mut unit = UnitOfWork::new(&state.app.db);
     add_new_user(&mut unit, &keys, &user)?;
     unit.audit(&keys, &record)?;
     if role == Role::Admin {
         unit.include_guarded(admins_change(table, &keys, 1), "company", "the company no longer exists");
     }
-    unit.commit().await?;
-    Ok((StatusCode::CREATED, Json(user.into())))
+    let now = Utc::now();
+    idempotent.record(&mut unit, &keys, 201, &response, now);
+    match unit.commit().await {
+        Ok(()) => Ok((StatusCode::CREATED, Json(view))),
+        Err(WriteError::Refused(Refusal::KeyUsed)) => {
+            let first = idempotent.replay(&state.app.db, &keys, now).await?;
+            let view = serde_json::from_str(&first.body).map_err(|e| ApiError::Internal(e.to_string()))?;
+            Ok((StatusCode::CREATED, Json(view)))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

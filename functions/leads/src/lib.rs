@@ -15,8 +15,6 @@ use keel_http::AppState;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use list::LeadPage;
-
 /// The leads routes with their OpenAPI description.
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list::list_leads, capture::create_lead)).routes(routes!(

@@ -3,9 +3,9 @@
 use axum::extract::{Path, RawQuery, State};
 use axum::Json;
 use keel_core::{FieldErrors, Lead, LeadStatus, ScoreBand};
-use keel_http::{ApiError, AppState, Problem, TenantContext};
+use keel_http::{ApiError, AppState, Page, Pager, Problem, TenantContext};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 
 use crate::repo::{self, ListQuery};
 
@@ -28,12 +28,13 @@ pub struct ListParams {
     cursor: Option<String>,
 }
 
-/// A page of leads. A page can hold fewer than `limit` items when filters are applied; keep
-/// following `next_cursor` until it is null.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct LeadPage {
-    pub items: Vec<Lead>,
-    pub next_cursor: Option<String>,
+/// What a leads cursor is bound to (besides the tenant).
+#[derive(Serialize)]
+struct LeadFilter<'a> {
+    status: Option<&'a str>,
+    owner_id: Option<&'a str>,
+    source: Option<&'a str>,
+    score_band: Option<&'a str>,
 }
 
 fn score_band(raw: &str) -> Option<ScoreBand> {
@@ -47,7 +48,7 @@ fn score_band(raw: &str) -> Option<ScoreBand> {
     tag = "leads",
     params(("company_id" = String, Path), ListParams),
     responses(
-        (status = 200, description = "A page of leads", body = LeadPage),
+        (status = 200, description = "A page of leads", body = Page<Lead>),
         (status = 400, description = "Invalid filter or cursor", body = Problem),
         (status = 401, description = "Missing or invalid token", body = Problem),
         (status = 404, description = "Not your company", body = Problem),
@@ -59,7 +60,7 @@ pub async fn list_leads(
     ctx: TenantContext,
     Path(company_id): Path<String>,
     RawQuery(query): RawQuery,
-) -> Result<Json<LeadPage>, ApiError> {
+) -> Result<Json<Page<Lead>>, ApiError> {
     let keys = ctx.company(&company_id)?;
     let params: ListParams = keel_http::parse_query(query.as_deref())?;
     let mut errors = FieldErrors::default();
@@ -85,19 +86,14 @@ pub async fn list_leads(
         return Err(ApiError::Validation(errors));
     }
     let (owner, source) = (empty_to_none(&params.owner_id), empty_to_none(&params.source));
-    // The cursor is bound to the tenant and every filter, so it cannot be replayed elsewhere.
-    let binding = format!(
-        "{}leads?status={}&owner_id={}&source={}&score_band={}",
-        keys.tenant_prefix(),
-        status.as_deref().unwrap_or_default(),
-        owner.as_deref().unwrap_or_default(),
-        source.as_deref().unwrap_or_default(),
-        band.as_deref().unwrap_or_default(),
-    );
-    let start = match empty_to_none(&params.cursor) {
-        Some(c) => Some(app.cursors.decode(&binding, &c).map_err(|e| ApiError::field("cursor", e.to_string()))?),
-        None => None,
+    let filter = LeadFilter {
+        status: status.as_deref(),
+        owner_id: owner.as_deref(),
+        source: source.as_deref(),
+        score_band: band.as_deref(),
     };
+    let pager = Pager::new(&app.cursors, keys, "leads", &filter);
+    let start = pager.start(params.cursor.as_deref())?;
     let (items, last) = repo::list(
         &app.db,
         keys,
@@ -111,6 +107,5 @@ pub async fn list_leads(
         },
     )
     .await?;
-    let next_cursor = last.map(|k| app.cursors.encode(&binding, &k));
-    Ok(Json(LeadPage { items, next_cursor }))
+    Ok(Json(pager.page(items, last)))
 }

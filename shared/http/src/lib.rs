@@ -5,6 +5,7 @@ pub mod auth;
 pub mod idempotency;
 pub mod json;
 pub mod layers;
+pub mod page;
 pub mod permissions;
 pub mod problem;
 pub mod query;
@@ -17,6 +18,7 @@ pub use auth::{Claims, CompanyScope, Role, TenantContext, TokenIssuer, TokenVeri
 pub use idempotency::IdempotentCreate;
 pub use json::ApiJson;
 pub use layers::with_edge;
+pub use page::{Page, Pager};
 pub use permissions::Permission;
 pub use problem::{ApiError, Problem};
 pub use query::parse_query;

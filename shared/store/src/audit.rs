@@ -16,15 +16,18 @@ use crate::db::{put_new, s, to_item};
 use crate::{StoreError, TenantKeys};
 
 /// One field's change. Values are JSON (`null` where the field was or became empty).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FieldChange {
     pub field: String,
+    #[schema(value_type = Object)]
     pub before: serde_json::Value,
+    #[schema(value_type = Object)]
     pub after: serde_json::Value,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditRecord {
+    #[schema(value_type = String)]
     pub id: Ulid,
     pub at: DateTime<Utc>,
     pub actor_id: String,

@@ -6,7 +6,7 @@ import type { components, paths } from "./schema";
 export type Lead = components["schemas"]["Lead"];
 export type NewLead = components["schemas"]["NewLead"];
 export type LeadPatch = components["schemas"]["LeadPatch"];
-export type LeadPage = components["schemas"]["LeadPage"];
+export type LeadPage = components["schemas"]["Page_Lead"];
 export type Problem = components["schemas"]["Problem"];
 
 export interface Session {

@@ -366,9 +366,19 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        AuditPage: {
-            items: Record<string, never>[];
-            next_cursor?: string | null;
+        AuditRecord: {
+            /** @description `<entity>.<verb>`, e.g. `lead.create`, `lead.update`, `lead.archive`. */
+            action: string;
+            actor_id: string;
+            /** Format: date-time */
+            at: string;
+            changes: components["schemas"]["FieldChange"][];
+            entity_id: string;
+            entity_type: string;
+            id: string;
+            request_id: string;
+            role: string;
+            source_ip: string;
         };
         /** @description One consumer queue's state. */
         BackgroundQueue: {
@@ -413,6 +423,12 @@ export interface components {
             items: Record<string, never>[];
             /** @description Where to continue; null when the page reached the settled end of the feed. */
             next_cursor?: string | null;
+        };
+        /** @description One field's change. Values are JSON (`null` where the field was or became empty). */
+        FieldChange: {
+            after: Record<string, never>;
+            before: Record<string, never>;
+            field: string;
         };
         /** @description One invalid input field, named the way the client sent it. */
         FieldError: {
@@ -471,14 +487,6 @@ export interface components {
             };
             /** Format: int64 */
             total: number;
-        };
-        /**
-         * @description A page of leads. A page can hold fewer than `limit` items when filters are applied; keep
-         *     following `next_cursor` until it is null.
-         */
-        LeadPage: {
-            items: components["schemas"]["Lead"][];
-            next_cursor?: string | null;
         };
         /**
          * @description The body of `PATCH …/leads/{id}`. A field left out stays as it is; `null` or `""` clears an
@@ -575,6 +583,70 @@ export interface components {
             /** @description Initial password, chosen by the administrator and shared with the user. */
             password?: string | null;
             role?: string | null;
+        };
+        /**
+         * @description A page of a listing. Filtered pages may hold fewer than `limit` items: keep following
+         *     `next_cursor` until it is null.
+         */
+        Page_AuditRecord: {
+            items: {
+                /** @description `<entity>.<verb>`, e.g. `lead.create`, `lead.update`, `lead.archive`. */
+                action: string;
+                actor_id: string;
+                /** Format: date-time */
+                at: string;
+                changes: components["schemas"]["FieldChange"][];
+                entity_id: string;
+                entity_type: string;
+                id: string;
+                request_id: string;
+                role: string;
+                source_ip: string;
+            }[];
+            /** @description `cursor` for the next page; null on the last one. */
+            next_cursor?: string | null;
+        };
+        /**
+         * @description A page of a listing. Filtered pages may hold fewer than `limit` items: keep following
+         *     `next_cursor` until it is null.
+         */
+        Page_Lead: {
+            items: {
+                authority?: string | null;
+                budget?: string | null;
+                campaign: string;
+                company_name?: string | null;
+                /** Format: date-time */
+                created_at: string;
+                created_by: string;
+                email?: string | null;
+                first_name: string;
+                /** @example 01JD7Z3K8Q6W9X2Y4B5C6D7E8F */
+                id: string;
+                job_title?: string | null;
+                last_name: string;
+                medium: string;
+                need?: string | null;
+                notes?: string | null;
+                owner_id: string;
+                phone?: string | null;
+                /**
+                 * Format: int32
+                 * @description 0-100, recomputed whenever the profile changes.
+                 */
+                score: number;
+                score_band: components["schemas"]["ScoreBand"];
+                source: string;
+                status: components["schemas"]["LeadStatus"];
+                timeline?: string | null;
+                /** Format: date-time */
+                updated_at: string;
+                /** Format: int64 */
+                version: number;
+                website?: string | null;
+            }[];
+            /** @description `cursor` for the next page; null on the last one. */
+            next_cursor?: string | null;
         };
         /** @description `application/problem+json`. */
         Problem: {
@@ -716,7 +788,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AuditPage"];
+                    "application/json": components["schemas"]["Page_AuditRecord"];
                 };
             };
             /** @description Invalid filter or cursor */
@@ -1040,7 +1112,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["LeadPage"];
+                    "application/json": components["schemas"]["Page_Lead"];
                 };
             };
             /** @description Invalid filter or cursor */
