@@ -52,7 +52,7 @@ async fn racing_consumers_apply_each_event_once() {
         match task.await.unwrap() {
             Outcome::Applied => applied += 1,
             Outcome::Duplicate | Outcome::Busy => {}
-            Outcome::Failed(e) => panic!("{e}"),
+            Outcome::Failed(e) | Outcome::Refused(e) => panic!("{e}"),
         }
     }
     assert_eq!(applied, 20);
@@ -148,8 +148,18 @@ async fn unreadable_messages_fail_alone() {
     assert_eq!(depth(&queues.sqs, &queues.url).await, 1, "only the unreadable message is left to retry");
 }
 
+/// One SQS message carrying `event` as EventBridge delivers it.
+fn sqs_batch(event: &Envelope) -> aws_lambda_events::event::sqs::SqsEvent {
+    serde_json::from_value(serde_json::json!({"Records": [{
+        "messageId": "m-1", "receiptHandle": "r-1", "body": bus_message(event), "attributes": {},
+        "messageAttributes": {}, "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q",
+        "awsRegion": "us-east-1"
+    }]}))
+    .unwrap()
+}
+
 #[tokio::test]
-async fn the_counters_consumer_reports_an_unreadable_event_and_gives_its_claim_back() {
+async fn an_event_the_counters_consumer_refuses_is_recorded_and_never_retried() {
     let app = keel_tests::app().await;
     let t = app.tenant().await;
     // The consumer as its Lambda builds it, from its declaration.
@@ -159,15 +169,82 @@ async fn the_counters_consumer_reports_an_unreadable_event_and_gives_its_claim_b
     let handler = handler(keel_function::Runtime::new("DashboardCountersFunction").await).await.unwrap();
     let mut event = lead_created_event(&t.id, 1, "Webinar");
     event.detail = serde_json::json!({"unexpected": true});
-    let batch = serde_json::json!({"Records": [{
-        "messageId": "m-1", "receiptHandle": "r-1", "body": bus_message(&event), "attributes": {},
-        "messageAttributes": {}, "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q",
-        "awsRegion": "us-east-1"
-    }]});
-    let response = handler(serde_json::from_value(batch).unwrap()).await;
+    let response = handler(sqs_batch(&event)).await;
+    assert!(response.batch_item_failures.is_empty(), "a refusal is acknowledged, not walked to the DLQ");
+    let claim = TenantKeys::new(&t.id).key(&format!("CONSUMED#dashboard-counters#{}", event.event_id));
+    let record = app.state.db.get(&claim, "IDEM").await.unwrap().expect("the refusal is recorded");
+    assert_eq!(record["status"].as_s().unwrap(), "REFUSED");
+    assert!(record["reason"].as_s().unwrap().contains("detail unreadable"), "{record:?}");
+    // Delivered again: decided already, nothing retried or counted.
+    assert!(handler(sqs_batch(&event)).await.batch_item_failures.is_empty());
+    assert_eq!(summary(&app, &t).await["leads"]["total"], 0, "nothing counted");
+}
+
+/// Fails every `TransactWriteItems` before it reaches the table (the table is having a bad moment).
+#[derive(Debug)]
+struct TransactionsFail;
+
+impl aws_smithy_runtime_api::client::interceptors::Intercept for TransactionsFail {
+    fn name(&self) -> &'static str {
+        "TransactionsFail"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef<'_>,
+        _components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        use aws_smithy_runtime_api::client::orchestrator::Metadata;
+        if cfg.load::<Metadata>().is_some_and(|m| m.name() == "TransactWriteItems") {
+            return Err("injected: the table is unavailable".into());
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_transient_failure_gives_the_claim_back_and_is_retried() {
+    let app = keel_tests::app().await;
+    let t = app.tenant().await;
+    // The counters consumer's table handle, recorded as its function's, with transactions failing.
+    let sdk = keel_store::aws::sdk_config().await;
+    let config = aws_sdk_dynamodb::config::Builder::from(&sdk)
+        .interceptor(keel_function::CallRecorder::new("DashboardCountersFunction", "dynamodb"))
+        .interceptor(TransactionsFail)
+        .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
+        .build();
+    let db = Db {
+        client: aws_sdk_dynamodb::Client::from_conf(config),
+        table: app.state.db.table.clone(),
+        requests: Default::default(),
+    };
+    let harness = Harness::new(db.clone(), DashboardCounters { db });
+    let event = lead_created_event(&t.id, 1, "Webinar");
+    let response = harness.handle_batch(sqs_batch(&event)).await;
     let failed: Vec<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
     assert_eq!(failed, ["m-1"], "reported back for redelivery");
     let claim = TenantKeys::new(&t.id).key(&format!("CONSUMED#dashboard-counters#{}", event.event_id));
-    assert!(app.state.db.get(&claim, "IDEM").await.unwrap().is_none(), "the claim was given back");
-    assert_eq!(summary(&app, &t).await["leads"]["total"], 0, "nothing counted");
+    assert!(app.state.db.get(&claim, "IDEM").await.unwrap().is_none(), "the claim was given back at once");
+    // The next delivery, with the table healthy again, applies it.
+    let healthy = Harness::new(app.state.db.clone(), DashboardCounters { db: app.state.db.clone() });
+    assert!(healthy.handle_batch(sqs_batch(&event)).await.batch_item_failures.is_empty());
+    assert_eq!(summary(&app, &t).await["leads"]["total"], 1);
+}
+
+#[tokio::test]
+async fn a_tenant_with_endless_sources_keeps_a_bounded_rollup() {
+    let (app, harness) = dashboard().await;
+    let t = app.tenant().await;
+    let n = keel_dashboard::rollup::MAX_TRACKED_SOURCES as u32 + 30;
+    for i in 0..n {
+        let event = lead_created_event(&t.id, i, &format!("Partner site {i}"));
+        assert_eq!(harness.apply(&event).await, Outcome::Applied, "event {i}");
+    }
+    let s = summary(&app, &t).await;
+    assert_eq!(s["leads"]["total"], n);
+    let by_source = s["leads"]["by_source"].as_object().unwrap();
+    assert_eq!(by_source.len(), keel_dashboard::rollup::MAX_TRACKED_SOURCES + 1, "tracked sources + other");
+    assert_eq!(by_source["(other)"], 30);
+    assert_eq!(by_source.values().map(|v| v.as_u64().unwrap()).sum::<u64>(), n as u64);
 }

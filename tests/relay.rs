@@ -226,3 +226,62 @@ async fn records_that_are_not_new_outbox_events_are_ignored() {
     // Publishing to a bus that does not exist would fail: nothing is published, nothing fails.
     assert!(relay.handle(event).await.batch_item_failures.is_empty());
 }
+
+/// Publishes every entry but the ones whose detail mentions `poison`, which EventBridge "rejects"
+/// the way it rejects a malformed entry for good.
+struct RejectsPoison(std::sync::Mutex<Vec<String>>);
+
+impl EventSink for RejectsPoison {
+    async fn put_events(&self, entries: Vec<PutEventsRequestEntry>) -> Vec<EntryOutcome> {
+        entries
+            .iter()
+            .map(|e| {
+                let detail = e.detail().unwrap_or_default();
+                if detail.contains("poison") {
+                    EntryOutcome::Rejected("MalformedDetail: injected".into())
+                } else {
+                    self.0.lock().unwrap().push(detail.to_string());
+                    EntryOutcome::Published
+                }
+            })
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn a_poison_event_is_parked_and_the_events_behind_it_go_on() {
+    let base = Db::from_env().await.unwrap();
+    let db = scratch_table(&base).await;
+    let campaigns = ["first", "poison", "third"];
+    let mut records = Vec::new();
+    let mut events = Vec::new();
+    for (n, campaign) in campaigns.iter().enumerate() {
+        let mut event = lead_created_event("tenant-p", n as u32, "Referral");
+        event.detail["campaign"] = json!(campaign);
+        let put = outbox::put(&db.table, &event).unwrap();
+        records.push(stream_record(n + 1, &put.put.clone().unwrap().item));
+        db.transact(vec![put], None).await.unwrap();
+        events.push(event);
+    }
+    let relay = Relay::new(db.clone(), RejectsPoison(Default::default()), "bus".into());
+    let mut batch = Event::default();
+    batch.records = records.clone();
+    let response = relay.handle(batch).await;
+    assert!(response.batch_item_failures.is_empty(), "the shard is not held back: {response:?}");
+
+    // The poison event is parked with its reason; the others are published and marked.
+    let keys = keel_store::TenantKeys::new("tenant-p");
+    let poison_sk = format!("EVT#{}", events[1].event_id);
+    let parked = db.get(&keys.key("RELAYPARKED"), &poison_sk).await.unwrap().expect("parked");
+    assert!(parked["reason"].as_s().unwrap().contains("MalformedDetail"));
+    for (event, marker) in events.iter().zip(["published_at", "parked_at", "published_at"]) {
+        let item = db.get(&keys.events(), &format!("EVT#{}", event.event_id)).await.unwrap().unwrap();
+        assert!(item.contains_key(marker), "{} lacks {marker}", event.event_id);
+    }
+    // Delivered again (the stream retried the shard): nothing is sent twice, the poison not again.
+    let again = RejectsPoison(Default::default());
+    let relay = Relay::new(db.clone(), again, "bus".into());
+    let mut batch = Event::default();
+    batch.records = records;
+    assert!(relay.handle(batch).await.batch_item_failures.is_empty());
+}

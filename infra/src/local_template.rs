@@ -37,6 +37,10 @@ pub struct StreamSource {
     /// FilterCriteria patterns (EventBridge pattern syntax over the stream record).
     pub filters: Vec<String>,
     pub report_failures: bool,
+    /// MaximumRetryAttempts (-1: until the record expires).
+    pub max_retries: i64,
+    /// The on-failure destination queue's URL.
+    pub on_failure: Option<String>,
 }
 
 pub type LocalFunctions = BTreeMap<String, LocalFunction>;

@@ -33,6 +33,18 @@ pub struct StreamPoller {
     pending: Vec<EventRecord>,
     /// The event source's FilterCriteria: records that match none are dropped, as Lambda does.
     filters: Vec<Value>,
+    /// MaximumRetryAttempts and where a batch goes after them, as Lambda does it.
+    retries: StreamRetries,
+    /// The record that failed last and how often in a row.
+    failing: Option<(String, i64)>,
+}
+
+/// A stream source's bounded retries: after `max_retries` failed retries of a record, the batch
+/// from it is given up and its position sent to the on-failure queue.
+pub struct StreamRetries {
+    /// -1: retry until the record expires.
+    pub max_retries: i64,
+    pub on_failure: Option<(aws_sdk_sqs::Client, String)>,
 }
 
 impl StreamPoller {
@@ -40,8 +52,49 @@ impl StreamPoller {
         client: aws_sdk_dynamodbstreams::Client,
         table_stream_arn: String,
         filters: Vec<Value>,
+        retries: StreamRetries,
     ) -> StreamPoller {
-        StreamPoller { client, stream_arn: table_stream_arn, iterators: HashMap::new(), pending: Vec::new(), filters }
+        StreamPoller {
+            client,
+            stream_arn: table_stream_arn,
+            iterators: HashMap::new(),
+            pending: Vec::new(),
+            filters,
+            retries,
+            failing: None,
+        }
+    }
+
+    /// Counts a failure of the record at `i` of the batch `..take`; once it has used up its
+    /// retries, the batch from it is given up (sent to the on-failure queue) and true returned.
+    async fn give_up(&mut self, i: usize, take: usize) -> bool {
+        let seq = self.pending[i].change.sequence_number.clone().unwrap_or_default();
+        let failures = match &self.failing {
+            Some((s, n)) if *s == seq => n + 1,
+            _ => 1,
+        };
+        self.failing = Some((seq.clone(), failures));
+        if self.retries.max_retries < 0 || failures <= self.retries.max_retries {
+            return false;
+        }
+        let last = self.pending[take - 1].change.sequence_number.clone().unwrap_or_default();
+        tracing::error!(first = %seq, last = %last, "stream batch given up after its retries");
+        if let Some((sqs, url)) = &self.retries.on_failure {
+            let body = json!({
+                "requestContext": {"condition": "RetryAttemptsExhausted", "approximateInvokeCount": failures},
+                "DDBStreamBatchInfo": {
+                    "streamArn": self.stream_arn,
+                    "startSequenceNumber": seq,
+                    "endSequenceNumber": last,
+                    "batchSize": take - i,
+                }
+            });
+            if let Err(e) = sqs.send_message().queue_url(url).message_body(body.to_string()).send().await {
+                tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(&e), "on-failure destination not reached");
+            }
+        }
+        self.failing = None;
+        true
     }
 
     async fn discover(&mut self) -> Result<(), String> {
@@ -122,6 +175,11 @@ impl StreamPoller {
                 None => {
                     self.pending.drain(..take);
                     acknowledged += take;
+                }
+                Some(i) if self.give_up(i, take).await => {
+                    // Retries used up: the batch is given up from the failed record, as Lambda does.
+                    self.pending.drain(..take);
+                    acknowledged += i;
                 }
                 Some(i) => {
                     // Redeliver from the failed record next round, as Lambda would.
@@ -293,7 +351,11 @@ pub async fn start() -> Result<Vec<tokio::task::JoinHandle<()>>, String> {
                         .map(|f| serde_json::from_str(f).map_err(|e| format!("{name} FilterCriteria: {e}")))
                         .collect::<Result<Vec<Value>, String>>()?;
                     let client = aws_sdk_dynamodbstreams::Client::new(&sdk);
-                    let mut stream = StreamPoller::new(client, stream_arn.clone(), filters).await;
+                    let retries = StreamRetries {
+                        max_retries: source.max_retries,
+                        on_failure: source.on_failure.clone().map(|url| (aws_sdk_sqs::Client::new(&sdk), url)),
+                    };
+                    let mut stream = StreamPoller::new(client, stream_arn.clone(), filters, retries).await;
                     let batch = source.batch_size;
                     tasks.push(tokio::spawn(async move {
                         loop {

@@ -162,6 +162,15 @@ def check_consumers(template, functions, declared):
                     fail(f"{lid}: the stream event source lacks ReportBatchItemFailures")
                 if not p.get("FilterCriteria"):
                     fail(f"{lid}: the stream event source has no FilterCriteria (it would see every write)")
+                retries = int(p.get("MaximumRetryAttempts", -1))
+                if not 0 <= retries <= 10000:
+                    fail(f"{lid}: the stream event source retries without bound (MaximumRetryAttempts {retries}): "
+                         f"one failing record would hold its shard until the record expires")
+                target = getatt(p.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination"), "Arn")
+                if not target:
+                    fail(f"{lid}: the stream event source has no on-failure destination")
+                elif not alarms_on(template, "ApproximateNumberOfMessagesVisible", target):
+                    fail(f"{lid}: its on-failure destination {target} has no depth alarm with an action")
 
 
 def check_iam(template, functions, declared, calls):

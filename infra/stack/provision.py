@@ -192,8 +192,11 @@ def functions(template, res):
                                      "report_failures": "ReportBatchItemFailures" in p.get("FunctionResponseTypes", [])})
             elif event["Type"] == "DynamoDB":
                 filters = [f["Pattern"] for f in p.get("FilterCriteria", {}).get("Filters", [])]
+                on_failure = p.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
                 fn["streams"].append({"batch_size": p.get("BatchSize", 100), "filters": filters,
-                                      "report_failures": "ReportBatchItemFailures" in p.get("FunctionResponseTypes", [])})
+                                      "report_failures": "ReportBatchItemFailures" in p.get("FunctionResponseTypes", []),
+                                      "max_retries": p.get("MaximumRetryAttempts", -1),
+                                      "on_failure": res.physical[on_failure["Fn::GetAtt"][0]] if on_failure else None})
         out[lid] = fn
     return out
 

@@ -1,5 +1,7 @@
 //! The `dashboard-counters` consumer: lead events → rollup `ADD`s.
 
+use std::collections::BTreeMap;
+
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use keel_events::lead::{LeadArchived, LeadCreated, LeadUpdated};
 use keel_events::{DomainEvent, Envelope};
@@ -14,7 +16,25 @@ pub struct DashboardCounters {
 
 fn detail<T: serde::de::DeserializeOwned>(event: &Envelope) -> Result<T, HandlerError> {
     serde_json::from_value(event.detail.clone())
-        .map_err(|e| HandlerError::Retry(format!("{} v{} detail unreadable: {e}", event.detail_type, event.version)))
+        // An unreadable detail stays unreadable: refuse it (recorded with the reason), never retry it.
+        .map_err(|e| HandlerError::Refuse(format!("{} v{} detail unreadable: {e}", event.detail_type, event.version)))
+}
+
+impl DashboardCounters {
+    /// Keeps the rollup item bounded: sources it does not track yet are added only while it tracks
+    /// fewer than [`rollup::MAX_TRACKED_SOURCES`]; later ones count under `source#(other)`. (Two
+    /// events racing past the cap can add one source each: the bound holds within a batch.)
+    async fn bounded(
+        &self,
+        keys: &TenantKeys,
+        delta: BTreeMap<String, i64>,
+    ) -> Result<BTreeMap<String, i64>, HandlerError> {
+        if !delta.keys().any(|k| k.starts_with(rollup::SOURCE_PREFIX)) {
+            return Ok(delta);
+        }
+        let item = self.db.get(&rollup::pk(keys), rollup::SK).await?.unwrap_or_default();
+        Ok(rollup::cap_sources(delta, &item))
+    }
 }
 
 impl Consumer for DashboardCounters {
@@ -42,6 +62,7 @@ impl Consumer for DashboardCounters {
             // Not ours (the rule routes only lead events): nothing to count.
             _ => Default::default(),
         };
+        let delta = self.bounded(&keys, delta).await?;
         Ok(rollup::update(&self.db, &keys, &delta).into_iter().collect())
     }
 }

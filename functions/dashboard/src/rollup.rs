@@ -10,6 +10,12 @@ use keel_store::db::{n, s};
 use keel_store::{Db, TenantKeys};
 
 pub const SK: &str = "ROLLUP";
+pub const SOURCE_PREFIX: &str = "source#";
+/// Named sources one rollup item counts; sources are free text, and an item must stay far below
+/// DynamoDB's 400 KB whatever a tenant's imports bring.
+pub const MAX_TRACKED_SOURCES: usize = 100;
+/// Where sources beyond the cap are counted.
+pub const OTHER_SOURCES: &str = "source#(other)";
 
 pub fn pk(keys: &TenantKeys) -> String {
     keys.key("ROLLUP#LEADS")
@@ -40,6 +46,26 @@ pub fn delta(before: Option<&LeadCreated>, after: Option<&LeadCreated>) -> BTree
     out
 }
 
+/// `delta` with the sources the rollup `item` does not track (and has no room for) moved to
+/// [`OTHER_SOURCES`].
+pub fn cap_sources(delta: BTreeMap<String, i64>, item: &keel_store::Item) -> BTreeMap<String, i64> {
+    let mut tracked = item.keys().filter(|k| k.starts_with(SOURCE_PREFIX)).count();
+    let mut out = BTreeMap::new();
+    for (bucket, by) in delta {
+        let bucket = if !bucket.starts_with(SOURCE_PREFIX) || item.contains_key(&bucket) || bucket == OTHER_SOURCES {
+            bucket
+        } else if tracked < MAX_TRACKED_SOURCES {
+            tracked += 1;
+            bucket
+        } else {
+            OTHER_SOURCES.to_string()
+        };
+        *out.entry(bucket).or_insert(0) += by;
+    }
+    out.retain(|_, v| *v != 0);
+    out
+}
+
 /// One `ADD` update of the rollup item, or nothing when no bucket changes.
 pub fn update(db: &Db, keys: &TenantKeys, delta: &BTreeMap<String, i64>) -> Option<TransactWriteItem> {
     if delta.is_empty() {
@@ -60,4 +86,33 @@ pub fn update(db: &Db, keys: &TenantKeys, delta: &BTreeMap<String, i64>) -> Opti
         .build()
         .expect("table, key and expression are set");
     Some(TransactWriteItem::builder().update(update).build())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keel_store::db::n;
+
+    #[test]
+    fn sources_past_the_cap_count_as_other() {
+        let mut item = keel_store::Item::new();
+        for i in 0..MAX_TRACKED_SOURCES {
+            item.insert(format!("{SOURCE_PREFIX}s{i}"), n(1));
+        }
+        let delta = BTreeMap::from([
+            ("source#s7".to_string(), 1),
+            ("source#brand new".to_string(), 1),
+            ("status#new".to_string(), 1),
+        ]);
+        let capped = cap_sources(delta, &item);
+        assert_eq!(capped.get("source#s7"), Some(&1), "tracked sources keep their bucket");
+        assert_eq!(capped.get(OTHER_SOURCES), Some(&1), "new sources past the cap go to other");
+        assert!(!capped.contains_key("source#brand new"));
+        // With room left, a new source gets its own bucket.
+        let roomy = cap_sources(BTreeMap::from([("source#fresh".to_string(), 1)]), &keel_store::Item::new());
+        assert_eq!(roomy.get("source#fresh"), Some(&1));
+        // A lead moving between two untracked sources past the cap nets to nothing.
+        let moved = cap_sources(BTreeMap::from([("source#a".to_string(), -1), ("source#b".to_string(), 1)]), &item);
+        assert!(moved.is_empty(), "{moved:?}");
+    }
 }

@@ -8,6 +8,11 @@
 //! - Once: published events are marked (`published_at`) after EventBridge accepted them; a
 //!   redelivered stream record whose event is already marked is not published again. Nothing is
 //!   marked that EventBridge did not accept.
+//! - Never stalled by one event: an event EventBridge rejects for good (malformed, too large) is
+//!   parked — kept under `T#<tenant>#RELAYPARKED` with the reason, its outbox item marked
+//!   `parked_at` — and the events behind it go on. Transient failures are handed back to the
+//!   stream, which retries a bounded number of times (template.yaml `MaximumRetryAttempts`) and
+//!   then sends the batch's position to the on-failure queue.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -16,7 +21,7 @@ use std::time::Duration;
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use aws_sdk_dynamodb::types::{KeysAndAttributes, TransactWriteItem, Update};
-use keel_events::bus::{entry, EntryOutcome, EventSink, MAX_ENTRIES_PER_CALL};
+use keel_events::bus::{entry, EntryOutcome, EventSink, MAX_ENTRIES_PER_CALL, MAX_ENTRY_BYTES};
 use keel_events::Envelope;
 use keel_function::{Function, StreamHandler, Trigger};
 use keel_store::db::s;
@@ -73,12 +78,27 @@ impl<S: EventSink> Relay<S> {
         let oldest = todo.iter().map(|p| p.envelope.occurred_at).min();
         let mut published_count = 0u64;
         for chunk in todo.chunks(MAX_ENTRIES_PER_CALL) {
-            let published = self.publish(chunk).await;
-            let delivered: Vec<&Pending> =
-                chunk.iter().zip(&published).filter(|(_, ok)| **ok).map(|(p, _)| *p).collect();
+            let outcomes = self.publish(chunk).await;
+            let delivered: Vec<&Pending> = chunk
+                .iter()
+                .zip(&outcomes)
+                .filter(|(_, o)| matches!(o, EntryOutcome::Published))
+                .map(|(p, _)| *p)
+                .collect();
             self.mark_published(&delivered).await;
             published_count += delivered.len() as u64;
-            if let Some(first_failed) = chunk.iter().zip(&published).find(|(_, ok)| !**ok).map(|(p, _)| p) {
+            for (p, outcome) in chunk.iter().zip(&outcomes) {
+                if let EntryOutcome::Rejected(why) = outcome {
+                    if let Err(e) = self.park(p, why).await {
+                        // Not parked: hand it back rather than lose it.
+                        tracing::warn!(error = %e, event_id = %p.envelope.event_id, "relay could not park an event");
+                        response.batch_item_failures.push(failure(&p.sequence));
+                        return response;
+                    }
+                }
+            }
+            let failed = chunk.iter().zip(&outcomes).find(|(_, o)| matches!(o, EntryOutcome::Failed(_)));
+            if let Some(first_failed) = failed.map(|(p, _)| p) {
                 tracing::warn!(sequence = %first_failed.sequence, "relay hands the batch back to the stream");
                 response.batch_item_failures.push(failure(&first_failed.sequence));
                 break;
@@ -103,32 +123,76 @@ impl<S: EventSink> Relay<S> {
         }
     }
 
-    /// Publishes a chunk, retrying only the entries that failed. Returns per entry whether it was
-    /// published.
-    async fn publish(&self, chunk: &[&Pending]) -> Vec<bool> {
-        let mut published = vec![false; chunk.len()];
+    /// Publishes a chunk, retrying only the entries that failed transiently. Returns each entry's
+    /// final outcome.
+    async fn publish(&self, chunk: &[&Pending]) -> Vec<EntryOutcome> {
+        let mut outcomes: Vec<EntryOutcome> = chunk
+            .iter()
+            .map(|p| {
+                if p.json.len() > MAX_ENTRY_BYTES {
+                    EntryOutcome::Rejected(format!("{} bytes, more than PutEvents takes", p.json.len()))
+                } else {
+                    EntryOutcome::Failed("not sent yet".into())
+                }
+            })
+            .collect();
         let mut backoff = self.first_backoff;
         for attempt in 1..=ATTEMPTS {
-            let open: Vec<usize> = (0..chunk.len()).filter(|i| !published[*i]).collect();
+            let open: Vec<usize> =
+                (0..chunk.len()).filter(|i| matches!(outcomes[*i], EntryOutcome::Failed(_))).collect();
             if open.is_empty() {
                 break;
             }
             let entries = open.iter().map(|i| entry(&self.bus, &chunk[*i].json, &chunk[*i].envelope)).collect();
-            let outcomes = self.sink.put_events(entries).await;
-            for (i, outcome) in open.iter().zip(outcomes) {
-                match outcome {
-                    EntryOutcome::Published => published[*i] = true,
-                    EntryOutcome::Failed(why) => {
-                        tracing::debug!(attempt, event_id = %chunk[*i].envelope.event_id, %why, "put failed")
-                    }
+            let answers = self.sink.put_events(entries).await;
+            for (i, outcome) in open.iter().zip(answers) {
+                if let EntryOutcome::Failed(why) = &outcome {
+                    tracing::debug!(attempt, event_id = %chunk[*i].envelope.event_id, %why, "put failed");
                 }
+                outcomes[*i] = outcome;
             }
-            if attempt < ATTEMPTS && published.iter().any(|p| !p) {
+            if attempt < ATTEMPTS && outcomes.iter().any(|o| matches!(o, EntryOutcome::Failed(_))) {
                 tokio::time::sleep(backoff).await;
                 backoff *= 2;
             }
         }
-        published
+        outcomes
+    }
+
+    /// Keeps an event EventBridge will never take, with the reason, and marks its outbox item so it
+    /// is not tried again; the tenant's parked events can be read (and fixed and replayed) later.
+    async fn park(&self, p: &Pending, why: &str) -> Result<(), keel_store::StoreError> {
+        tracing::error!(event_id = %p.envelope.event_id, tenant_id = %p.envelope.tenant_id, reason = %why, "event parked");
+        let keys = keel_store::TenantKeys::new(&p.envelope.tenant_id);
+        let now = chrono::Utc::now();
+        let parked = aws_sdk_dynamodb::types::Put::builder()
+            .table_name(&self.db.table)
+            .item("pk", s(keys.key("RELAYPARKED")))
+            .item("sk", s(&p.sk))
+            .item("entity", s("relay_parked"))
+            .item("reason", s(why))
+            .item("detail_type", s(&p.envelope.detail_type))
+            .item("parked_at", s(now.to_rfc3339()))
+            .item("expires_at", keel_store::db::n((now + chrono::Duration::days(30)).timestamp()))
+            .build()
+            .expect("table and item are set");
+        let mark = Update::builder()
+            .table_name(&self.db.table)
+            .key("pk", s(&p.pk))
+            .key("sk", s(&p.sk))
+            .update_expression("SET parked_at = :t")
+            .expression_attribute_values(":t", s(now.to_rfc3339()))
+            .build()
+            .expect("table, key and expression are set");
+        self.db
+            .transact(
+                vec![
+                    TransactWriteItem::builder().put(parked).build(),
+                    TransactWriteItem::builder().update(mark).build(),
+                ],
+                None,
+            )
+            .await
     }
 
     async fn already_published(&self, pending: &[Pending]) -> Result<HashSet<(String, String)>, String> {
@@ -145,7 +209,7 @@ impl<S: EventSink> Relay<S> {
                 KeysAndAttributes::builder()
                     .set_keys(Some(keys))
                     .consistent_read(true)
-                    .projection_expression("pk, sk, published_at")
+                    .projection_expression("pk, sk, published_at, parked_at")
                     .build()
                     .map_err(|e| e.to_string())?,
             );
@@ -159,7 +223,8 @@ impl<S: EventSink> Relay<S> {
                     .await
                     .map_err(|e| format!("{}", aws_sdk_dynamodb::error::DisplayErrorContext(&e)))?;
                 for item in out.responses.unwrap_or_default().remove(&self.db.table).unwrap_or_default() {
-                    if item.contains_key("published_at") {
+                    // Published, or parked for good: either way not to be sent again.
+                    if item.contains_key("published_at") || item.contains_key("parked_at") {
                         let get = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
                         found.insert((get("pk"), get("sk")));
                     }

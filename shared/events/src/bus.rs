@@ -14,10 +14,19 @@ pub const MAX_ENTRIES_PER_CALL: usize = 10;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EntryOutcome {
     Published,
-    /// Not published; worth trying again (EventBridge's per-entry errors are throttling or
-    /// internal failures).
+    /// Not published; worth trying again (throttling, an internal failure, no answer).
     Failed(String),
+    /// Not published, and never will be as it is (malformed or too large): retrying it would
+    /// only hold back every event behind it.
+    Rejected(String),
 }
+
+/// `PutEvents` per-entry error codes that a retry can cure; every other code is the entry's own
+/// fault (EventBridge documents `ThrottlingException` and `InternalFailure` as the transient ones).
+const TRANSIENT_ENTRY_ERRORS: [&str; 3] = ["ThrottlingException", "InternalFailure", "InternalException"];
+
+/// The largest entry `PutEvents` takes.
+pub const MAX_ENTRY_BYTES: usize = 256 * 1024;
 
 /// Something that accepts up to [`MAX_ENTRIES_PER_CALL`] bus entries and says which made it.
 pub trait EventSink: Send + Sync {
@@ -33,7 +42,10 @@ impl EventSink for aws_sdk_eventbridge::Client {
                     .entries()
                     .iter()
                     .map(|e| match e.error_code() {
-                        Some(code) => EntryOutcome::Failed(code.to_string()),
+                        Some(code) if TRANSIENT_ENTRY_ERRORS.contains(&code) => EntryOutcome::Failed(code.to_string()),
+                        Some(code) => {
+                            EntryOutcome::Rejected(format!("{code}: {}", e.error_message().unwrap_or_default()))
+                        }
                         None => EntryOutcome::Published,
                     })
                     .collect();

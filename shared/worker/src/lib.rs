@@ -7,7 +7,11 @@
 //! - a redelivered event finds `COMPLETED` and changes nothing;
 //! - two consumers racing on one event: one claims, the other backs off and is retried later;
 //! - a consumer that dies mid-way loses its lease, and the next delivery takes over;
-//! - failures are reported per message (`ReportBatchItemFailures`), never for the whole batch.
+//! - a handler's refusal (an event it can never apply: unreadable, or its own writes' conditions
+//!   fail) is recorded on the claim (`REFUSED`, with the reason) and acknowledged: retrying it
+//!   would only walk it to the dead-letter queue and hide the reason;
+//! - transient failures are reported per message (`ReportBatchItemFailures`), never for the whole
+//!   batch, and retried through the queue.
 
 pub mod redrive;
 
@@ -28,11 +32,15 @@ pub const LEASE_SECONDS: i64 = 30;
 /// retries for 24 hours.
 pub const COMPLETED_RETENTION_DAYS: i64 = 7;
 
-/// Why a handler did not finish. Both are retried through the queue; a message that keeps
-/// failing reaches the dead-letter queue after `maxReceiveCount` receives.
+/// Why a handler did not finish.
 #[derive(Debug)]
 pub enum HandlerError {
+    /// Transient (the table was busy, a dependency was down): retried through the queue; a message
+    /// that keeps failing reaches the dead-letter queue after `maxReceiveCount` receives.
     Retry(String),
+    /// The event can never be applied as it is (unreadable, breaks a rule): recorded with the
+    /// reason and acknowledged, never retried.
+    Refuse(String),
 }
 
 impl From<StoreError> for HandlerError {
@@ -58,12 +66,14 @@ pub enum Outcome {
     Duplicate,
     /// Claimed by another consumer right now: retry later.
     Busy,
+    /// The handler refused it for good; the refusal is recorded with its reason.
+    Refused(String),
     Failed(String),
 }
 
 impl Outcome {
     pub fn acknowledged(&self) -> bool {
-        matches!(self, Outcome::Applied | Outcome::Duplicate)
+        matches!(self, Outcome::Applied | Outcome::Duplicate | Outcome::Refused(_))
     }
 }
 
@@ -107,6 +117,9 @@ impl<C: Consumer> Harness<C> {
             Outcome::Failed(e) => tracing::warn!(
                 consumer = self.consumer.name(), event_id = %event.event_id, tenant_id = %event.tenant_id, error = %e, "event not applied"
             ),
+            Outcome::Refused(why) => tracing::error!(
+                consumer = self.consumer.name(), event_id = %event.event_id, tenant_id = %event.tenant_id, reason = %why, "event refused"
+            ),
             other => tracing::info!(
                 consumer = self.consumer.name(), event_id = %event.event_id, tenant_id = %event.tenant_id, outcome = ?other, "event handled"
             ),
@@ -148,8 +161,12 @@ impl<C: Consumer> Harness<C> {
                 _ => None,
             };
             return match held {
+                // Decided before (applied or refused): nothing to do again.
                 Some(Some(item))
-                    if item.get("status").and_then(|v| v.as_s().ok()).map(String::as_str) == Some("COMPLETED") =>
+                    if matches!(
+                        item.get("status").and_then(|v| v.as_s().ok()).map(String::as_str),
+                        Some("COMPLETED" | "REFUSED")
+                    ) =>
                 {
                     Outcome::Duplicate
                 }
@@ -163,7 +180,9 @@ impl<C: Consumer> Harness<C> {
                 self.release(&pk, &owner).await;
                 return Outcome::Failed(why);
             }
+            Err(HandlerError::Refuse(why)) => return self.refuse(&pk, &owner, why).await,
         };
+        let handler_items = writes.len();
         let complete = Update::builder()
             .table_name(&self.db.table)
             .key("pk", s(&pk))
@@ -181,12 +200,47 @@ impl<C: Consumer> Harness<C> {
         writes.push(TransactWriteItem::builder().update(complete).build());
         match self.db.transact(writes, None).await {
             Ok(()) => Outcome::Applied,
-            // Our lease ran out and someone else took the event over: theirs to finish.
-            Err(StoreError::Cancelled(_)) => Outcome::Busy,
+            Err(StoreError::Cancelled(reasons)) => {
+                let failed: Vec<usize> =
+                    reasons.iter().enumerate().filter(|(_, r)| r.condition_failed()).map(|(i, _)| i).collect();
+                if failed.iter().any(|i| *i >= handler_items) {
+                    // Our lease ran out and someone else took the event over: theirs to finish.
+                    Outcome::Busy
+                } else {
+                    // The handler's own conditions refuse the event: it would fail the same way again.
+                    self.refuse(&pk, &owner, format!("the consumer's writes {failed:?} failed their conditions")).await
+                }
+            }
             Err(e) => {
                 self.release(&pk, &owner).await;
                 Outcome::Failed(e.to_string())
             }
+        }
+    }
+
+    /// Records a refusal on the claim, so redeliveries find it decided and the reason is kept.
+    async fn refuse(&self, pk: &str, owner: &str, why: String) -> Outcome {
+        let recorded = self
+            .db
+            .client
+            .update_item()
+            .table_name(&self.db.table)
+            .key("pk", s(pk))
+            .key("sk", s("IDEM"))
+            .update_expression("SET #status = :refused, reason = :why REMOVE lease_until")
+            .condition_expression("#status = :in_progress AND #owner = :me")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#owner", "owner")
+            .expression_attribute_values(":refused", s("REFUSED"))
+            .expression_attribute_values(":why", s(&why))
+            .expression_attribute_values(":in_progress", s("IN_PROGRESS"))
+            .expression_attribute_values(":me", s(owner))
+            .send()
+            .await;
+        match recorded {
+            Ok(_) => Outcome::Refused(why),
+            // Not recorded (lost the lease, or the table is busy): let the queue bring it back.
+            Err(e) => Outcome::Failed(format!("refusal not recorded: {}", StoreError::from_sdk(e))),
         }
     }
 
