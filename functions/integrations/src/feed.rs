@@ -6,8 +6,6 @@
 //! functions' 10 s timeout, after which no transaction can still commit): a client that stores
 //! the last id it read and asks for `after=<that id>` never skips an event.
 
-use std::time::Duration;
-
 use axum::extract::{Path, RawQuery, State};
 use axum::Json;
 use chrono::Utc;
@@ -19,13 +17,6 @@ use utoipa::{IntoParams, ToSchema};
 
 const DEFAULT_LIMIT: u32 = 100;
 const MAX_LIMIT: u32 = 200;
-
-/// How far behind now the feed stays (`KEEL_FEED_SETTLE_SECONDS`; template.yaml sets it from the
-/// functions' timeouts and the conformance check keeps the two in step).
-fn settle_window() -> Duration {
-    let secs = std::env::var("KEEL_FEED_SETTLE_SECONDS").ok().and_then(|v| v.parse().ok()).unwrap_or(15);
-    Duration::from_secs(secs)
-}
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -93,7 +84,7 @@ pub async fn list_events(
         return Err(ApiError::field("types", "must be up to 20 event types like LeadCreated"));
     }
 
-    let settled = Utc::now() - settle_window();
+    let settled = Utc::now() - app.settings.feed_settle;
     // The smallest id minted after the settle point: everything below it has committed.
     let horizon = ulid::Ulid::from_parts(settled.timestamp_millis().max(0) as u64, 0);
     let lower = match after {

@@ -302,7 +302,7 @@ pub fn function() -> Function {
         trigger: Trigger::Stream {
             handler: |runtime| {
                 Box::pin(async move {
-                    let bus = std::env::var("KEEL_EVENT_BUS").map_err(|_| "KEEL_EVENT_BUS is not set")?;
+                    let bus = keel_http::Settings::from_env()?.event_bus;
                     let relay = Arc::new(Relay::new(runtime.db()?, runtime.eventbridge(), bus));
                     let handler: StreamHandler = Arc::new(move |event| {
                         let relay = relay.clone();

@@ -35,14 +35,14 @@ pub struct SystemInfo {
     security(("bearer" = [])))]
 pub async fn system_info(State(state): State<SystemState>, ctx: TenantContext) -> Result<Json<SystemInfo>, ApiError> {
     require_admin(&ctx)?;
-    let env = |k: &str| std::env::var(k).unwrap_or_else(|_| "unknown".into());
+    let settings = &state.app.settings;
     Ok(Json(SystemInfo {
         version: env!("CARGO_PKG_VERSION").to_string(),
-        commit: option_env!("KEEL_COMMIT").map(str::to_string).unwrap_or_else(|| env("KEEL_COMMIT")),
-        stage: env("KEEL_STAGE"),
-        region: env("AWS_REGION"),
+        commit: settings.commit.clone(),
+        stage: settings.stage.clone(),
+        region: settings.region.clone(),
         table: state.app.db.table.clone(),
-        event_bus: env("KEEL_EVENT_BUS"),
+        event_bus: settings.event_bus.clone(),
         functions: FUNCTIONS.iter().map(|f| f.to_string()).collect(),
     }))
 }

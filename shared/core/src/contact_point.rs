@@ -50,24 +50,33 @@ impl fmt::Display for Email {
     }
 }
 
-/// A phone number in E.164 (`+` and 8-15 digits). Spaces, dots, dashes and brackets people type
-/// are dropped; a number without its country code is refused rather than guessed.
+/// A phone number in E.164, as libphonenumber (the `phonenumber` crate) reads it: `+44 (0)20 7946
+/// 0958`, `+44 20 7946 0958` and `0044 20 7946 0958` are one number, `+442079460958`, so dedupe sees
+/// one person. A number without its country code is refused rather than guessed, and so is one that
+/// cannot exist in its country's numbering plan.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Phone(String);
 
+const PHONE_FORMAT: &str = "must be in international format, e.g. +14155550123";
+
 impl Phone {
     pub fn parse(raw: &str) -> Result<Self, &'static str> {
-        let compact: String = raw.chars().filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')')).collect();
-        let digits = compact
-            .strip_prefix('+')
-            .or_else(|| compact.strip_prefix("00"))
-            .ok_or("must be in international format, e.g. +14155550123")?;
-        if (8..=15).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit()) && !digits.starts_with('0') {
-            Ok(Phone(format!("+{digits}")))
-        } else {
-            Err("must be in international format, e.g. +14155550123")
+        let raw = raw.trim();
+        if raw.len() > 40 {
+            return Err(PHONE_FORMAT);
         }
+        // `00` is how most of the world dials out; the number that follows is international.
+        let international = match raw.strip_prefix("00") {
+            Some(rest) => format!("+{rest}"),
+            None if raw.starts_with('+') => raw.to_string(),
+            None => return Err(PHONE_FORMAT),
+        };
+        let number = phonenumber::parse(None, &international).map_err(|_| PHONE_FORMAT)?;
+        if !phonenumber::is_valid(&number) {
+            return Err("is not a number that exists in its country's numbering plan");
+        }
+        Ok(Phone(number.format().mode(phonenumber::Mode::E164).to_string()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -91,7 +100,13 @@ mod tests {
     fn phone_is_normalised_to_e164() {
         assert_eq!(Phone::parse("+1 (415) 555-0123").unwrap().as_str(), "+14155550123");
         assert_eq!(Phone::parse("0044 20 7946 0958").unwrap().as_str(), "+442079460958");
-        for bad in ["", "4155550123", "+12", "+1415555012345678", "+1-415-CALL-NOW", "+0123456789"] {
+        // The trunk prefix people write in brackets is not part of the international number.
+        assert_eq!(Phone::parse("+44 (0)20 7946 0958").unwrap().as_str(), "+442079460958");
+        assert_eq!(Phone::parse("+44 20 7946 0958").unwrap().as_str(), "+442079460958");
+        assert_eq!(Phone::parse("+49 (0)30 901820").unwrap().as_str(), "+4930901820");
+        // Letters on a vanity number are the digits they stand for.
+        assert_eq!(Phone::parse("+1-415-CALL-NOW").unwrap().as_str(), "+14152255669");
+        for bad in ["", "4155550123", "+12", "+1415555012345678", "+0123456789", "+44 20 7946", "+1 (000) 555-0123"] {
             assert!(Phone::parse(bad).is_err(), "{bad} should be refused");
         }
     }

@@ -11,6 +11,7 @@ pub mod problem;
 pub mod query;
 pub mod request_meta;
 pub mod revocation;
+pub mod settings;
 pub mod state;
 pub mod telemetry;
 
@@ -23,4 +24,5 @@ pub use permissions::Permission;
 pub use problem::{ApiError, Problem};
 pub use query::parse_query;
 pub use request_meta::RequestMeta;
+pub use settings::Settings;
 pub use state::AppState;

@@ -6,6 +6,7 @@ use keel_store::{CursorSigner, Db};
 
 use crate::auth::{SharedVerifier, TokenIssuer, TokenVerifier};
 use crate::revocation::Revocations;
+use crate::settings::Settings;
 
 /// What every function's router needs: the table and the token verifier, built once per process.
 #[derive(Clone)]
@@ -15,6 +16,7 @@ pub struct AppState {
     pub cursors: CursorSigner,
     pub limits: Limits,
     pub revocations: Arc<Revocations>,
+    pub settings: Arc<Settings>,
 }
 
 /// Token and cursor settings from the environment (template.yaml Globals; the local stack
@@ -67,6 +69,7 @@ impl AppState {
             cursors: CursorSigner::new(&tokens.cursor_secret),
             limits: Limits::from_env(),
             revocations: Arc::new(Revocations::default()),
+            settings: Arc::new(Settings::from_env()?),
         })
     }
 

@@ -37,26 +37,66 @@ pub enum StoreError {
     Other(String),
 }
 
+/// What a DynamoDB error means to Keel, read from the SDK's typed error variants (never from
+/// code strings or messages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// A conditional write's condition did not hold.
+    ConditionFailed,
+    /// Throttled, conflicting with another transaction, or a server-side failure: retry later.
+    Transient,
+    /// Anything else (a missing table, an invalid request): a bug or a misconfiguration.
+    Other,
+}
+
+/// The DynamoDB operation errors Keel meets, classified by variant.
+pub trait ClassifyError {
+    fn class(&self) -> ErrorClass;
+}
+
+macro_rules! classify {
+    ($error:ty { $($condition:ident)? } transient: $($transient:ident),+) => {
+        impl ClassifyError for $error {
+            fn class(&self) -> ErrorClass {
+                type E = $error;
+                match self {
+                    $(E::$condition(_) => ErrorClass::ConditionFailed,)?
+                    $(E::$transient(_))|+ => ErrorClass::Transient,
+                    _ => ErrorClass::Other,
+                }
+            }
+        }
+    };
+}
+
+use aws_sdk_dynamodb::operation as op;
+classify!(op::get_item::GetItemError {} transient: InternalServerError, ProvisionedThroughputExceededException, RequestLimitExceeded, ThrottlingException);
+classify!(op::query::QueryError {} transient: InternalServerError, ProvisionedThroughputExceededException, RequestLimitExceeded, ThrottlingException);
+classify!(op::batch_get_item::BatchGetItemError {} transient: InternalServerError, ProvisionedThroughputExceededException, RequestLimitExceeded, ThrottlingException);
+classify!(op::put_item::PutItemError { ConditionalCheckFailedException } transient: InternalServerError, ProvisionedThroughputExceededException, RequestLimitExceeded, ThrottlingException, TransactionConflictException, ReplicatedWriteConflictException);
+classify!(op::update_item::UpdateItemError { ConditionalCheckFailedException } transient: InternalServerError, ProvisionedThroughputExceededException, RequestLimitExceeded, ThrottlingException, TransactionConflictException, ReplicatedWriteConflictException);
+classify!(op::delete_item::DeleteItemError { ConditionalCheckFailedException } transient: InternalServerError, ProvisionedThroughputExceededException, RequestLimitExceeded, ThrottlingException, TransactionConflictException, ReplicatedWriteConflictException);
+classify!(op::transact_write_items::TransactWriteItemsError {} transient: InternalServerError, ProvisionedThroughputExceededException, RequestLimitExceeded, ThrottlingException, TransactionInProgressException);
+
 impl StoreError {
     pub fn from_sdk<E, R>(err: SdkError<E, R>) -> StoreError
     where
-        E: std::error::Error + aws_sdk_dynamodb::error::ProvideErrorMetadata + 'static,
+        E: std::error::Error + ClassifyError + 'static,
         R: std::fmt::Debug,
     {
-        let code = err.code().unwrap_or_default().to_string();
-        let text = format!("{}", aws_sdk_dynamodb::error::DisplayErrorContext(&err));
-        match code.as_str() {
-            "ConditionalCheckFailedException" => StoreError::ConditionFailed,
-            "ProvisionedThroughputExceededException"
-            | "ThrottlingException"
-            | "RequestLimitExceeded"
-            | "InternalServerError"
-            | "ServiceUnavailable"
-            | "TransactionInProgressException" => StoreError::Unavailable(text),
-            _ if matches!(err, SdkError::TimeoutError(_) | SdkError::DispatchFailure(_)) => {
-                StoreError::Unavailable(text)
+        let class = match &err {
+            SdkError::ServiceError(service) => service.err().class(),
+            // No answer, or an answer that could not be read: the request may be retried.
+            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+                ErrorClass::Transient
             }
-            _ => StoreError::Other(text),
+            _ => ErrorClass::Other,
+        };
+        let text = format!("{}", aws_sdk_dynamodb::error::DisplayErrorContext(&err));
+        match class {
+            ErrorClass::ConditionFailed => StoreError::ConditionFailed,
+            ErrorClass::Transient => StoreError::Unavailable(text),
+            ErrorClass::Other => StoreError::Other(text),
         }
     }
 
@@ -80,5 +120,3 @@ impl StoreError {
         StoreError::from_sdk(err)
     }
 }
-
-use aws_sdk_dynamodb::error::ProvideErrorMetadata;
