@@ -4,7 +4,7 @@
 use keel_dashboard::DashboardCounters;
 use keel_events::delivery::BusDelivery;
 use keel_events::lead::{LeadArchived, LeadCreated, LeadUpdated};
-use keel_events::DomainEvent;
+use keel_events::{DomainEvent, RedriveRequested};
 use keel_tests::summary;
 use keel_worker::Harness;
 
@@ -31,6 +31,8 @@ fn every_eventbridge_example_parses_into_its_type() {
     assert_eq!(updated.after.status.as_str(), "contacted");
     let archived: LeadArchived = parse("eventbridge-LeadArchived.json");
     assert_eq!(archived.previous_status.as_str(), "contacted");
+    let redrive: RedriveRequested = parse("eventbridge-RedriveRequested.json");
+    assert_eq!(redrive.queue, "dashboard-counters");
     let catalogue = include_str!("../docs/events.md");
     for name in std::fs::read_dir(format!("{}/../events", env!("CARGO_MANIFEST_DIR"))).unwrap() {
         let name = name.unwrap().file_name().into_string().unwrap();

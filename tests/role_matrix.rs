@@ -31,9 +31,11 @@ fn required(method: &Method, template: &str) -> Option<Permission> {
         ("POST", "/api/companies/{company_id}/users") | ("PATCH", "/api/companies/{company_id}/users/{user_id}") => {
             ManageUsers
         }
+        ("GET", "/api/companies/{company_id}/jobs") => ViewBackgroundWork,
         ("GET", "/api/system/info")
         | ("GET", "/api/system/background-tasks")
-        | ("POST", "/api/system/background-tasks/{queue}/redrive") => OperateSystem,
+        | ("POST", "/api/system/background-tasks/{queue}/redrive")
+        | ("GET", "/api/system/jobs/{job_id}") => OperateSystem,
         _ => panic!("{method} {template} is not in the role matrix: say which permission it needs"),
     })
 }
@@ -62,7 +64,8 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
                 .replace("{lead_id}", &lead_id)
                 .replace("{user_id}", &user_id)
                 .replace("{queue}", "dashboard-counters")
-                .replace("{slug}", "validation");
+                .replace("{slug}", "validation")
+                .replace("{job_id}", "01JCDEMOJOB000000000000000");
             for (n, role) in Role::ALL.into_iter().enumerate() {
                 let user = format!("{}-{n}", role.as_str());
                 let token = app.user_token(&t, &user, role).await;

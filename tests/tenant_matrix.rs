@@ -9,8 +9,13 @@ use serde_json::{json, Value};
 
 /// Routes that act on the platform rather than a company (system status). They answer B's
 /// administrator like A's — see the note in functions/system: they need a platform operator role.
-const PLATFORM_ROUTES: [&str; 3] =
-    ["/api/system/info", "/api/system/background-tasks", "/api/system/background-tasks/{queue}/redrive"];
+/// The platform's routes: a company's administrator is refused them outright.
+const PLATFORM_ROUTES: [&str; 4] = [
+    "/api/system/info",
+    "/api/system/background-tasks",
+    "/api/system/background-tasks/{queue}/redrive",
+    "/api/system/jobs/{job_id}",
+];
 
 async fn snapshot(app: &TestApp, a: &Tenant, lead_id: &str) -> Value {
     let get = |path: String| async move { app.get(&path, &a.admin()).await.body };
@@ -70,11 +75,14 @@ async fn another_company_reaches_nothing_on_any_route() {
                 .replace("{lead_id}", &lead_id)
                 .replace("{user_id}", &user_id)
                 .replace("{queue}", "dashboard-counters")
-                .replace("{slug}", "validation");
+                .replace("{slug}", "validation")
+                .replace("{job_id}", "01JCDEMOJOB000000000000000");
+            let r = app.call(method.clone(), &path, Some(&b.admin()), body_for(&method, &path), &[]).await;
             if PLATFORM_ROUTES.contains(&template.as_str()) {
+                assert_eq!(r.status, 403, "{method} {template} answered a company's admin: {:?}", r.body);
+                checked += 1;
                 continue;
             }
-            let r = app.call(method.clone(), &path, Some(&b.admin()), body_for(&method, &path), &[]).await;
             if template.contains("{company_id}") {
                 assert_eq!(r.status, 404, "{method} {template} answered B: {:?}", r.body);
             } else {

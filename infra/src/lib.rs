@@ -4,5 +4,6 @@
 pub mod api;
 pub mod gateway;
 pub mod local_template;
+pub mod operators;
 pub mod plumbing;
 pub mod registry;

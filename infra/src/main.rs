@@ -8,6 +8,9 @@
 //! - `keel-dev declarations`: prints every function's declaration as JSON (for the conformance
 //!   check against template.yaml, `infra/stack/conformance.py`).
 //! - `keel-dev token --company ID [--role ROLE] [--user ID]`: prints a dev token.
+//! - `keel-dev operator create --name NAME` / `keel-dev operator token --id ID`: creates a platform
+//!   operator and prints its id / prints a 1-hour operator token. Needs the table (`KEEL_TABLE` and
+//!   AWS credentials) and, for tokens, the signing key (`KEEL_JWT_SIGNING_KEY`, `KEEL_JWT_SIGNING_KID`).
 //!
 //! Run it inside the local stack (`make run`), which exports the AWS endpoints and Keel settings.
 
@@ -33,8 +36,9 @@ async fn main() {
             Ok(())
         }
         Some("token") => token(&args[1..]),
+        Some("operator") => operator(&args[1..]).await,
         _ => Err(
-            "usage: keel-dev serve | plumbing | openapi | declarations | token --company ID [--role admin|manager|sales_rep|viewer]"
+            "usage: keel-dev serve | plumbing | openapi | declarations | operator create --name NAME | operator token --id ID | token --company ID [--role admin|manager|sales_rep|viewer]"
                 .into(),
         ),
     };
@@ -116,6 +120,25 @@ fn declarations() -> String {
         })
         .collect();
     serde_json::to_string_pretty(&functions).expect("declarations serialise")
+}
+
+async fn operator(args: &[String]) -> Result<(), String> {
+    let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
+    let db = keel_store::Db::from_env().await?;
+    match args.first().map(String::as_str) {
+        Some("create") => {
+            let id = keel_infra::operators::create(&db, &flag("--name").ok_or("--name is required")?).await?;
+            println!("{id}");
+            Ok(())
+        }
+        Some("token") => {
+            let issuer = TokenSettings::from_env()?.issuer()?;
+            let id = flag("--id").ok_or("--id is required")?;
+            println!("{}", keel_infra::operators::token(&db, &issuer, &id).await?);
+            Ok(())
+        }
+        _ => Err("usage: keel-dev operator create --name NAME | operator token --id ID".into()),
+    }
 }
 
 fn token(args: &[String]) -> Result<(), String> {

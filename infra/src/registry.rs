@@ -13,6 +13,7 @@ pub fn functions() -> Vec<Function> {
         keel_integrations::function(),
         keel_audit::function(),
         keel_system::function(),
+        keel_system::jobs_function(),
         keel_relay::function(),
     ]
 }

@@ -173,6 +173,42 @@ def check_consumers(template, functions, declared):
                     fail(f"{lid}: its on-failure destination {target} has no depth alarm with an action")
 
 
+def check_operations(template, functions):
+    """Every function has its Errors and Throttles alarms and a log group with retention."""
+    resources = template["Resources"]
+    alarms = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    groups = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Logs::LogGroup"]
+    for lid, f in functions.items():
+        for metric in ("Errors", "Throttles"):
+            if not any(a.get("MetricName") == metric and a.get("AlarmActions")
+                       and any(d.get("Value") == {"Ref": lid} for d in a.get("Dimensions", [])) for a in alarms):
+                fail(f"{lid} has no {metric} alarm with an action")
+        name = f["Properties"].get("FunctionName")
+        expected = {"Fn::Sub": f"/aws/lambda/{name['Fn::Sub']}"} if isinstance(name, dict) else f"/aws/lambda/{name}"
+        if not any(g.get("LogGroupName") == expected and g.get("RetentionInDays") for g in groups):
+            fail(f"{lid} has no log group with retention ({expected})")
+
+
+def check_queue_settings(template, functions, declared):
+    """A function that reads consumer queues from `KEEL_QUEUE_*` (system status, redrive) is given
+    every consumer queue and its DLQ, so none is missing from what operators see and redrive."""
+    resources = template["Resources"]
+    wanted = set()
+    for d in declared.values():
+        queue = d["trigger"].get("queue", {}).get("queue")
+        if queue:
+            wanted.add(queue)
+            dlq = getatt(resources[queue]["Properties"].get("RedrivePolicy", {}).get("deadLetterTargetArn"), "Arn")
+            if dlq:
+                wanted.add(dlq)
+    for lid, f in functions.items():
+        env = f["Properties"].get("Environment", {}).get("Variables", {})
+        given = {v["Ref"] for k, v in env.items() if k.startswith("KEEL_QUEUE_") and isinstance(v, dict) and "Ref" in v}
+        if given:
+            for queue in sorted(wanted - given):
+                fail(f"{lid} reads consumer queues from KEEL_QUEUE_* but is not given {queue}")
+
+
 def check_iam(template, functions, declared, calls):
     for lid, d in declared.items():
         f = functions.get(lid)
@@ -237,6 +273,8 @@ def main():
     functions = check_functions(template, declared)
     check_routes(functions, declared)
     check_consumers(template, functions, declared)
+    check_operations(template, functions)
+    check_queue_settings(template, functions, declared)
     check_iam(template, functions, declared, calls)
     check_samconfig(template)
     check_settle_window(template, functions, declared)

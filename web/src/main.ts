@@ -21,7 +21,7 @@ function shell(path: string): HTMLElement {
       <div class="container">
         <a class="navbar-brand fw-semibold" href="#/leads"><span class="brand-mark">◆</span> Keel</a>
         <ul class="navbar-nav me-auto">
-          ${link("/dashboard", "Dashboard")}${link("/leads", "Leads")}${link("/users", "Users")}${s.role === "admin" ? [link("/audit", "Audit log"), link("/system", "Background tasks")] : ""}
+          ${link("/dashboard", "Dashboard")}${link("/leads", "Leads")}${link("/users", "Users")}${s.role === "admin" ? [link("/audit", "Audit log"), link("/system", "Background work")] : ""}
         </ul>
         <span class="navbar-text small me-3" title="Company ${s.companyId}" id="user-menu">${s.email} · ${s.role.replace("_", " ")}</span>
         <button class="btn btn-sm btn-outline-light" id="sign-out">Sign out</button>

@@ -1,8 +1,10 @@
 //! Integrations: `GET /api/companies/{company_id}/events` — the company's own domain events in
 //! order, kept 30 days, for integrations that were down to catch up. Live delivery goes through
 //! EventBridge (see docs/events.md); this feed is the replayable record of the same events.
+//! `GET /api/companies/{company_id}/jobs` — the company's background work and event delivery.
 
 mod feed;
+mod jobs;
 
 use keel_function::{Function, Trigger};
 use keel_http::AppState;
@@ -10,9 +12,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use feed::EventPage;
+pub use jobs::{BackgroundWork, EventDelivery};
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(feed::list_events))
+    OpenApiRouter::new().routes(routes!(feed::list_events)).routes(routes!(jobs::background_work))
 }
 
 pub fn router(state: AppState) -> axum::Router {

@@ -1,19 +1,25 @@
-//! System status for administrators: what is deployed, how the background work is doing (queue
-//! depths, dead letters, relay lag) and moving dead-lettered messages back once fixed.
+//! The platform, for its operators: what is deployed, how the background work is doing (queue
+//! depths, dead letters, relay lag), dead-letter redrives as background jobs; and the routes
+//! anyone may call (health, the OpenAPI document, what a problem type means).
 
 mod public;
 mod queues;
 mod routes;
+mod runner;
+
+use std::sync::Arc;
 
 use axum::extract::FromRef;
-use keel_function::{Function, Trigger};
+use keel_function::{Function, QueueHandler, Trigger};
 use keel_http::AppState;
+use keel_worker::Harness;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use public::Health;
 pub use queues::{BackgroundQueue, Queues};
 pub use routes::{BackgroundTasks, RelayStatus, SystemInfo};
+pub use runner::{RedriveRunner, CHUNK as REDRIVE_CHUNK};
 
 /// The system routes' state: the shared app state plus the SQS client and the queue map.
 #[derive(Clone)]
@@ -37,6 +43,7 @@ pub fn routes() -> OpenApiRouter<SystemState> {
         .routes(routes!(routes::system_info))
         .routes(routes!(routes::background_tasks))
         .routes(routes!(routes::redrive))
+        .routes(routes!(routes::platform_job))
 }
 
 pub fn router(app: AppState, sqs: aws_sdk_sqs::Client) -> axum::Router {
@@ -48,7 +55,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     routes().split_for_parts().1
 }
 
-/// The system status Lambda (also health and the OpenAPI document).
+/// The system Lambda: operators' routes, health and the OpenAPI document.
 pub fn function() -> Function {
     Function {
         logical_id: "SystemFunction",
@@ -56,14 +63,40 @@ pub fn function() -> Function {
             openapi,
             app: |runtime| Box::pin(async move { Ok(router(runtime.app_state()?, runtime.sqs())) }),
         },
+        aws_calls: &["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "sqs:GetQueueAttributes"],
+        writes_events: true,
+    }
+}
+
+/// The system jobs consumer Lambda: redrives, a chunk per event.
+pub fn jobs_function() -> Function {
+    Function {
+        logical_id: "SystemJobsFunction",
+        trigger: Trigger::Queue {
+            queue: "SystemJobsQueue",
+            source: keel_events::system::SOURCE_SYSTEM,
+            detail_types: &["RedriveRequested"],
+            handler: |runtime| {
+                Box::pin(async move {
+                    let db = runtime.db()?;
+                    let runner = RedriveRunner { db: db.clone(), sqs: runtime.sqs(), queues: Queues::from_env() };
+                    let harness = Arc::new(Harness::new(db, runner));
+                    let handler: QueueHandler = Arc::new(move |event| {
+                        let harness = harness.clone();
+                        Box::pin(async move { harness.handle_batch(event).await })
+                    });
+                    Ok(handler)
+                })
+            },
+        },
         aws_calls: &[
-            "dynamodb:GetItem",
+            "dynamodb:PutItem",
             "dynamodb:UpdateItem",
-            "sqs:GetQueueAttributes",
-            "sqs:SendMessage",
+            "dynamodb:DeleteItem",
             "sqs:ReceiveMessage",
+            "sqs:SendMessage",
             "sqs:DeleteMessage",
         ],
-        writes_events: false,
+        writes_events: true,
     }
 }

@@ -1,20 +1,25 @@
-//! `/api/system/*`, administrators only.
+//! `/api/system/*`, platform operators only (a company's administrators see their own background
+//! work at `/api/companies/{company_id}/jobs`).
+
+use std::collections::BTreeMap;
 
 use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
-use keel_http::{ApiError, Permission, Problem, TenantContext};
+use chrono::Utc;
+use keel_events::{Actor, Envelope, RedriveRequested};
+use keel_http::{ApiError, Permission, Problem, RequestMeta, TenantContext};
+use keel_store::jobs::{self, Job, JobState};
 use keel_store::relay_status::{self, RelayHeartbeat};
+use keel_store::{TenantKeys, UnitOfWork};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::queues::{depths, BackgroundQueue};
 use crate::SystemState;
 
-/// The Lambda functions Keel deploys (template.yaml).
-const FUNCTIONS: [&str; 8] =
-    ["leads", "relay", "dashboard", "dashboard-counters", "integrations", "audit", "identity", "system"];
-
-fn require_admin(ctx: &TenantContext) -> Result<(), ApiError> {
+fn require_operator(ctx: &TenantContext) -> Result<(), ApiError> {
     ctx.require(Permission::OperateSystem)
 }
 
@@ -26,7 +31,6 @@ pub struct SystemInfo {
     pub region: String,
     pub table: String,
     pub event_bus: String,
-    pub functions: Vec<String>,
 }
 
 /// What is deployed where.
@@ -34,7 +38,7 @@ pub struct SystemInfo {
     responses((status = 200, body = SystemInfo), (status = 401, body = Problem), (status = 403, body = Problem)),
     security(("bearer" = [])))]
 pub async fn system_info(State(state): State<SystemState>, ctx: TenantContext) -> Result<Json<SystemInfo>, ApiError> {
-    require_admin(&ctx)?;
+    require_operator(&ctx)?;
     let settings = &state.app.settings;
     Ok(Json(SystemInfo {
         version: env!("CARGO_PKG_VERSION").to_string(),
@@ -43,7 +47,6 @@ pub async fn system_info(State(state): State<SystemState>, ctx: TenantContext) -
         region: settings.region.clone(),
         table: state.app.db.table.clone(),
         event_bus: settings.event_bus.clone(),
-        functions: FUNCTIONS.iter().map(|f| f.to_string()).collect(),
     }))
 }
 
@@ -70,7 +73,7 @@ pub async fn background_tasks(
     State(state): State<SystemState>,
     ctx: TenantContext,
 ) -> Result<Json<BackgroundTasks>, ApiError> {
-    require_admin(&ctx)?;
+    require_operator(&ctx)?;
     let mut queues = Vec::new();
     for (name, (url, dlq)) in &state.queues.by_name {
         let (visible, in_flight) = depths(&state.sqs, url).await.map_err(ApiError::Unavailable)?;
@@ -86,26 +89,75 @@ pub async fn background_tasks(
     Ok(Json(BackgroundTasks { queues, relay }))
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct Redriven {
-    pub queue: String,
-    pub moved: usize,
-}
-
-/// Moves a queue's dead letters back to it (up to 1,000 per call), after the cause is fixed.
+/// Starts moving a queue's dead letters back to it, once the cause is fixed. The move runs as a
+/// background job (the system jobs consumer, a chunk at a time); follow it at the `Location`.
 #[utoipa::path(post, path = "/api/system/background-tasks/{queue}/redrive", tag = "system",
     params(("queue" = String, Path, description = "Queue name, e.g. dashboard-counters")),
-    responses((status = 200, body = Redriven), (status = 401, body = Problem), (status = 403, body = Problem),
+    responses((status = 202, description = "Redrive job started", body = Job,
+            headers(("Location" = String, description = "The job"))),
+        (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, description = "No such queue", body = Problem)),
     security(("bearer" = [])))]
 pub async fn redrive(
     State(state): State<SystemState>,
     ctx: TenantContext,
+    meta: RequestMeta,
     Path(queue): Path<String>,
-) -> Result<Json<Redriven>, ApiError> {
-    require_admin(&ctx)?;
-    let (url, dlq) = state.queues.by_name.get(&queue).ok_or(ApiError::NotFound)?;
-    let moved = keel_worker::redrive::redrive(&state.sqs, dlq, url, 1000).await.map_err(ApiError::Unavailable)?;
-    tracing::info!(queue = %queue, moved, actor = %ctx.user_id, "dead letters redriven");
-    Ok(Json(Redriven { queue, moved }))
+) -> Result<Response, ApiError> {
+    require_operator(&ctx)?;
+    if !state.queues.by_name.contains_key(&queue) {
+        return Err(ApiError::NotFound);
+    }
+    let platform = TenantKeys::platform();
+    let now = Utc::now();
+    let job = Job {
+        job_id: ulid::Ulid::new().to_string(),
+        kind: "redrive".into(),
+        state: JobState::Queued,
+        progress: BTreeMap::from([("moved".to_string(), 0)]),
+        detail: serde_json::json!({ "queue": queue }),
+        created_by: ctx.user_id.clone(),
+        created_at: now.to_rfc3339(),
+        updated_at: now.to_rfc3339(),
+        error: None,
+    };
+    let actor = Actor { user_id: ctx.user_id.clone(), role: ctx.role.as_str().to_string() };
+    let event = Envelope::new(
+        keel_store::PLATFORM_TENANT,
+        actor,
+        now,
+        &RedriveRequested { job_id: job.job_id.clone(), queue: queue.clone() },
+    );
+    let change = keel_store::audit::FieldChange {
+        field: "queue".into(),
+        before: serde_json::Value::Null,
+        after: queue.clone().into(),
+    };
+    // The platform's own audit trail: operators' actions, readable by operators at /api/audit.
+    let record = meta.audit(&ctx, "system.redrive", "job", &job.job_id, vec![change]);
+    let mut unit = UnitOfWork::new(&state.app.db);
+    unit.create(jobs::item(&platform, &job)?);
+    unit.event(&event)?.audit(&platform, &record)?;
+    unit.commit().await?;
+    tracing::info!(queue = %queue, job_id = %job.job_id, actor = %ctx.user_id, "redrive requested");
+    let location = format!("/api/system/jobs/{}", job.job_id);
+    Ok((StatusCode::ACCEPTED, [(header::LOCATION, location)], Json(job)).into_response())
+}
+
+/// A platform job: its state and progress.
+#[utoipa::path(get, path = "/api/system/jobs/{job_id}", tag = "system",
+    params(("job_id" = String, Path)),
+    responses((status = 200, body = Job), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn platform_job(
+    State(state): State<SystemState>,
+    ctx: TenantContext,
+    Path(job_id): Path<String>,
+) -> Result<Json<Job>, ApiError> {
+    require_operator(&ctx)?;
+    if job_id.len() > 26 {
+        return Err(ApiError::NotFound);
+    }
+    jobs::get(&state.app.db, &TenantKeys::platform(), &job_id).await?.map(Json).ok_or(ApiError::NotFound)
 }

@@ -10,8 +10,10 @@ use ulid::Ulid;
 pub mod bus;
 pub mod delivery;
 pub mod lead;
+pub mod system;
 
 pub use lead::{LeadArchived, LeadCreated, LeadUpdated};
+pub use system::RedriveRequested;
 
 /// The EventBridge `source` of every event a context publishes.
 pub const SOURCE_LEADS: &str = "keel.leads";

@@ -30,6 +30,10 @@ pub enum Role {
     Manager,
     SalesRep,
     Viewer,
+    /// A platform operator: runs the service (queues, redrive, deployment), belongs to no company
+    /// (its tokens name the reserved `_platform` tenant) and is created only by `keel-dev operator`
+    /// with AWS credentials, never through sign-up or by a company's administrator.
+    Operator,
 }
 
 impl Role {
@@ -39,6 +43,7 @@ impl Role {
             Role::Manager => "manager",
             Role::SalesRep => "sales_rep",
             Role::Viewer => "viewer",
+            Role::Operator => "operator",
         }
     }
 }

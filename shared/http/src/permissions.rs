@@ -18,34 +18,40 @@ pub enum Permission {
     EditAllRecords,
     /// Invite users, change roles, deactivate users, set policies.
     ManageUsers,
-    /// Read the audit trail.
+    /// Read the audit trail (a company's, or for operators the platform's).
     ReadAudit,
-    /// See and operate background tasks (queues, dead letters).
+    /// See the company's background work (imports, bulk actions, redrives) and event delivery.
+    ViewBackgroundWork,
+    /// Operate the platform: queue depths, dead letters and their redrive, deployment info.
     OperateSystem,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 6] = [
+    pub const ALL: [Permission; 7] = [
         Permission::ReadRecords,
         Permission::EditOwnRecords,
         Permission::EditAllRecords,
         Permission::ManageUsers,
         Permission::ReadAudit,
+        Permission::ViewBackgroundWork,
         Permission::OperateSystem,
     ];
 }
 
 impl Role {
+    /// The roles a company's users have (operators are not among them).
     pub const ALL: [Role; 4] = [Role::Admin, Role::Manager, Role::SalesRep, Role::Viewer];
 
     /// The matrix.
     pub fn permissions(self) -> &'static [Permission] {
         use Permission::*;
         match self {
-            Role::Admin => &[ReadRecords, EditOwnRecords, EditAllRecords, ManageUsers, ReadAudit, OperateSystem],
+            Role::Admin => &[ReadRecords, EditOwnRecords, EditAllRecords, ManageUsers, ReadAudit, ViewBackgroundWork],
             Role::Manager => &[ReadRecords, EditOwnRecords, EditAllRecords],
             Role::SalesRep => &[ReadRecords, EditOwnRecords],
             Role::Viewer => &[ReadRecords],
+            // Operators act on the platform, never on a company's records.
+            Role::Operator => &[OperateSystem, ReadAudit],
         }
     }
 
@@ -65,7 +71,8 @@ impl TenantContext {
                 Permission::EditAllRecords => "Your role can change only the records you own.",
                 Permission::ManageUsers => "Only administrators manage users.",
                 Permission::ReadAudit => "Only administrators can read the audit trail.",
-                Permission::OperateSystem => "Only administrators can see and operate system status.",
+                Permission::ViewBackgroundWork => "Only administrators see the company's background work.",
+                Permission::OperateSystem => "Only platform operators see and operate the platform.",
             }))
         }
     }
@@ -88,12 +95,14 @@ mod tests {
 
     #[test]
     fn the_matrix_follows_the_roles_promise() {
-        assert!(Role::Admin.permissions().len() == Permission::ALL.len());
+        assert!(Permission::ALL.iter().all(|p| Role::Admin.can(*p) != (*p == Permission::OperateSystem)));
+        assert_eq!(Role::Operator.permissions(), &[Permission::OperateSystem, Permission::ReadAudit]);
         assert!(Role::Manager.can(Permission::EditAllRecords) && !Role::Manager.can(Permission::ManageUsers));
         assert!(Role::SalesRep.can(Permission::EditOwnRecords) && !Role::SalesRep.can(Permission::EditAllRecords));
         assert_eq!(Role::Viewer.permissions(), &[Permission::ReadRecords]);
         for role in Role::ALL {
-            assert!(role.can(Permission::ReadRecords), "every role reads");
+            assert!(role.can(Permission::ReadRecords), "every company role reads");
+            assert!(!role.can(Permission::OperateSystem), "no company role operates the platform");
         }
     }
 }

@@ -7,6 +7,9 @@ pub struct TenantKeys {
     prefix: String,
 }
 
+/// The reserved tenant of platform operators.
+pub const PLATFORM_TENANT: &str = "_platform";
+
 impl TenantKeys {
     pub fn new(tenant_id: &str) -> Self {
         TenantKeys { prefix: format!("T#{tenant_id}#") }
@@ -17,6 +20,12 @@ impl TenantKeys {
     }
 
     /// `T#<tenant>#<rest>`.
+    /// The platform's own partition (operators, their audit trail and jobs): a reserved tenant no
+    /// company can be (company ids are ULIDs).
+    pub fn platform() -> Self {
+        TenantKeys::new(PLATFORM_TENANT)
+    }
+
     pub fn key(&self, rest: &str) -> String {
         format!("{}{rest}", self.prefix)
     }

@@ -9,6 +9,7 @@ pub mod cursor;
 pub mod db;
 pub mod error;
 pub mod idempotency;
+pub mod jobs;
 pub mod keys;
 pub mod outbox;
 pub mod rate_limit;
@@ -20,7 +21,7 @@ pub use counter::RequestCounter;
 pub use cursor::{CursorError, CursorSigner};
 pub use db::Db;
 pub use error::{CancelReason, StoreError};
-pub use keys::TenantKeys;
+pub use keys::{TenantKeys, PLATFORM_TENANT};
 pub use unit::{Refusal, UnitOfWork, WriteError};
 
 /// A DynamoDB item.

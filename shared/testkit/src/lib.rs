@@ -105,6 +105,18 @@ impl TestApp {
         tenant
     }
 
+    /// A platform operator (its item written under the reserved `_platform` tenant, as
+    /// `keel-dev operator create` writes it) and a token for them.
+    pub async fn operator_token(&self) -> String {
+        let platform = Tenant {
+            id: keel_store::PLATFORM_TENANT.to_string(),
+            user_id: format!("operator-{}", Ulid::new()),
+            issuer: self.issuer.clone(),
+        };
+        let user = platform.user_id.clone();
+        self.user_token(&platform, &user, Role::Operator).await
+    }
+
     /// Another user of `tenant` with `role` (its user item written), and a token for them.
     pub async fn user_token(&self, tenant: &Tenant, user_id: &str, role: Role) -> String {
         self.add_user(tenant, user_id, role).await;

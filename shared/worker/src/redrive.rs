@@ -16,6 +16,8 @@ pub async fn redrive(sqs: &Client, dlq_url: &str, queue_url: &str, limit: usize)
             .queue_url(dlq_url)
             .max_number_of_messages(((limit - moved).min(10)) as i32)
             .visibility_timeout(30)
+            // A short poll can answer empty while messages remain; a 1 s wait makes "empty" true.
+            .wait_time_seconds(1)
             .send()
             .await
             .map_err(|e| err(&aws_sdk_sqs::error::DisplayErrorContext(&e)))?;

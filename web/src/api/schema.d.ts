@@ -143,6 +143,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/companies/{company_id}/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The company's background work, newest first, and its events' delivery. */
+        get: operations["background_work"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/companies/{company_id}/leads": {
         parameters: {
             query?: never;
@@ -337,7 +354,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Moves a queue's dead letters back to it (up to 1,000 per call), after the cause is fixed. */
+        /**
+         * Starts moving a queue's dead letters back to it, once the cause is fixed. The move runs as a
+         *     background job (the system jobs consumer, a chunk at a time); follow it at the `Location`.
+         */
         post: operations["redrive"];
         delete?: never;
         options?: never;
@@ -354,6 +374,23 @@ export interface paths {
         };
         /** What is deployed where. */
         get: operations["system_info"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/system/jobs/{job_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A platform job: its state and progress. */
+        get: operations["platform_job"];
         put?: never;
         post?: never;
         delete?: never;
@@ -403,6 +440,10 @@ export interface components {
             queues: components["schemas"]["BackgroundQueue"][];
             relay: components["schemas"]["RelayStatus"];
         };
+        BackgroundWork: {
+            events: components["schemas"]["EventDelivery"];
+            jobs: components["schemas"]["Page_Job"];
+        };
         Credentials: {
             /** @description Needed when the email belongs to users of several companies. */
             company_id?: string | null;
@@ -413,6 +454,20 @@ export interface components {
             leads: components["schemas"]["LeadCounts"];
             /** @description When the counters last changed (they follow events within seconds). */
             updated_at?: string | null;
+        };
+        /** @description How the company's latest event is doing on its way to the bus. */
+        EventDelivery: {
+            /**
+             * Format: int64
+             * @description Commit → bus delay of that event, or how long it has been waiting, in milliseconds.
+             */
+            lag_ms?: number | null;
+            /** @description When the company's latest event happened (null: none yet). */
+            last_event_at?: string | null;
+            /** @description When it reached the bus (null: not yet). */
+            last_published_at?: string | null;
+            /** @description True while the latest event has not reached the bus. */
+            waiting: boolean;
         };
         /** @description A page of events, oldest first. Keep `next_cursor` (the last event's id) to continue. */
         EventPage: {
@@ -440,6 +495,25 @@ export interface components {
             /** @description `up` or `down`. */
             status: string;
         };
+        Job: {
+            created_at: string;
+            created_by: string;
+            /** @description What the job works on, e.g. `{"queue": "dashboard-counters"}`. */
+            detail: Record<string, never>;
+            /** @description Why it failed. */
+            error?: string | null;
+            job_id: string;
+            /** @description What kind of work: `redrive`, … */
+            kind: string;
+            /** @description Progress counters, e.g. `{"moved": 120}`. */
+            progress: {
+                [key: string]: number;
+            };
+            state: components["schemas"]["JobState"];
+            updated_at: string;
+        };
+        /** @enum {string} */
+        JobState: "queued" | "running" | "succeeded" | "failed";
         /** @description A lead as stored and returned. */
         Lead: {
             authority?: string | null;
@@ -610,6 +684,31 @@ export interface components {
          * @description A page of a listing. Filtered pages may hold fewer than `limit` items: keep following
          *     `next_cursor` until it is null.
          */
+        Page_Job: {
+            items: {
+                created_at: string;
+                created_by: string;
+                /** @description What the job works on, e.g. `{"queue": "dashboard-counters"}`. */
+                detail: Record<string, never>;
+                /** @description Why it failed. */
+                error?: string | null;
+                job_id: string;
+                /** @description What kind of work: `redrive`, … */
+                kind: string;
+                /** @description Progress counters, e.g. `{"moved": 120}`. */
+                progress: {
+                    [key: string]: number;
+                };
+                state: components["schemas"]["JobState"];
+                updated_at: string;
+            }[];
+            /** @description `cursor` for the next page; null on the last one. */
+            next_cursor?: string | null;
+        };
+        /**
+         * @description A page of a listing. Filtered pages may hold fewer than `limit` items: keep following
+         *     `next_cursor` until it is null.
+         */
         Page_Lead: {
             items: {
                 authority?: string | null;
@@ -677,10 +776,6 @@ export interface components {
             status: number;
             title: string;
         };
-        Redriven: {
-            moved: number;
-            queue: string;
-        };
         RefreshRequest: {
             company_id: string;
             refresh_token: string;
@@ -728,7 +823,6 @@ export interface components {
         SystemInfo: {
             commit: string;
             event_bus: string;
-            functions: string[];
             region: string;
             stage: string;
             table: string;
@@ -1074,6 +1168,64 @@ export interface operations {
                 };
             };
             /** @description Not your company */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    background_work: {
+        parameters: {
+            query?: {
+                /** @description 1-100, default 20 */
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                company_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackgroundWork"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an administrator */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1468,7 +1620,10 @@ export interface operations {
     create_user: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes retries safe */
+                "Idempotency-Key"?: string | null;
+            };
             path: {
                 company_id: string;
             };
@@ -1762,12 +1917,15 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            200: {
+            /** @description Redrive job started */
+            202: {
                 headers: {
+                    /** @description The job */
+                    Location?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Redriven"];
+                    "application/json": components["schemas"]["Job"];
                 };
             };
             401: {
@@ -1823,6 +1981,51 @@ export interface operations {
                 };
             };
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    platform_job: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

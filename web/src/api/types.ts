@@ -2,5 +2,5 @@
 import type { components } from "./schema";
 
 export type DashboardSummary = components["schemas"]["DashboardSummary"];
-export type BackgroundTasks = components["schemas"]["BackgroundTasks"];
-export type SystemInfo = components["schemas"]["SystemInfo"];
+export type BackgroundWork = components["schemas"]["BackgroundWork"];
+export type Job = components["schemas"]["Job"];
