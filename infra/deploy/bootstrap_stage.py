@@ -5,6 +5,8 @@
 
 - Secrets Manager `keel/<stage>/jwt`: {"signing_key": Ed25519 PKCS#8 PEM, "kid": key id}
 - Secrets Manager `keel/<stage>/cursor`: {"key": random url-safe string}
+- Secrets Manager `keel/<stage>/edge`: {"key": random url-safe string} (CloudFront sends it to the API;
+  the functions serve only requests that carry it)
 - SSM String `/keel/<stage>/jwt-public-keys`: {"<kid>": SPKI PEM, ...} (the JwtPublicKeys parameter)
 
 Existing secrets and parameters are left as they are. --rotate adds a new key id `<stage>-N+1` to the
@@ -45,6 +47,7 @@ class Store:
         self.ssm = boto3.client("ssm", region_name=region)
         self.jwt_secret = f"keel/{stage}/jwt"
         self.cursor_secret = f"keel/{stage}/cursor"
+        self.edge_secret = f"keel/{stage}/edge"
         self.public_keys = f"/keel/{stage}/jwt-public-keys"
 
     def secret(self, name: str) -> dict | None:
@@ -91,6 +94,12 @@ def next_kid(stage: str, keys: dict) -> str:
 
 
 def bootstrap(store: Store, stage: str) -> str:
+    if store.secret(store.edge_secret) is None:
+        store.create_secret(store.edge_secret, {"key": secrets.token_urlsafe(32)},
+                            "Keel edge secret: CloudFront -> API proof (KEEL_EDGE_SECRET)")
+        print(f"created secret {store.edge_secret}")
+    else:
+        print(f"kept secret {store.edge_secret}")
     if store.secret(store.cursor_secret) is None:
         store.create_secret(store.cursor_secret, {"key": secrets.token_urlsafe(48)},
                             "Keel pagination cursor signing key (KEEL_CURSOR_SECRET)")

@@ -6,7 +6,7 @@ use std::time::Instant;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::Router;
 use tracing::Instrument;
 
@@ -39,6 +39,13 @@ fn request_id(req: &Request) -> String {
 }
 
 async fn request_context(mut req: Request, next: Next) -> Response {
+    // Where the API sits behind the web distribution, only requests through it are served: a direct
+    // call to the API's own address could claim any viewer address and would skip the edge's guards.
+    if let Some(secret) = crate::request_meta::edge_secret() {
+        if !crate::request_meta::through_edge(req.headers(), secret) {
+            return ApiError::Forbidden("Use the product's address; this API answers only through it.").into_response();
+        }
+    }
     let started = Instant::now();
     let id = request_id(&req);
     let source_ip = RequestMeta::source_ip(&req);
