@@ -102,7 +102,7 @@ def bootstrap(store: Store, stage: str) -> str:
         print(f"kept secret {store.edge_secret}")
     if store.secret(store.cursor_secret) is None:
         store.create_secret(store.cursor_secret, {"key": secrets.token_urlsafe(48)},
-                            "Keel pagination cursor signing key (KEEL_CURSOR_SECRET)")
+                            "Keel pagination cursor signing key (read at run time)")
         print(f"created secret {store.cursor_secret}")
     else:
         print(f"kept secret {store.cursor_secret}")
@@ -114,7 +114,7 @@ def bootstrap(store: Store, stage: str) -> str:
         # Public key first: a signing key nobody can verify must never exist.
         store.put_keys({kid: public_pem}, overwrite=False)
         store.create_secret(store.jwt_secret, {"signing_key": private_pem, "kid": kid},
-                            "Keel token signing key (identity function, KEEL_JWT_SIGNING_KEY)")
+                            "Keel token signing key (identity function)")
         print(f"created parameter {store.public_keys} and secret {store.jwt_secret}")
         return kid
     if signing is None:
@@ -134,31 +134,60 @@ def bootstrap(store: Store, stage: str) -> str:
 
 
 def rotate(store: Store, stage: str) -> str:
+    """Step 1 of a key rotation: publish the new public key and stage the new signing key as
+    AWSPENDING. Verifiers learn public keys at deploy time, the identity function reads AWSCURRENT at
+    run time: so deploy, then --promote."""
     signing, keys = store.secret(store.jwt_secret), store.keys() or {}
     kid = next_kid(stage, keys)
     private_pem, public_pem = new_key()
     # Verifiers learn the new key before anything signs with it; old keys stay for issued tokens.
     store.put_keys({**keys, kid: public_pem}, overwrite=bool(keys))
-    value = {"signing_key": private_pem, "kid": kid}
+    value = json.dumps({"signing_key": private_pem, "kid": kid})
     if signing is None:
-        store.create_secret(store.jwt_secret, value, "Keel token signing key (identity function, KEEL_JWT_SIGNING_KEY)")
-    else:
-        store.sm.put_secret_value(SecretId=store.jwt_secret, SecretString=json.dumps(value))
-    print(f"added key id {kid} to {store.public_keys} and wrote the new signing key to {store.jwt_secret}")
-    # The stack reads the key and the key ids at deploy time: the next deploy must name the new kid.
-    print("Deploy to start signing with it (the stack reads key and key id from the secret); once the access "
-          "tokens signed with the old key have expired, remove its key id from the parameter and deploy again.")
+        store.create_secret(store.jwt_secret, json.loads(value), "Keel token signing key (identity function)")
+        print(f"added key id {kid} to {store.public_keys} and created {store.jwt_secret} with it")
+        return kid
+    store.sm.put_secret_value(SecretId=store.jwt_secret, SecretString=value, VersionStages=["AWSPENDING"])
+    print(f"added key id {kid} to {store.public_keys} and staged its signing key in {store.jwt_secret} (AWSPENDING)")
+    print("Deploy (so every function verifies the new key id), then run with --promote: the identity "
+          "function signs with it within 5 minutes, no redeploy. Once the tokens signed with the old key "
+          "have expired (15 minutes), remove its key id from the parameter and deploy again.")
     return kid
+
+
+def promote(store: Store) -> str:
+    """Step 2 of a key rotation: the staged signing key becomes AWSCURRENT."""
+    versions = store.sm.list_secret_version_ids(SecretId=store.jwt_secret)["Versions"]
+    pending = next((v["VersionId"] for v in versions if "AWSPENDING" in v.get("VersionStages", [])), None)
+    current = next((v["VersionId"] for v in versions if "AWSCURRENT" in v.get("VersionStages", [])), None)
+    if pending is None:
+        sys.exit(f"no staged signing key in {store.jwt_secret}: run with --rotate first")
+    staged = json.loads(store.sm.get_secret_value(SecretId=store.jwt_secret, VersionId=pending)["SecretString"])
+    if staged["kid"] not in (store.keys() or {}):
+        sys.exit(f"key id {staged['kid']} is not in {store.public_keys}: tokens it signs would not verify")
+    store.sm.update_secret_version_stage(SecretId=store.jwt_secret, VersionStage="AWSCURRENT",
+                                         MoveToVersionId=pending, RemoveFromVersionId=current)
+    store.sm.update_secret_version_stage(SecretId=store.jwt_secret, VersionStage="AWSPENDING",
+                                         RemoveFromVersionId=pending)
+    print(f"{store.jwt_secret}: key id {staged['kid']} is now the signing key")
+    return staged["kid"]
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("stage", type=stage_arg)
-    parser.add_argument("--rotate", action="store_true", help="add a new key id and replace the signing key")
+    parser.add_argument("--rotate", action="store_true",
+                        help="publish a new key id and stage its signing key (then deploy, then --promote)")
+    parser.add_argument("--promote", action="store_true", help="make the staged signing key the current one")
     parser.add_argument("--region", help="default: the stage's region in samconfig.toml")
     args = parser.parse_args()
     store = Store(args.stage, region_for(args.stage, args.region))
-    kid = rotate(store, args.stage) if args.rotate else bootstrap(store, args.stage)
+    if args.promote:
+        kid = promote(store)
+    elif args.rotate:
+        kid = rotate(store, args.stage)
+    else:
+        kid = bootstrap(store, args.stage)
     print(f"signing key id: {kid}")
 
 

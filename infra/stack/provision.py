@@ -203,3 +203,18 @@ def functions(template, res):
 
 def _snake(logical_id):
     return re.sub(r"(?<!^)(?=[A-Z])", "_", logical_id).upper()
+
+
+def secrets(stage, env, values):
+    """Puts the stage's secrets into the local Secrets Manager (moto), as scripts/bootstrap-stage.sh
+    does in AWS, and returns the `*_SECRET_ID` settings the functions read them by. The signing key
+    also stays in the environment for local tooling (test tokens, `keel-dev token`)."""
+    creds = dict(aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+                 aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"], region_name=env["AWS_REGION"])
+    sm = boto3.client("secretsmanager", endpoint_url=env["AWS_ENDPOINT_URL_SECRETS_MANAGER"], **creds)
+    out = {}
+    for name, value in values.items():
+        secret_id = f"keel/{stage}/{name}"
+        sm.create_secret(Name=secret_id, SecretString=json.dumps(value))
+        out[f"KEEL_{name.upper()}_SECRET_ID"] = secret_id
+    return out

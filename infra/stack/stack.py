@@ -181,6 +181,7 @@ def main():
             "AWS_ENDPOINT_URL_SQS": f"http://127.0.0.1:{moto_port}",
             "AWS_ENDPOINT_URL_EVENTBRIDGE": f"http://127.0.0.1:{moto_port}",
             "AWS_ENDPOINT_URL_SESV2": f"http://127.0.0.1:{moto_port}",
+            "AWS_ENDPOINT_URL_SECRETS_MANAGER": f"http://127.0.0.1:{moto_port}",
             "KEEL_STAGE": STAGE,
         })
         outputs, functions = provision.provision(os.path.join(ROOT, "template.yaml"), STAGE, env)
@@ -190,6 +191,10 @@ def main():
         outputs["KEEL_LOCAL_FUNCTIONS"] = functions_path
         env.update(outputs)
         env.update(dev_token_settings())
+        env.update(provision.secrets(STAGE, env, {
+            "jwt": {"signing_key": env["KEEL_JWT_SIGNING_KEY"], "kid": env["KEEL_JWT_SIGNING_KID"]},
+            "cursor": {"key": env.pop("KEEL_CURSOR_SECRET")},
+        }))
         with open(os.path.join(log_dir, "env"), "w") as f:
             for k in sorted(outputs) + ["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SQS"]:
                 f.write(f"{k}={env[k]}\n")

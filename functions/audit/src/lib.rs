@@ -26,7 +26,7 @@ pub fn function() -> Function {
     Function {
         logical_id: "AuditFunction",
         trigger: Trigger::Http { openapi, app: |runtime| Box::pin(async move { Ok(router(runtime.app_state()?)) }) },
-        aws_calls: &["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+        aws_calls: &["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query", "secretsmanager:GetSecretValue"],
         writes_events: false,
     }
 }

@@ -101,7 +101,8 @@ pub async fn list_audit(
         from,
         to,
     };
-    let pager = Pager::new(&app.cursors, keys, "audit", &filter);
+    let signer = app.cursors.signer().await?;
+    let pager = Pager::new(&signer, keys, "audit", &filter);
     let start = pager.start(p.cursor.as_deref())?;
 
     let (index, pk_name, sk_name, pk, prefix) = match (&entity_type, &entity_id, &actor) {

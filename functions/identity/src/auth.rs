@@ -1,11 +1,13 @@
 //! `/api/auth/*`: sign-up, sign-in, token refresh, sign-out, and who am I.
 
+use std::sync::Arc;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::Utc;
 use keel_core::{field_error::text, Email, FieldErrors};
-use keel_http::{ApiError, ApiJson, AppState, Problem, RequestMeta, Role, TenantContext, TokenIssuer};
+use keel_http::{ApiError, ApiJson, AppState, Problem, RequestMeta, Role, TenantContext};
 use keel_store::audit::FieldChange;
 use keel_store::db::{from_item, s};
 use keel_store::{StoreError, TenantKeys, UnitOfWork, WriteError};
@@ -16,12 +18,13 @@ use crate::records::{
     add_new_company, add_new_user, company_pk, credentials, membership_pk, user_pk, Company, Membership, User,
 };
 use crate::sessions::{self, Session};
+use crate::signing::Signer;
 use crate::{lockout, password};
 
 #[derive(Clone)]
 pub struct IdentityState {
     pub app: AppState,
-    pub issuer: TokenIssuer,
+    pub signer: Arc<Signer>,
 }
 
 impl axum::extract::FromRef<IdentityState> for AppState {
@@ -102,7 +105,10 @@ pub async fn register(
     add_new_user(&mut unit, &c, &user)?;
     unit.include(refresh_item).audit(&c, &company_audit)?.audit(&c, &user_audit)?;
     unit.commit().await?;
-    Ok((StatusCode::CREATED, Json(sessions::session(&state.issuer, &company_id, &user_id, Role::Admin, refresh))))
+    Ok((
+        StatusCode::CREATED,
+        Json(sessions::session(&*state.signer.issuer().await?, &company_id, &user_id, Role::Admin, refresh)),
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -181,7 +187,7 @@ pub async fn login(
     let mut unit = UnitOfWork::new(&app.db);
     unit.include(item).audit(&c, &signed_in)?;
     unit.commit().await?;
-    Ok(Json(sessions::session(&state.issuer, &user.company_id, &user.user_id, user.role, refresh)))
+    Ok(Json(sessions::session(&*state.signer.issuer().await?, &user.company_id, &user.user_id, user.role, refresh)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -219,7 +225,13 @@ pub async fn refresh(
     sessions::rotate(&mut unit, &c, &req.refresh_token, &record.family);
     unit.include(next_item);
     match unit.commit().await {
-        Ok(()) => Ok(Json(sessions::session(&state.issuer, &record.company_id, &record.user_id, user.role, next))),
+        Ok(()) => Ok(Json(sessions::session(
+            &*state.signer.issuer().await?,
+            &record.company_id,
+            &record.user_id,
+            user.role,
+            next,
+        ))),
         Err(WriteError::Refused(_)) => {
             // Used concurrently or revoked meanwhile: treat as reuse.
             sessions::revoke_family(app, &record.company_id, &record.family).await?;

@@ -7,11 +7,16 @@ mod password;
 mod permissions;
 mod records;
 mod sessions;
+mod signing;
 mod users;
+
+use std::sync::Arc;
 
 pub use auth::IdentityState;
 use keel_function::{Function, Trigger};
-use keel_http::state::TokenSettings;
+pub use signing::Signer;
+
+use keel_http::state::{SecretSetting, TokenSettings};
 use keel_http::{AppState, TokenIssuer};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -31,9 +36,14 @@ pub fn routes() -> OpenApiRouter<IdentityState> {
         .routes(routes!(users::update_user))
 }
 
-/// The identity API. Only this context holds the token signing key.
+/// The identity API with a signing key given directly (tests, local tooling).
 pub fn router(app: AppState, issuer: TokenIssuer) -> axum::Router {
-    routes().split_for_parts().0.with_state(IdentityState { app, issuer })
+    router_with(app, Signer::Fixed(Arc::new(issuer)))
+}
+
+/// The identity API. Only this context holds the token signing key.
+pub fn router_with(app: AppState, signer: Signer) -> axum::Router {
+    routes().split_for_parts().0.with_state(IdentityState { app, signer: Arc::new(signer) })
 }
 
 pub fn openapi() -> utoipa::openapi::OpenApi {
@@ -48,8 +58,17 @@ pub fn function() -> Function {
             openapi,
             app: |runtime| {
                 Box::pin(async move {
-                    let issuer = TokenSettings::from_env()?.issuer()?;
-                    Ok(router(runtime.app_state()?, issuer))
+                    let tokens = TokenSettings::from_env()?;
+                    // The signing key from Secrets Manager where deployed; from the environment
+                    // only where no secret is named (local tooling).
+                    let signer = match SecretSetting::from_env("KEEL_JWT_SECRET") {
+                        setting @ SecretSetting::SecretsManager(_) => {
+                            let secret = setting.cached(Some(runtime.secretsmanager())).ok_or("no signing key")?;
+                            Signer::secret(secret, &tokens.issuer, &tokens.audience)
+                        }
+                        _ => Signer::Fixed(Arc::new(tokens.issuer()?)),
+                    };
+                    Ok(router_with(runtime.app_state()?, signer))
                 })
             },
         },
@@ -59,6 +78,7 @@ pub fn function() -> Function {
             "dynamodb:UpdateItem",
             "dynamodb:ConditionCheckItem",
             "dynamodb:Query",
+            "secretsmanager:GetSecretValue",
         ],
         writes_events: false,
     }

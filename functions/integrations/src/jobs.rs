@@ -62,7 +62,8 @@ pub async fn background_work(
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(ApiError::field("limit", format!("must be between 1 and {MAX_LIMIT}")));
     }
-    let pager = Pager::new(&app.cursors, keys, "jobs", &());
+    let signer = app.cursors.signer().await?;
+    let pager = Pager::new(&signer, keys, "jobs", &());
     let start = pager.start(params.cursor.as_deref())?;
     // Two independent reads, side by side: the jobs page and the newest outbox event.
     let (listed, latest) = tokio::join!(jobs::list(&app.db, keys, limit as i32, start), latest_event(&app, keys));

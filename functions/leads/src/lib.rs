@@ -46,6 +46,7 @@ pub fn function() -> Function {
             "dynamodb:UpdateItem",
             "dynamodb:DeleteItem",
             "dynamodb:Query",
+            "secretsmanager:GetSecretValue",
         ],
         writes_events: true,
     }

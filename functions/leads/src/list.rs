@@ -92,7 +92,8 @@ pub async fn list_leads(
         source: source.as_deref(),
         score_band: band.as_deref(),
     };
-    let pager = Pager::new(&app.cursors, keys, "leads", &filter);
+    let signer = app.cursors.signer().await?;
+    let pager = Pager::new(&signer, keys, "leads", &filter);
     let start = pager.start(params.cursor.as_deref())?;
     let (items, last) = repo::list(
         &app.db,

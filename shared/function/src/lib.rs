@@ -12,6 +12,7 @@ use std::sync::Arc;
 use aws_lambda_events::event::dynamodb::Event as StreamEvent;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
+use keel_http::page::CursorKeys;
 use keel_http::state::TokenSettings;
 use keel_http::{telemetry, with_edge, AppState};
 use keel_store::{Db, RequestCounter};
@@ -81,7 +82,18 @@ impl Runtime {
     }
 
     pub fn app_state(&self) -> Result<AppState, String> {
-        AppState::new(self.db()?, &TokenSettings::from_env()?)
+        let tokens = TokenSettings::from_env()?;
+        let mut state = AppState::new(self.db()?, &tokens)?;
+        // Secrets are read through this function's own (recorded) client.
+        state.cursors = Arc::new(CursorKeys::new(tokens.cursor_secret.cached(Some(self.secretsmanager()))));
+        Ok(state)
+    }
+
+    pub fn secretsmanager(&self) -> aws_sdk_secretsmanager::Client {
+        let config = aws_sdk_secretsmanager::config::Builder::from(&self.sdk)
+            .interceptor(CallRecorder::new(self.function, "secretsmanager"))
+            .build();
+        aws_sdk_secretsmanager::Client::from_conf(config)
     }
 
     pub fn sqs(&self) -> aws_sdk_sqs::Client {

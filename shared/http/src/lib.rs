@@ -11,6 +11,7 @@ pub mod problem;
 pub mod query;
 pub mod request_meta;
 pub mod revocation;
+pub mod secrets;
 pub mod settings;
 pub mod state;
 pub mod telemetry;

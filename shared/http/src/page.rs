@@ -8,7 +8,30 @@ use keel_store::{AttributeValue, CursorSigner, TenantKeys};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::secrets::CachedSecret;
 use crate::ApiError;
+
+/// The keys that sign cursors: the current one, and the one before the last rotation (so cursors
+/// handed out before it keep working).
+pub struct CursorKeys {
+    secret: Option<CachedSecret>,
+}
+
+impl CursorKeys {
+    pub fn new(secret: Option<CachedSecret>) -> CursorKeys {
+        CursorKeys { secret }
+    }
+
+    pub async fn signer(&self) -> Result<CursorSigner, ApiError> {
+        let secret = self.secret.as_ref().ok_or_else(|| ApiError::Internal("no cursor secret is configured".into()))?;
+        let versions = secret.get().await.map_err(ApiError::Unavailable)?;
+        let (current, previous) = versions.field("key").map_err(ApiError::Internal)?;
+        if current.len() < 32 {
+            return Err(ApiError::Internal("the cursor secret is shorter than 32 characters".into()));
+        }
+        Ok(CursorSigner::with_previous(current.as_bytes(), previous.as_deref().map(str::as_bytes)))
+    }
+}
 
 /// A page of a listing. Filtered pages may hold fewer than `limit` items: keep following
 /// `next_cursor` until it is null.

@@ -24,6 +24,8 @@ pub enum CursorError {
 #[derive(Clone)]
 pub struct CursorSigner {
     key: Vec<u8>,
+    /// The key before the last rotation: cursors it signed keep working until it is rotated out.
+    previous: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for CursorSigner {
@@ -42,13 +44,24 @@ struct Payload {
 
 impl CursorSigner {
     pub fn new(key: &[u8]) -> Self {
-        CursorSigner { key: key.to_vec() }
+        CursorSigner { key: key.to_vec(), previous: None }
+    }
+
+    /// Signs with `key`, and still accepts what `previous` signed.
+    pub fn with_previous(key: &[u8], previous: Option<&[u8]>) -> Self {
+        CursorSigner { key: key.to_vec(), previous: previous.map(<[u8]>::to_vec) }
     }
 
     fn mac(&self, data: &[u8]) -> Vec<u8> {
         let mut mac = HmacSha256::new_from_slice(&self.key).expect("HMAC takes any key length");
         mac.update(data);
         mac.finalize().into_bytes().to_vec()
+    }
+
+    fn verifies(key: &[u8], payload: &[u8], sig: &[u8]) -> bool {
+        let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes any key length");
+        mac.update(payload);
+        mac.verify_truncated_left(sig).is_ok()
     }
 
     /// `binding` names the tenant and the query (filters included) the cursor continues.
@@ -63,10 +76,9 @@ impl CursorSigner {
         let (payload, sig) = cursor.split_once('.').ok_or(CursorError::Invalid)?;
         let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| CursorError::Invalid)?;
         let sig = URL_SAFE_NO_PAD.decode(sig).map_err(|_| CursorError::Invalid)?;
-        let mut mac = HmacSha256::new_from_slice(&self.key).expect("HMAC takes any key length");
-        mac.update(&payload);
-        mac.verify_truncated_left(&sig).map_err(|_| CursorError::Invalid)?;
-        if sig.len() != 16 {
+        let signed = Self::verifies(&self.key, &payload, &sig)
+            || self.previous.as_deref().is_some_and(|previous| Self::verifies(previous, &payload, &sig));
+        if !signed || sig.len() != 16 {
             return Err(CursorError::Invalid);
         }
         let payload: Payload = serde_json::from_slice(&payload).map_err(|_| CursorError::Invalid)?;
@@ -93,5 +105,11 @@ mod tests {
         assert_eq!(signer.decode("T#a#|status=new", &tampered), Err(CursorError::Invalid));
         assert_eq!(CursorSigner::new(b"other").decode("T#a#|status=new", &c), Err(CursorError::Invalid));
         assert_eq!(signer.decode("T#a#|status=new", "garbage"), Err(CursorError::Invalid));
+        // After a rotation, cursors signed with the previous key still work; two rotations later not.
+        let rotated = CursorSigner::with_previous(b"next", Some(b"secret"));
+        assert_eq!(rotated.decode("T#a#|status=new", &c).unwrap(), key);
+        assert_ne!(rotated.encode("T#a#|status=new", &key), c, "new cursors use the new key");
+        let twice = CursorSigner::with_previous(b"after", Some(b"next"));
+        assert_eq!(twice.decode("T#a#|status=new", &c), Err(CursorError::Invalid));
     }
 }
