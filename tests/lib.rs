@@ -59,9 +59,8 @@ pub async fn all_leads(app: &TestApp, tenant: &Tenant) -> Vec<Value> {
     }
 }
 
-/// The tenant's outbox events, oldest first.
-pub async fn outbox(app: &TestApp, tenant: &Tenant) -> Vec<Value> {
-    let keys = keel_store::TenantKeys::new(&tenant.id);
+/// Every item of one partition, in sort-key order.
+pub async fn partition(app: &TestApp, pk: String) -> Vec<keel_store::Item> {
     let out = app
         .state
         .db
@@ -69,11 +68,17 @@ pub async fn outbox(app: &TestApp, tenant: &Tenant) -> Vec<Value> {
         .query()
         .table_name(&app.state.db.table)
         .key_condition_expression("pk = :pk")
-        .expression_attribute_values(":pk", keel_store::AttributeValue::S(keys.events()))
+        .expression_attribute_values(":pk", keel_store::AttributeValue::S(pk))
         .send()
         .await
-        .expect("query outbox");
-    out.items().iter().map(|i| serde_json::from_str(i["envelope"].as_s().expect("envelope")).expect("json")).collect()
+        .expect("query a partition");
+    out.items.unwrap_or_default()
+}
+
+/// The tenant's outbox events, oldest first.
+pub async fn outbox(app: &TestApp, tenant: &Tenant) -> Vec<Value> {
+    let items = partition(app, keel_store::TenantKeys::new(&tenant.id).events()).await;
+    items.iter().map(|i| serde_json::from_str(i["envelope"].as_s().expect("envelope")).expect("json")).collect()
 }
 
 /// A lead event of `tenant` as the leads context would emit it, without going through the API.
@@ -179,17 +184,5 @@ pub fn identity_router(state: keel_http::AppState) -> axum::Router {
 
 /// The tenant's audit records, read from the table.
 pub async fn audit_records(app: &TestApp, tenant: &Tenant) -> Vec<keel_store::Item> {
-    let keys = keel_store::TenantKeys::new(&tenant.id);
-    let out = app
-        .state
-        .db
-        .client
-        .query()
-        .table_name(&app.state.db.table)
-        .key_condition_expression("pk = :pk")
-        .expression_attribute_values(":pk", keel_store::AttributeValue::S(keel_store::audit::partition(&keys)))
-        .send()
-        .await
-        .expect("query audit trail");
-    out.items.unwrap_or_default()
+    partition(app, keel_store::audit::partition(&keel_store::TenantKeys::new(&tenant.id))).await
 }

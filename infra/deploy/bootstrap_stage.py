@@ -94,18 +94,16 @@ def next_kid(stage: str, keys: dict) -> str:
 
 
 def bootstrap(store: Store, stage: str) -> str:
-    if store.secret(store.edge_secret) is None:
-        store.create_secret(store.edge_secret, {"key": secrets.token_urlsafe(32)},
-                            "Keel edge secret: CloudFront -> API proof (KEEL_EDGE_SECRET)")
-        print(f"created secret {store.edge_secret}")
-    else:
-        print(f"kept secret {store.edge_secret}")
-    if store.secret(store.cursor_secret) is None:
-        store.create_secret(store.cursor_secret, {"key": secrets.token_urlsafe(48)},
-                            "Keel pagination cursor signing key (read at run time)")
-        print(f"created secret {store.cursor_secret}")
-    else:
-        print(f"kept secret {store.cursor_secret}")
+    random_keys = [
+        (store.edge_secret, 32, "Keel edge secret: CloudFront -> API proof (KEEL_EDGE_SECRET)"),
+        (store.cursor_secret, 48, "Keel pagination cursor signing key (read at run time)"),
+    ]
+    for name, length, description in random_keys:
+        if store.secret(name) is None:
+            store.create_secret(name, {"key": secrets.token_urlsafe(length)}, description)
+            print(f"created secret {name}")
+        else:
+            print(f"kept secret {name}")
 
     signing, keys = store.secret(store.jwt_secret), store.keys()
     if signing is None and keys is None:
