@@ -11,6 +11,7 @@ pub mod error;
 pub mod idempotency;
 pub mod keys;
 pub mod outbox;
+pub mod range;
 pub mod rate_limit;
 pub mod relay_status;
 pub mod unit;
@@ -21,6 +22,7 @@ pub use cursor::{CursorError, CursorSigner};
 pub use db::Db;
 pub use error::{CancelReason, StoreError};
 pub use keys::TenantKeys;
+pub use range::SortKeyRange;
 pub use unit::{Refusal, UnitOfWork, WriteError};
 
 /// A DynamoDB item.
