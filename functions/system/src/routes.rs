@@ -1,8 +1,8 @@
 //! `/api/system/*`, administrators only.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
-use keel_http::{ApiError, Permission, Problem, TenantContext};
+use keel_http::{ApiError, ApiPath, Permission, TenantContext};
 use keel_store::relay_status::{self, RelayHeartbeat};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -31,7 +31,8 @@ pub struct SystemInfo {
 
 /// What is deployed where.
 #[utoipa::path(get, path = "/api/system/info", tag = "system",
-    responses((status = 200, body = SystemInfo), (status = 401, body = Problem), (status = 403, body = Problem)),
+    responses((status = 200, description = "What is deployed", body = SystemInfo),
+        (status = 403, description = "Not an administrator")),
     security(("bearer" = [])))]
 pub async fn system_info(State(state): State<SystemState>, ctx: TenantContext) -> Result<Json<SystemInfo>, ApiError> {
     require_admin(&ctx)?;
@@ -64,7 +65,8 @@ pub struct BackgroundTasks {
 
 /// Queue depths, dead letters and the relay's lag.
 #[utoipa::path(get, path = "/api/system/background-tasks", tag = "system",
-    responses((status = 200, body = BackgroundTasks), (status = 401, body = Problem), (status = 403, body = Problem)),
+    responses((status = 200, description = "Queues and relay", body = BackgroundTasks),
+        (status = 403, description = "Not an administrator")),
     security(("bearer" = [])))]
 pub async fn background_tasks(
     State(state): State<SystemState>,
@@ -95,13 +97,13 @@ pub struct Redriven {
 /// Moves a queue's dead letters back to it (up to 1,000 per call), after the cause is fixed.
 #[utoipa::path(post, path = "/api/system/background-tasks/{queue}/redrive", tag = "system",
     params(("queue" = String, Path, description = "Queue name, e.g. dashboard-counters")),
-    responses((status = 200, body = Redriven), (status = 401, body = Problem), (status = 403, body = Problem),
-        (status = 404, description = "No such queue", body = Problem)),
+    responses((status = 200, description = "How many dead letters moved back", body = Redriven),
+        (status = 403, description = "Not an administrator")),
     security(("bearer" = [])))]
 pub async fn redrive(
     State(state): State<SystemState>,
     ctx: TenantContext,
-    Path(queue): Path<String>,
+    ApiPath(queue): ApiPath<String>,
 ) -> Result<Json<Redriven>, ApiError> {
     require_admin(&ctx)?;
     let (url, dlq) = state.queues.by_name.get(&queue).ok_or(ApiError::NotFound)?;
