@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs inside a local stack (infra/stack/stack.py exec): Rust tests, then the browser test
-# against the dev server on a free port.
+# Runs inside a local stack (infra/stack/stack.py exec): Rust tests, then the browser test and the
+# OpenAPI fuzz against the dev server on a free port.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -45,6 +45,11 @@ for _ in range(150):
 sys.exit("the dev server did not become healthy")
 PY
 KEEL_URL="http://127.0.0.1:$port" node --test web/e2e/
+
+# The OpenAPI document the server serves, held to the server: schemathesis fuzzes every operation
+# with valid and malformed input (fixed seed, about a minute) and fails on any 5xx or any status,
+# content type, header or body the document does not describe.
+KEEL_URL="http://127.0.0.1:$port" .tools/venv/bin/python infra/stack/fuzz.py
 
 # template.yaml and samconfig.toml against the code's declarations and the calls recorded above.
 "$CARGO_TARGET_DIR/debug/keel-dev" declarations > "$root/.stack/declarations-$$.json"

@@ -104,10 +104,21 @@ async fn only_the_companys_administrators_read_its_trail() {
     }
     assert_eq!(app.call(Method::GET, "/api/audit", None, None, &[]).await.status, 401);
     assert!(trail(&app, &b, "").await.is_empty(), "another company's administrators see nothing of A");
-    for (query, field) in
-        [("from=yesterday", "from"), ("entity_id=1", "entity_type"), ("limit=0", "limit"), ("user=1", "user")]
-    {
+    let long = "u".repeat(5000);
+    let (by_actor, by_entity) = (format!("actor_id={long}"), format!("entity_type=lead&entity_id={long}"));
+    for (query, field) in [
+        ("from=yesterday", "from"),
+        ("from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z", "from"),
+        ("entity_id=1", "entity_type"),
+        (by_actor.as_str(), "actor_id"),
+        (by_entity.as_str(), "entity_id"),
+        ("limit=0", "limit"),
+        ("user=1", "user"),
+    ] {
         let r = app.get(&format!("/api/audit?{query}"), &a.admin()).await;
         assert_eq!((r.status.as_u16(), r.error_fields()), (400, vec![field.to_string()]), "{query}");
     }
+    // One instant is a range too.
+    let r = app.get("/api/audit?from=2026-01-01T00:00:00Z&to=2026-01-01T00:00:00Z", &a.admin()).await;
+    assert_eq!(r.status, 200);
 }

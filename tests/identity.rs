@@ -190,6 +190,10 @@ async fn administrators_manage_users_and_keep_at_least_one_admin() {
         403
     );
 
+    // A user id no user can have is not found, and says which parameter: it never reaches a key.
+    let long = app.patch(&format!("{users}/{}", "A".repeat(5000)), &admin, json!({"role": "viewer"})).await;
+    assert_eq!((long.status.as_u16(), long.error_fields()), (404, vec!["user_id".to_string()]));
+
     // The only administrator cannot step down or be deactivated.
     let admin_id = session["user_id"].as_str().unwrap();
     let demote = app.patch(&format!("{users}/{admin_id}"), &admin, json!({"role": "manager"})).await;

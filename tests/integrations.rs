@@ -59,6 +59,8 @@ async fn the_feed_replays_the_companys_events_in_order() {
 
     for (query, field) in [
         ("after=nope", "after"),
+        // The largest ULID there is: an id from the year 10889 was never minted.
+        ("after=7ZZZZZZZZZZZZZZZZZZZZZZZZZ", "after"),
         ("limit=0", "limit"),
         ("limit=500", "limit"),
         ("types=Lead%20Created", "types"),

@@ -408,6 +408,12 @@ async fn unknown_and_malformed_ids_are_not_found() {
         assert_eq!(r.status, 404, "{id}");
         assert_eq!(r.header("content-type"), Some("application/problem+json"));
     }
+    // An id no record can have (too long for a key, not UTF-8) names the parameter at fault.
+    for id in ["x".repeat(5000), "%FF".to_string()] {
+        let r = app.get(&t.path(&format!("/leads/{id}")), &t.admin()).await;
+        assert_eq!((r.status.as_u16(), r.error_fields()), (404, vec!["lead_id".to_string()]));
+        assert_eq!(r.header("content-type"), Some("application/problem+json"));
+    }
     let r = app.get("/api/nothing-here", &t.admin()).await;
     assert_eq!(r.status, 404);
 }

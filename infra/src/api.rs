@@ -33,6 +33,9 @@ pub fn openapi() -> OpenApi {
         "bearer",
         SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
     );
+    // The answers every operation shares (problems for tokens, paths, queries, bodies, limits),
+    // derived from each operation's declaration in one place.
+    keel_http::openapi::complete(&mut doc);
     doc
 }
 
@@ -52,4 +55,77 @@ pub async fn app(web_dir: &str) -> Result<Router, String> {
             }
         }
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use keel_function::Trigger;
+    use keel_http::openapi::{shared_answers, PROBLEM_JSON};
+    use serde_json::Value;
+
+    use crate::registry;
+
+    /// Statuses a handler may declare beside the shared ones, for reasons of its own (a duplicate,
+    /// a business rule); any other shared status is documented once, by `keel_http::openapi`.
+    const OWN_REASONS: [u16; 2] = [409, 422];
+
+    #[test]
+    fn handlers_leave_the_shared_answers_to_the_edge() {
+        for function in registry::functions() {
+            let Trigger::Http { openapi, .. } = function.trigger else { continue };
+            for (path, item) in openapi().paths.paths {
+                for op in [item.get, item.put, item.post, item.delete, item.patch].into_iter().flatten() {
+                    let shared = shared_answers(&op);
+                    for status in op.responses.responses.keys().filter_map(|s| s.parse::<u16>().ok()) {
+                        assert!(
+                            !shared.contains_key(&status) || OWN_REASONS.contains(&status),
+                            "{path}: the handler declares {status}, which keel_http::openapi already documents"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_answer_says_its_content() {
+        let doc = serde_json::to_value(super::openapi()).unwrap();
+        for (path, ops) in doc["paths"].as_object().unwrap() {
+            for (method, op) in ops.as_object().unwrap() {
+                for (status, response) in op["responses"].as_object().unwrap() {
+                    let what = format!("{method} {path} {status}");
+                    let content = response["content"].as_object().cloned().unwrap_or_default();
+                    let code: u16 = status.parse().unwrap();
+                    match code {
+                        204 => assert!(content.is_empty(), "{what}"),
+                        200..=299 => {
+                            assert!(content["application/json"]["schema"].is_object(), "{what}: no JSON schema")
+                        }
+                        // Health says why it is down in its own body.
+                        503 if path == "/api/health" => assert!(content.contains_key("application/json"), "{what}"),
+                        _ => {
+                            let keys: Vec<&String> = content.keys().collect();
+                            assert_eq!(keys, [PROBLEM_JSON], "{what}");
+                            assert_eq!(
+                                content[PROBLEM_JSON]["schema"]["$ref"],
+                                Value::from("#/components/schemas/Problem"),
+                                "{what}"
+                            );
+                        }
+                    }
+                    if matches!(code, 429 | 503) && path != "/api/health" {
+                        assert!(response["headers"]["Retry-After"].is_object(), "{what}: no Retry-After");
+                    }
+                }
+                if op.get("security").is_some() {
+                    for status in ["401", "429", "503"] {
+                        assert!(op["responses"].get(status).is_some(), "{method} {path}: no {status}");
+                    }
+                }
+                if path.contains('{') {
+                    assert!(op["responses"].get("404").is_some(), "{method} {path}: no 404");
+                }
+            }
+        }
+    }
 }

@@ -2,9 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
-use keel_http::{ApiError, AppState, Problem, TenantContext};
+use keel_http::{ApiError, ApiPath, AppState, Id, TenantContext};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -30,18 +30,14 @@ pub struct DashboardSummary {
     get,
     path = "/api/companies/{company_id}/dashboard/summary",
     tag = "dashboard",
-    params(("company_id" = String, Path)),
-    responses(
-        (status = 200, description = "The counters", body = DashboardSummary),
-        (status = 401, description = "Missing or invalid token", body = Problem),
-        (status = 404, description = "Not your company", body = Problem),
-    ),
+    params(("company_id" = Id, Path)),
+    responses((status = 200, description = "The counters", body = DashboardSummary)),
     security(("bearer" = []))
 )]
 pub async fn dashboard_summary(
     State(app): State<AppState>,
     ctx: TenantContext,
-    Path(company_id): Path<String>,
+    ApiPath(company_id): ApiPath<Id>,
 ) -> Result<Json<DashboardSummary>, ApiError> {
     let keys = ctx.company(&company_id)?;
     let item = app.db.get(&rollup::pk(keys), rollup::SK).await?.unwrap_or_default();

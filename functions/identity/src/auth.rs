@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use chrono::Utc;
 use keel_core::{field_error::text, Email, FieldErrors};
-use keel_http::{ApiError, ApiJson, AppState, Problem, RequestMeta, Role, TenantContext};
+use keel_http::{ApiError, ApiJson, AppState, RequestMeta, Role, TenantContext};
 use keel_store::audit::FieldChange;
 use keel_store::db::{from_item, s};
 use keel_store::{StoreError, TenantKeys, UnitOfWork, WriteError};
@@ -44,7 +44,7 @@ pub struct Registration {
 
 /// Create a company and its first user (an administrator), signed in.
 #[utoipa::path(post, path = "/api/auth/register", tag = "identity", request_body = Registration,
-    responses((status = 201, body = Session), (status = 400, description = "Invalid input, fields named", body = Problem)))]
+    responses((status = 201, description = "The company, its administrator and a session", body = Session)))]
 pub async fn register(
     State(state): State<IdentityState>,
     meta: RequestMeta,
@@ -126,8 +126,9 @@ fn bad_credentials() -> ApiError {
 
 /// Sign in. Unknown emails and wrong passwords answer alike; repeated failures lock out.
 #[utoipa::path(post, path = "/api/auth/login", tag = "identity", request_body = Credentials,
-    responses((status = 200, body = Session), (status = 400, body = Problem), (status = 401, body = Problem),
-        (status = 429, description = "Too many failed attempts", body = Problem)))]
+    responses((status = 200, description = "Signed in", body = Session),
+        (status = 401, description = "The email or password is not right"),
+        (status = 429, description = "Too many failed attempts from this address or for this account")))]
 pub async fn login(
     State(state): State<IdentityState>,
     meta: RequestMeta,
@@ -200,7 +201,8 @@ pub struct RefreshRequest {
 /// Trade a refresh token for a new pair. The old one stops working; presenting it again revokes
 /// every token of that sign-in.
 #[utoipa::path(post, path = "/api/auth/refresh", tag = "identity", request_body = RefreshRequest,
-    responses((status = 200, body = Session), (status = 401, body = Problem)))]
+    responses((status = 200, description = "A new token pair", body = Session),
+        (status = 401, description = "The refresh token is unknown, used or revoked")))]
 pub async fn refresh(
     State(state): State<IdentityState>,
     body: ApiJson<RefreshRequest>,
@@ -247,7 +249,8 @@ fn invalid_refresh() -> ApiError {
 
 /// Sign out: the refresh token's whole sign-in ends.
 #[utoipa::path(post, path = "/api/auth/logout", tag = "identity", request_body = RefreshRequest,
-    responses((status = 204, description = "Signed out"), (status = 401, body = Problem)))]
+    responses((status = 204, description = "Signed out"),
+        (status = 401, description = "The refresh token is unknown or revoked")))]
 pub async fn logout(
     State(state): State<IdentityState>,
     meta: RequestMeta,
@@ -288,7 +291,7 @@ pub struct Me {
 
 /// The signed-in user, their company and permissions.
 #[utoipa::path(get, path = "/api/auth/me", tag = "identity",
-    responses((status = 200, body = Me), (status = 401, body = Problem)), security(("bearer" = [])))]
+    responses((status = 200, description = "The signed-in user", body = Me)), security(("bearer" = [])))]
 pub async fn me(State(state): State<IdentityState>, ctx: TenantContext) -> Result<Json<Me>, ApiError> {
     let app = &state.app;
     let user: User = app.db.get_as(&user_pk(&ctx.keys, &ctx.user_id), "USER").await?.ok_or(ApiError::NotFound)?;

@@ -1,7 +1,7 @@
 //! The permission matrix on the wire (it lives in `keel_http::permissions`).
 
 use axum::Json;
-use keel_http::{ApiError, Problem, Role, TenantContext};
+use keel_http::{ApiError, Role, TenantContext};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -33,7 +33,7 @@ fn of(role: Role) -> Vec<serde_json::Value> {
 
 /// Every role and what it may do.
 #[utoipa::path(get, path = "/api/permissions/roles", tag = "identity",
-    responses((status = 200, body = Vec<RolePermissions>), (status = 401, body = Problem)),
+    responses((status = 200, description = "Every role's permissions", body = Vec<RolePermissions>)),
     security(("bearer" = [])))]
 pub async fn roles(_ctx: TenantContext) -> Result<Json<Vec<RolePermissions>>, ApiError> {
     Ok(Json(Role::ALL.iter().map(|r| RolePermissions { role: json(r), permissions: of(*r) }).collect()))
@@ -41,7 +41,7 @@ pub async fn roles(_ctx: TenantContext) -> Result<Json<Vec<RolePermissions>>, Ap
 
 /// The caller's role and permissions.
 #[utoipa::path(get, path = "/api/permissions/me", tag = "identity",
-    responses((status = 200, body = MyPermissions), (status = 401, body = Problem)),
+    responses((status = 200, description = "Your permissions", body = MyPermissions)),
     security(("bearer" = [])))]
 pub async fn me(ctx: TenantContext) -> Result<Json<MyPermissions>, ApiError> {
     Ok(Json(MyPermissions {

@@ -4,13 +4,13 @@
 //! the count below one fails its condition in the same transaction.
 
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use chrono::Utc;
 use keel_core::{field_error::text, FieldErrors};
 use keel_http::{
-    ApiError, ApiJson, CompanyScope, IdempotentCreate, Permission, Problem, RequestMeta, Role, TenantContext,
+    ApiError, ApiJson, ApiPath, CompanyScope, Id, IdempotentCreate, Permission, RequestMeta, Role, TenantContext,
 };
 use keel_store::audit::{AuditRecord, FieldChange};
 use keel_store::db::{from_item, n, s};
@@ -54,13 +54,13 @@ pub struct UserList {
 }
 
 /// The company's users.
-#[utoipa::path(get, path = "/api/companies/{company_id}/users", tag = "identity", params(("company_id" = String, Path)),
-    responses((status = 200, body = UserList), (status = 401, body = Problem), (status = 404, body = Problem)),
+#[utoipa::path(get, path = "/api/companies/{company_id}/users", tag = "identity", params(("company_id" = Id, Path)),
+    responses((status = 200, description = "The company's users", body = UserList)),
     security(("bearer" = [])))]
 pub async fn list_users(
     State(state): State<IdentityState>,
     ctx: TenantContext,
-    Path(company_id): Path<String>,
+    ApiPath(company_id): ApiPath<Id>,
 ) -> Result<Json<UserList>, ApiError> {
     let keys = ctx.company(&company_id)?;
     ctx.require(Permission::ReadRecords)?;
@@ -117,16 +117,17 @@ const LAST_ADMIN: &str = "the company needs at least one active administrator";
 
 /// Add a user (administrators).
 #[utoipa::path(post, path = "/api/companies/{company_id}/users", tag = "identity",
-    params(("company_id" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
+    params(("company_id" = Id, Path), ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
     request_body = NewUser,
-    responses((status = 201, body = UserView), (status = 400, body = Problem), (status = 403, body = Problem),
-        (status = 404, body = Problem), (status = 409, description = "Email already a user here", body = Problem)),
+    responses((status = 201, description = "The new user", body = UserView),
+        (status = 403, description = "Not an administrator"),
+        (status = 409, description = "Email already a user here")),
     security(("bearer" = [])))]
 pub async fn create_user(
     State(state): State<IdentityState>,
     CompanyScope(ctx): CompanyScope,
     meta: RequestMeta,
-    Path(company_id): Path<String>,
+    ApiPath(company_id): ApiPath<Id>,
     headers: HeaderMap,
     body: ApiJson<NewUser>,
 ) -> Result<(StatusCode, Json<UserView>), ApiError> {
@@ -146,7 +147,7 @@ pub async fn create_user(
     let user_id = ulid::Ulid::new().to_string();
     let user = User {
         user_id: user_id.clone(),
-        company_id: company_id.clone(),
+        company_id: company_id.to_string(),
         email: email.to_string(),
         full_name,
         role,
@@ -193,16 +194,17 @@ pub struct UserChange {
 
 /// Change a user's role or deactivate / reactivate them (administrators).
 #[utoipa::path(patch, path = "/api/companies/{company_id}/users/{user_id}", tag = "identity",
-    params(("company_id" = String, Path), ("user_id" = String, Path)), request_body = UserChange,
-    responses((status = 200, body = UserView), (status = 403, body = Problem), (status = 404, body = Problem),
-        (status = 409, description = "Changed concurrently", body = Problem),
-        (status = 422, description = "Would leave no active administrator", body = Problem)),
+    params(("company_id" = Id, Path), ("user_id" = Id, Path)), request_body = UserChange,
+    responses((status = 200, description = "The user as changed", body = UserView),
+        (status = 403, description = "Not an administrator"),
+        (status = 409, description = "Changed concurrently: read it again and retry"),
+        (status = 422, description = "Would leave no active administrator")),
     security(("bearer" = [])))]
 pub async fn update_user(
     State(state): State<IdentityState>,
     CompanyScope(ctx): CompanyScope,
     meta: RequestMeta,
-    Path((company_id, user_id)): Path<(String, String)>,
+    ApiPath((company_id, user_id)): ApiPath<(Id, Id)>,
     body: ApiJson<UserChange>,
 ) -> Result<Json<UserView>, ApiError> {
     let keys = ctx.company(&company_id)?.clone();

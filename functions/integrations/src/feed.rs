@@ -6,12 +6,13 @@
 //! functions' 10 s timeout, after which no transaction can still commit): a client that stores
 //! the last id it read and asks for `after=<that id>` never skips an event.
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::Json;
 use chrono::Utc;
-use keel_http::{ApiError, AppState, Problem, TenantContext};
+use keel_core::FieldErrors;
+use keel_http::{query, ApiError, ApiPath, AppState, Id, TenantContext};
 use keel_store::db::s;
-use keel_store::StoreError;
+use keel_store::{SortKeyRange, StoreError};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -23,10 +24,12 @@ const MAX_LIMIT: u32 = 200;
 #[into_params(parameter_in = Query)]
 pub struct FeedParams {
     /// The `next_cursor` of the previous page, or the id of the last event you processed.
+    #[param(pattern = "^[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{26}$")]
     after: Option<String>,
     /// Comma-separated detail types, e.g. `LeadCreated,LeadArchived`.
     types: Option<String>,
     /// 1-200, default 100
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<u32>,
 }
 
@@ -46,31 +49,22 @@ pub struct EventPage {
     get,
     path = "/api/companies/{company_id}/events",
     tag = "integrations",
-    params(("company_id" = String, Path), FeedParams),
-    responses(
-        (status = 200, description = "Events after the cursor, oldest first", body = EventPage),
-        (status = 400, description = "Invalid cursor, type or limit", body = Problem),
-        (status = 401, description = "Missing or invalid token", body = Problem),
-        (status = 404, description = "Not your company", body = Problem),
-    ),
+    params(("company_id" = Id, Path), FeedParams),
+    responses((status = 200, description = "Events after the cursor, oldest first", body = EventPage)),
     security(("bearer" = []))
 )]
 pub async fn list_events(
     State(app): State<AppState>,
     ctx: TenantContext,
-    Path(company_id): Path<String>,
+    ApiPath(company_id): ApiPath<Id>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<EventPage>, ApiError> {
     let keys = ctx.company(&company_id)?;
     let params: FeedParams = keel_http::parse_query(query.as_deref())?;
-    let limit = params.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::field("limit", format!("must be between 1 and {MAX_LIMIT}")));
-    }
-    let after = match params.after.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
-        Some(a) => Some(ulid::Ulid::from_string(a).map_err(|_| ApiError::field("after", "must be an event id"))?),
-        None => None,
-    };
+    let now = Utc::now();
+    let mut errors = FieldErrors::default();
+    let limit = query::limit(&mut errors, params.limit, DEFAULT_LIMIT, MAX_LIMIT);
+    let after = query::minted_ulid(&mut errors, "after", &params.after, now);
     let types: Vec<String> = params
         .types
         .as_deref()
@@ -81,15 +75,22 @@ pub async fn list_events(
         .map(str::to_string)
         .collect();
     if types.len() > 20 || types.iter().any(|t| t.len() > 64 || !t.chars().all(|c| c.is_ascii_alphanumeric())) {
-        return Err(ApiError::field("types", "must be up to 20 event types like LeadCreated"));
+        errors.add("types", "must be up to 20 event types like LeadCreated");
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
     }
 
-    let settled = Utc::now() - app.settings.feed_settle;
+    let settled = now - app.settings.feed_settle;
     // The smallest id minted after the settle point: everything below it has committed.
     let horizon = ulid::Ulid::from_parts(settled.timestamp_millis().max(0) as u64, 0);
     let lower = match after {
         Some(a) => format!("EVT#{a}"),
         None => "EVT#".to_string(),
+    };
+    // An `after` the settle point has not passed yet: nothing settled follows it so far.
+    let Some(range) = SortKeyRange::between(&lower, format!("EVT#{horizon}")) else {
+        return Ok(Json(EventPage { items: vec![], next_cursor: None }));
     };
     let mut req = app
         .db
@@ -98,8 +99,8 @@ pub async fn list_events(
         .table_name(&app.db.table)
         .key_condition_expression("pk = :pk AND sk BETWEEN :lower AND :upper")
         .expression_attribute_values(":pk", s(keys.events()))
-        .expression_attribute_values(":lower", s(&lower))
-        .expression_attribute_values(":upper", s(format!("EVT#{horizon}")))
+        .expression_attribute_values(":lower", s(range.low()))
+        .expression_attribute_values(":upper", s(range.high()))
         .limit(limit as i32);
     if !types.is_empty() {
         let names: Vec<String> = (0..types.len()).map(|i| format!(":t{i}")).collect();

@@ -2,10 +2,10 @@
 //! sequence runs as they arrive) with state and progress, and how promptly its events reach the
 //! bus. Administrators only; what the platform's queues look like is the operators' business.
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::Json;
 use chrono::{DateTime, Utc};
-use keel_http::{ApiError, AppState, Page, Pager, Permission, Problem, TenantContext};
+use keel_http::{ApiError, ApiPath, AppState, Id, Page, Pager, Permission, TenantContext};
 use keel_store::db::s;
 use keel_store::jobs::{self, Job};
 use keel_store::StoreError;
@@ -45,14 +45,14 @@ pub struct BackgroundWork {
 
 /// The company's background work, newest first, and its events' delivery.
 #[utoipa::path(get, path = "/api/companies/{company_id}/jobs", tag = "integrations",
-    params(("company_id" = String, Path), JobParams),
-    responses((status = 200, body = BackgroundWork), (status = 400, body = Problem), (status = 401, body = Problem),
-        (status = 403, description = "Not an administrator", body = Problem), (status = 404, body = Problem)),
+    params(("company_id" = Id, Path), JobParams),
+    responses((status = 200, description = "The company's jobs and event delivery", body = BackgroundWork),
+        (status = 403, description = "Not an administrator")),
     security(("bearer" = [])))]
 pub async fn background_work(
     State(app): State<AppState>,
     ctx: TenantContext,
-    Path(company_id): Path<String>,
+    ApiPath(company_id): ApiPath<Id>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<BackgroundWork>, ApiError> {
     let keys = ctx.company(&company_id)?;

@@ -1,12 +1,12 @@
 //! `DELETE /api/companies/{company_id}/leads/{lead_id}`: archive. Leads are never hard-deleted.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::IntoResponse;
 use axum::Json;
 use chrono::Utc;
 use keel_core::{FieldErrors, Lead};
 use keel_events::{Envelope, LeadArchived, LeadCreated};
-use keel_http::{ApiError, AppState, Permission, Problem, RequestMeta, TenantContext};
+use keel_http::{ApiError, ApiPath, AppState, Id, Permission, RequestMeta, TenantContext};
 use keel_store::audit::AuditRecord;
 
 use crate::capture::actor;
@@ -22,20 +22,19 @@ use keel_store::{Refusal, WriteError};
     delete,
     path = "/api/companies/{company_id}/leads/{lead_id}",
     tag = "leads",
-    params(("company_id" = String, Path), ("lead_id" = String, Path)),
+    params(("company_id" = Id, Path), ("lead_id" = Id, Path)),
     responses(
         (status = 200, description = "The archived lead", body = Lead, headers(("ETag" = String))),
-        (status = 403, description = "Role may not archive leads", body = Problem),
-        (status = 404, description = "No such lead in your company", body = Problem),
-        (status = 409, description = "Changed concurrently; retry", body = Problem),
-        (status = 422, description = "A converted lead cannot be archived", body = Problem),
+        (status = 403, description = "Role may not archive this lead"),
+        (status = 409, description = "Changed concurrently: read it again and retry"),
+        (status = 422, description = "A converted lead cannot be archived"),
     ),
     security(("bearer" = []))
 )]
 pub async fn archive_lead(
     State(app): State<AppState>,
     ctx: TenantContext,
-    Path((company_id, lead_id_raw)): Path<(String, String)>,
+    ApiPath((company_id, lead_id_raw)): ApiPath<(Id, Id)>,
     meta: RequestMeta,
 ) -> Result<impl IntoResponse, ApiError> {
     let keys = ctx.company(&company_id)?;

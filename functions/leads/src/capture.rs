@@ -1,13 +1,13 @@
 //! `POST /api/companies/{company_id}/leads`: capture a lead.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use keel_core::{Lead, NewLead};
 use keel_events::{Actor, Envelope, LeadCreated};
 use keel_http::{
-    ApiError, ApiJson, AppState, CompanyScope, IdempotentCreate, Permission, Problem, RequestMeta, TenantContext,
+    ApiError, ApiJson, ApiPath, AppState, CompanyScope, Id, IdempotentCreate, Permission, RequestMeta, TenantContext,
 };
 use keel_store::audit::AuditRecord;
 use keel_store::{Refusal, UnitOfWork, WriteError};
@@ -43,27 +43,22 @@ fn created(company_id: &str, lead_id: &str, version: u64, body: Vec<u8>) -> Resp
     path = "/api/companies/{company_id}/leads",
     tag = "leads",
     params(
-        ("company_id" = String, Path, description = "The company (tenant) id"),
+        ("company_id" = Id, Path, description = "The company (tenant) id"),
         ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe"),
     ),
     request_body = NewLead,
     responses(
         (status = 201, description = "Lead captured", body = Lead,
             headers(("Location" = String, description = "The new lead"), ("ETag" = String, description = "Its version"))),
-        (status = 400, description = "Invalid input, with the fields at fault", body = Problem),
-        (status = 401, description = "Missing or invalid token", body = Problem),
-        (status = 403, description = "Role may not capture leads", body = Problem),
-        (status = 404, description = "Not your company", body = Problem),
-        (status = 409, description = "Email or phone already used by another lead", body = Problem),
-        (status = 413, description = "Body larger than 256 KB", body = Problem),
-        (status = 422, description = "Idempotency-Key reused with another body", body = Problem),
+        (status = 403, description = "Role may not capture leads, or not for another owner"),
+        (status = 409, description = "Email or phone already used by another lead (`existing_id` names it)"),
     ),
     security(("bearer" = []))
 )]
 pub async fn create_lead(
     State(app): State<AppState>,
     CompanyScope(ctx): CompanyScope,
-    Path(company_id): Path<String>,
+    ApiPath(company_id): ApiPath<Id>,
     meta: RequestMeta,
     headers: HeaderMap,
     body: ApiJson<NewLead>,

@@ -1,9 +1,9 @@
 //! `GET /api/companies/{company_id}/leads`: filtered, newest first, cursor-paged.
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::Json;
 use keel_core::{FieldErrors, Lead, LeadStatus, ScoreBand};
-use keel_http::{ApiError, AppState, Page, Pager, Problem, TenantContext};
+use keel_http::{query, ApiError, ApiPath, AppState, Id, Page, Pager, TenantContext};
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 
@@ -18,11 +18,13 @@ const MAX_LIMIT: u32 = 200;
 pub struct ListParams {
     /// new, contacted, nurturing, qualified, unqualified, converted, archived
     status: Option<String>,
+    #[param(max_length = 64)]
     owner_id: Option<String>,
     source: Option<String>,
     /// cold, warm, hot, very_hot
     score_band: Option<String>,
     /// 1-200, default 50
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<u32>,
     /// `next_cursor` of the previous page
     cursor: Option<String>,
@@ -46,46 +48,37 @@ fn score_band(raw: &str) -> Option<ScoreBand> {
     get,
     path = "/api/companies/{company_id}/leads",
     tag = "leads",
-    params(("company_id" = String, Path), ListParams),
-    responses(
-        (status = 200, description = "A page of leads", body = Page<Lead>),
-        (status = 400, description = "Invalid filter or cursor", body = Problem),
-        (status = 401, description = "Missing or invalid token", body = Problem),
-        (status = 404, description = "Not your company", body = Problem),
-    ),
+    params(("company_id" = Id, Path), ListParams),
+    responses((status = 200, description = "A page of leads", body = Page<Lead>)),
     security(("bearer" = []))
 )]
 pub async fn list_leads(
     State(app): State<AppState>,
     ctx: TenantContext,
-    Path(company_id): Path<String>,
+    ApiPath(company_id): ApiPath<Id>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Page<Lead>>, ApiError> {
     let keys = ctx.company(&company_id)?;
     let params: ListParams = keel_http::parse_query(query.as_deref())?;
     let mut errors = FieldErrors::default();
-    let empty_to_none = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
-    let status = empty_to_none(&params.status);
+    let status = query::text(&params.status);
     if let Some(s) = &status {
         if LeadStatus::parse(s).is_none() {
             errors
                 .add("status", "must be one of new, contacted, nurturing, qualified, unqualified, converted, archived");
         }
     }
-    let band = empty_to_none(&params.score_band);
+    let band = query::text(&params.score_band);
     if let Some(b) = &band {
         if score_band(b).is_none() {
             errors.add("score_band", "must be one of cold, warm, hot, very_hot");
         }
     }
-    let limit = params.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        errors.add("limit", format!("must be between 1 and {MAX_LIMIT}"));
-    }
+    let limit = query::limit(&mut errors, params.limit, DEFAULT_LIMIT, MAX_LIMIT);
+    let (owner, source) = (query::id(&mut errors, "owner_id", &params.owner_id), query::text(&params.source));
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    let (owner, source) = (empty_to_none(&params.owner_id), empty_to_none(&params.source));
     let filter = LeadFilter {
         status: status.as_deref(),
         owner_id: owner.as_deref(),

@@ -1,10 +1,10 @@
 //! `GET /api/companies/{company_id}/leads/{lead_id}`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::IntoResponse;
 use axum::Json;
 use keel_core::Lead;
-use keel_http::{ApiError, AppState, Problem, TenantContext};
+use keel_http::{ApiError, ApiPath, AppState, Id, TenantContext};
 
 use crate::repo;
 use crate::version::etag;
@@ -19,18 +19,14 @@ pub(crate) fn lead_id(raw: &str) -> Result<&str, ApiError> {
     get,
     path = "/api/companies/{company_id}/leads/{lead_id}",
     tag = "leads",
-    params(("company_id" = String, Path), ("lead_id" = String, Path)),
-    responses(
-        (status = 200, description = "The lead", body = Lead, headers(("ETag" = String))),
-        (status = 401, description = "Missing or invalid token", body = Problem),
-        (status = 404, description = "No such lead in your company", body = Problem),
-    ),
+    params(("company_id" = Id, Path), ("lead_id" = Id, Path)),
+    responses((status = 200, description = "The lead", body = Lead, headers(("ETag" = String)))),
     security(("bearer" = []))
 )]
 pub async fn get_lead(
     State(app): State<AppState>,
     ctx: TenantContext,
-    Path((company_id, lead_id_raw)): Path<(String, String)>,
+    ApiPath((company_id, lead_id_raw)): ApiPath<(Id, Id)>,
 ) -> Result<impl IntoResponse, ApiError> {
     let keys = ctx.company(&company_id)?;
     let lead = repo::get(&app.db, keys, lead_id(&lead_id_raw)?).await?.ok_or(ApiError::NotFound)?;

@@ -1,13 +1,13 @@
 //! `PATCH /api/companies/{company_id}/leads/{lead_id}`: edit a lead, optimistically.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::IntoResponse;
 use axum::Json;
 use chrono::Utc;
 use keel_core::{Lead, LeadPatch};
 use keel_events::{Envelope, LeadCreated, LeadUpdated};
-use keel_http::{ApiError, ApiJson, AppState, CompanyScope, Permission, Problem, RequestMeta};
+use keel_http::{ApiError, ApiJson, ApiPath, AppState, CompanyScope, Id, Permission, RequestMeta};
 use keel_store::audit::AuditRecord;
 use keel_store::TenantKeys;
 
@@ -24,24 +24,21 @@ use keel_store::{Refusal, WriteError};
     patch,
     path = "/api/companies/{company_id}/leads/{lead_id}",
     tag = "leads",
-    params(("company_id" = String, Path), ("lead_id" = String, Path),
+    params(("company_id" = Id, Path), ("lead_id" = Id, Path),
         ("If-Match" = Option<String>, Header, description = "The ETag you read")),
     request_body = LeadPatch,
     responses(
         (status = 200, description = "The updated lead", body = Lead, headers(("ETag" = String))),
-        (status = 400, description = "Invalid input, with the fields at fault", body = Problem),
-        (status = 403, description = "Role may not edit leads", body = Problem),
-        (status = 404, description = "No such lead in your company", body = Problem),
-        (status = 409, description = "Stale version, or email/phone used by another lead", body = Problem),
-        (status = 422, description = "Status change not allowed", body = Problem),
-        (status = 428, description = "No version given", body = Problem),
+        (status = 403, description = "Role may not edit this lead, or not give it to another owner"),
+        (status = 409, description = "Email or phone used by another lead (`existing_id` names it)"),
+        (status = 422, description = "Status change not allowed"),
     ),
     security(("bearer" = []))
 )]
 pub async fn update_lead(
     State(app): State<AppState>,
     CompanyScope(ctx): CompanyScope,
-    Path((company_id, lead_id_raw)): Path<(String, String)>,
+    ApiPath((company_id, lead_id_raw)): ApiPath<(Id, Id)>,
     meta: RequestMeta,
     headers: HeaderMap,
     body: ApiJson<LeadPatch>,

@@ -1,12 +1,12 @@
 //! The routes anyone may call: health (for load balancers, uptime checks and the dev stack's
 //! start-up), the OpenAPI document, and what each problem `type` means.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
 use keel_http::problem::{ProblemKind, PROBLEM_KINDS};
-use keel_http::{ApiError, Problem};
+use keel_http::{ApiError, ApiPath};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -25,7 +25,8 @@ pub struct Health {
 
 /// 200 once the table answers, 503 while it does not.
 #[utoipa::path(get, path = "/api/health", tag = "system",
-    responses((status = 200, body = Health), (status = 503, description = "The table does not answer", body = Health)))]
+    responses((status = 200, description = "Up", body = Health),
+        (status = 503, description = "The table does not answer", body = Health)))]
 pub async fn health(State(state): State<SystemState>) -> (StatusCode, Json<Health>) {
     // One key read: the cheapest call that proves the table and the function's access to it.
     let up = keel_store::relay_status::read(&state.app.db).await.is_ok();
@@ -44,7 +45,7 @@ pub async fn openapi_document() -> impl IntoResponse {
 /// What a problem `type` (`/api/problems/{slug}`) means.
 #[utoipa::path(get, path = "/api/problems/{slug}", tag = "system",
     params(("slug" = String, Path, description = "The last segment of a problem's `type`")),
-    responses((status = 200, body = ProblemKind), (status = 404, body = Problem)))]
-pub async fn problem_kind(Path(slug): Path<String>) -> Result<Json<ProblemKind>, ApiError> {
+    responses((status = 200, description = "What the problem means", body = ProblemKind)))]
+pub async fn problem_kind(ApiPath(slug): ApiPath<String>) -> Result<Json<ProblemKind>, ApiError> {
     PROBLEM_KINDS.iter().find(|k| k.slug == slug).copied().map(Json).ok_or(ApiError::NotFound)
 }

@@ -3,13 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::Utc;
 use keel_events::{Actor, Envelope, RedriveRequested};
-use keel_http::{ApiError, Permission, Problem, RequestMeta, TenantContext};
+use keel_http::{ApiError, ApiPath, Id, Permission, RequestMeta, TenantContext};
 use keel_store::jobs::{self, Job, JobState};
 use keel_store::relay_status::{self, RelayHeartbeat};
 use keel_store::{TenantKeys, UnitOfWork};
@@ -35,7 +35,8 @@ pub struct SystemInfo {
 
 /// What is deployed where.
 #[utoipa::path(get, path = "/api/system/info", tag = "system",
-    responses((status = 200, body = SystemInfo), (status = 401, body = Problem), (status = 403, body = Problem)),
+    responses((status = 200, description = "What is deployed", body = SystemInfo),
+        (status = 403, description = "Not a platform operator")),
     security(("bearer" = [])))]
 pub async fn system_info(State(state): State<SystemState>, ctx: TenantContext) -> Result<Json<SystemInfo>, ApiError> {
     require_operator(&ctx)?;
@@ -67,7 +68,8 @@ pub struct BackgroundTasks {
 
 /// Queue depths, dead letters and the relay's lag.
 #[utoipa::path(get, path = "/api/system/background-tasks", tag = "system",
-    responses((status = 200, body = BackgroundTasks), (status = 401, body = Problem), (status = 403, body = Problem)),
+    responses((status = 200, description = "Queues and relay", body = BackgroundTasks),
+        (status = 403, description = "Not a platform operator")),
     security(("bearer" = [])))]
 pub async fn background_tasks(
     State(state): State<SystemState>,
@@ -95,14 +97,13 @@ pub async fn background_tasks(
     params(("queue" = String, Path, description = "Queue name, e.g. dashboard-counters")),
     responses((status = 202, description = "Redrive job started", body = Job,
             headers(("Location" = String, description = "The job"))),
-        (status = 401, body = Problem), (status = 403, body = Problem),
-        (status = 404, description = "No such queue", body = Problem)),
+        (status = 403, description = "Not a platform operator")),
     security(("bearer" = [])))]
 pub async fn redrive(
     State(state): State<SystemState>,
     ctx: TenantContext,
     meta: RequestMeta,
-    Path(queue): Path<String>,
+    ApiPath(queue): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     require_operator(&ctx)?;
     if !state.queues.by_name.contains_key(&queue) {
@@ -146,18 +147,14 @@ pub async fn redrive(
 
 /// A platform job: its state and progress.
 #[utoipa::path(get, path = "/api/system/jobs/{job_id}", tag = "system",
-    params(("job_id" = String, Path)),
-    responses((status = 200, body = Job), (status = 401, body = Problem), (status = 403, body = Problem),
-        (status = 404, body = Problem)),
+    params(("job_id" = Id, Path)),
+    responses((status = 200, description = "The job", body = Job), (status = 403, description = "Not a platform operator")),
     security(("bearer" = [])))]
 pub async fn platform_job(
     State(state): State<SystemState>,
     ctx: TenantContext,
-    Path(job_id): Path<String>,
+    ApiPath(job_id): ApiPath<Id>,
 ) -> Result<Json<Job>, ApiError> {
     require_operator(&ctx)?;
-    if job_id.len() > 26 {
-        return Err(ApiError::NotFound);
-    }
     jobs::get(&state.app.db, &TenantKeys::platform(), &job_id).await?.map(Json).ok_or(ApiError::NotFound)
 }

@@ -103,6 +103,9 @@ pub enum ApiError {
     Forbidden(&'static str),
     #[error("not found")]
     NotFound,
+    /// A path parameter no record can have (see `keel_http::path`): not found, naming the parameter.
+    #[error("not found: no such {0}")]
+    NoSuchId(String),
     #[error("duplicate")]
     Duplicate { detail: String, field: &'static str, existing_id: String },
     #[error("stale version")]
@@ -195,6 +198,10 @@ impl ApiError {
             ApiError::NotFound => {
                 p(StatusCode::NOT_FOUND, "not-found", "Not found", "Nothing exists at this address.".into())
             }
+            ApiError::NoSuchId(param) => Problem {
+                errors: vec![FieldError { field: param.clone(), message: crate::path::ID_RULE.into() }],
+                ..p(StatusCode::NOT_FOUND, "not-found", "Not found", "Nothing exists at this address.".into())
+            },
             ApiError::Duplicate { detail, field, existing_id } => Problem {
                 errors: vec![FieldError { field: field.to_string(), message: detail.clone() }],
                 existing_id: Some(existing_id.clone()),
@@ -317,6 +324,7 @@ mod tests {
             ApiError::Unauthorized("x"),
             ApiError::Forbidden("x"),
             ApiError::NotFound,
+            ApiError::NoSuchId("lead_id".into()),
             ApiError::MethodNotAllowed,
             ApiError::Duplicate { detail: String::new(), field: "email", existing_id: String::new() },
             ApiError::Stale { current_version: None },

@@ -19,9 +19,9 @@ use crate::{StoreError, TenantKeys};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FieldChange {
     pub field: String,
-    #[schema(value_type = Object)]
+    /// Any JSON value.
     pub before: serde_json::Value,
-    #[schema(value_type = Object)]
+    /// Any JSON value.
     pub after: serde_json::Value,
 }
 

@@ -12,6 +12,7 @@ pub mod idempotency;
 pub mod jobs;
 pub mod keys;
 pub mod outbox;
+pub mod range;
 pub mod rate_limit;
 pub mod relay_status;
 pub mod unit;
@@ -22,6 +23,7 @@ pub use cursor::{CursorError, CursorSigner};
 pub use db::Db;
 pub use error::{CancelReason, StoreError};
 pub use keys::{TenantKeys, PLATFORM_TENANT};
+pub use range::SortKeyRange;
 pub use unit::{Refusal, UnitOfWork, WriteError};
 
 /// A DynamoDB item.

@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""Fuzzes the running API against the OpenAPI document it serves (schemathesis).
+
+    fuzz.py [KEEL_URL [DOCUMENT]]     (default: $KEEL_URL and the document it serves)
+
+Signs up a company of its own through /api/auth/register (so the tokens' users exist and pass the
+standing check), adds administrators, a lead and a sales rep so that path ids are often real, then
+runs schemathesis over every operation of the document with valid and invalid inputs (malformed,
+oversized and other companies' path ids, wrong query values, wrong bodies and content types), and
+fails on:
+
+- not_a_server_error: any 5xx (bad input is never a server error);
+- status_code_conformance: a status the operation does not document;
+- content_type_conformance: a content type the response does not document (problems are
+  application/problem+json);
+- response_schema_conformance: a body that does not match the documented schema;
+- response_headers_conformance: a documented header (Retry-After, ETag, Location) that does not
+  match its schema.
+
+Budget: a fixed seed and at most MAX_EXAMPLES cases per operation and
+phase (examples, coverage, fuzzing), so every run sends the same ~3,000 requests: about 40 s against
+the debug build on the 2-core machines the suite runs on. Past MAX_SECONDS the run is stopped and
+fails rather than slowing every suite down. Requests rotate over a few administrators' tokens, so
+the per-user rate limit (1,200 a minute) does not turn most of them into 429s (documented, but
+they would test nothing else); the tenant's 6,000 a minute leaves room for them all.
+"""
+import itertools
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+
+SEED = 20261126
+MAX_EXAMPLES = 100  # per operation and phase
+MAX_SECONDS = 150  # the run fails past this, rather than slowing every suite down
+ADMINS = 4  # tokens to rotate over
+CHECKS = ",".join([
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_schema_conformance",
+    "response_headers_conformance",
+])
+SCHEMATHESIS = os.path.join(os.path.dirname(os.path.abspath(sys.executable)), "schemathesis")
+PASSWORD = "Correct-Horse-7"
+
+
+def call(base: str, method: str, path: str, body=None, token=None) -> dict:
+    req = urllib.request.Request(base + path, method=method, data=json.dumps(body).encode() if body else None)
+    req.add_header("content-type", "application/json")
+    if token:
+        req.add_header("authorization", f"Bearer {token}")
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return json.loads(r.read() or b"null")
+
+
+def main() -> int:
+    base = (sys.argv[1] if len(sys.argv) > 1 else os.environ["KEEL_URL"]).rstrip("/")
+    document = os.path.abspath(sys.argv[2]) if len(sys.argv) > 2 else f"{base}/api/openapi.json"
+    stamp = int(time.time() * 1000)
+    email = lambda who: f"{who}-{stamp}@fuzz.example"  # noqa: E731
+    session = call(base, "POST", "/api/auth/register", {
+        "company_name": "Fuzz Co", "full_name": "Fuzz Admin", "email": email("admin"), "password": PASSWORD,
+    })
+    company, tokens = session["company_id"], [session["access_token"]]
+    users = f"/api/companies/{company}/users"
+    for n in range(1, ADMINS):
+        call(base, "POST", users, {"email": email(f"admin{n}"), "full_name": f"Fuzz Admin {n}", "role": "admin",
+                                   "password": PASSWORD}, tokens[0])
+        try:
+            signed_in = call(base, "POST", "/api/auth/login", {"email": email(f"admin{n}"), "password": PASSWORD})
+            tokens.append(signed_in["access_token"])
+        except urllib.error.HTTPError as e:
+            # An earlier run's fuzzed sign-ins locked this address out for a while (15 minutes):
+            # go on with fewer tokens, and so more 429s.
+            print(f"fuzz: sign-in refused ({e.code}); fuzzing with {len(tokens)} token(s)", flush=True)
+            break
+    rep = call(base, "POST", users, {"email": email("rep"), "full_name": "Fuzz Rep", "role": "sales_rep",
+                                     "password": PASSWORD}, tokens[0])
+    lead = call(base, "POST", f"/api/companies/{company}/leads", {
+        "first_name": "Fuzz", "last_name": "Lead", "email": email("lead"),
+        "source": "Web", "campaign": "Fuzz", "medium": "Organic",
+    }, tokens[0])
+
+    with tempfile.TemporaryDirectory() as tmp:
+        config = os.path.join(tmp, "schemathesis.toml")
+        # Real ids most of the time, so requests get past the company check to each handler's own
+        # validation; generated ones (malformed, oversized, other companies') the rest of the time.
+        # The administrators' ids are not given: the fuzzer must not deactivate the callers.
+        with open(config, "w") as f:
+            f.write(f"""
+[cache]
+enabled = false
+
+[dictionaries]
+company = {{ values = ["{company}"] }}
+lead = {{ values = ["{lead['id']}"] }}
+user = {{ values = ["{rep['user_id']}"] }}
+queue = {{ values = ["dashboard-counters"] }}
+slug = {{ values = ["validation", "not-found"] }}
+
+[parameters]
+"path.company_id" = {{ dictionary = "company", probability = 0.85 }}
+"path.lead_id" = {{ dictionary = "lead", probability = 0.5 }}
+"path.user_id" = {{ dictionary = "user", probability = 0.5 }}
+"path.queue" = {{ dictionary = "queue", probability = 0.5 }}
+"path.slug" = {{ dictionary = "slug", probability = 0.5 }}
+""")
+        cmd = [
+            SCHEMATHESIS, "--config-file", config, "--no-color", "run", document,
+            "--url", base,
+            "--checks", CHECKS,
+            "--phases", "examples,coverage,fuzzing",
+            "--mode", "all",
+            "--max-examples", str(MAX_EXAMPLES),
+            "--seed", str(SEED),
+            "--continue-on-failure",
+            "--workers", "1",
+            "--request-timeout", "10",
+            "--suppress-health-check", "all",
+            "--warnings", "off",
+        ]
+        if os.environ.get("KEEL_FUZZ_REPORT_DIR"):
+            cmd += ["--report", "junit,har", "--report-dir", os.path.abspath(os.environ["KEEL_FUZZ_REPORT_DIR"])]
+        env = dict(os.environ, SCHEMATHESIS_HOOKS=os.path.abspath(__file__), KEEL_FUZZ_TOKENS=" ".join(tokens))
+        started = time.monotonic()
+        try:
+            code = subprocess.call(cmd, env=env, cwd=tmp, timeout=MAX_SECONDS)
+        except subprocess.TimeoutExpired:
+            print(f"fuzz: over its {MAX_SECONDS} s budget: lower MAX_EXAMPLES in {__file__}", flush=True)
+            return 1
+        print(f"fuzz: schemathesis exited {code} after {time.monotonic() - started:.0f} s", flush=True)
+        return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+elif os.environ.get("KEEL_FUZZ_TOKENS"):
+    # Loaded by schemathesis as its hooks file (SCHEMATHESIS_HOOKS): each request carries the next
+    # administrator's token in turn.
+    import schemathesis
+
+    @schemathesis.auth(refresh_interval=None)
+    class RotatingTokens:
+        tokens = itertools.cycle(os.environ["KEEL_FUZZ_TOKENS"].split())
+        lock = threading.Lock()
+
+        def get(self, case, context):
+            with self.lock:
+                return next(self.tokens)
+
+        def set(self, case, data, context):
+            case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
