@@ -172,3 +172,31 @@ async fn a_redrive_that_cannot_reach_sqs_gives_its_claim_back_to_be_retried() {
     let claim = keel_store::TenantKeys::platform().key(&format!("CONSUMED#system-jobs#{}", event.event_id));
     assert!(app.state.db.get(&claim, "IDEM").await.unwrap().is_none(), "the claim was given back for the retry");
 }
+
+#[tokio::test]
+async fn no_company_can_make_or_mint_an_operator() {
+    let app = keel_tests::app().await;
+    let t = app.tenant().await;
+    let body = serde_json::json!({"email": "op@acme.example", "full_name": "Op", "role": "operator", "password": "Correct-Horse-7"});
+    let r = app.post(&t.path("/users"), &t.admin(), body).await;
+    assert_eq!((r.status.as_u16(), r.error_fields()), (400, vec!["role".to_string()]), "{:?}", r.body);
+    let colleague = serde_json::json!({"email": "kim@acme.example", "full_name": "Kim", "password": "Correct-Horse-7"});
+    let kim = app.post(&t.path("/users"), &t.admin(), colleague).await.body["user_id"].as_str().unwrap().to_string();
+    let r = app.patch(&t.path(&format!("/users/{kim}")), &t.admin(), serde_json::json!({"role": "operator"})).await;
+    assert_eq!((r.status.as_u16(), r.error_fields()), (400, vec!["role".to_string()]), "{:?}", r.body);
+
+    // Tokens that mix a company with the operator role, or the platform with a company role, are refused
+    // even when validly signed.
+    let mixed = app.issuer.token(&t.id, &t.user_id, Role::Operator, 900);
+    assert_eq!(app.get("/api/system/info", &mixed).await.status, 401);
+    assert_eq!(app.get(&t.path("/leads"), &mixed).await.status, 401);
+    let platform_admin = app.issuer.token(keel_store::PLATFORM_TENANT, "someone", Role::Admin, 900);
+    assert_eq!(app.get("/api/system/info", &platform_admin).await.status, 401);
+
+    // An operator's own tenant is nobody's company.
+    let operator = app.operator_token().await;
+    for rest in ["/leads", "/events", "/dashboard/summary", "/jobs", "/users"] {
+        let r = app.get(&format!("/api/companies/_platform{rest}"), &operator).await;
+        assert_eq!(r.status, 404, "{rest}: {:?}", r.body);
+    }
+}

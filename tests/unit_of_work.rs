@@ -129,7 +129,7 @@ async fn an_expired_idempotency_key_can_be_used_again() {
         .client
         .update_item()
         .table_name(&app.state.db.table)
-        .key("pk", s(keys.idempotency("leads.create", "import-row-7")))
+        .key("pk", s(keys.idempotency("leads.create", &format!("{}#import-row-7", tenant.user_id))))
         .key("sk", s("IDEM"))
         .update_expression("SET expires_at = :past")
         .expression_attribute_values(":past", n(chrono::Utc::now().timestamp() - 1))
@@ -144,4 +144,21 @@ async fn an_expired_idempotency_key_can_be_used_again() {
     assert_eq!(replay.status, 201);
     assert_eq!(replay.body["id"], second.body["id"], "the key holds again for the new request");
     assert_eq!(all_leads(&app, &tenant).await.len(), 2);
+}
+
+#[tokio::test]
+async fn an_idempotency_key_belongs_to_the_user_who_sent_it() {
+    let app = keel_tests::leads_app().await;
+    let tenant = app.tenant().await;
+    let key = [("idempotency-key", "row-1")];
+    let first = app.call(Method::POST, &tenant.path("/leads"), Some(&tenant.admin()), Some(lead_body(1)), &key).await;
+    assert_eq!(first.status, 201);
+    // A colleague sending the same key and body does not get the admin's lead back…
+    let rep = app.user_token(&tenant, "rep-1", keel_http::Role::SalesRep).await;
+    let theirs = app.call(Method::POST, &tenant.path("/leads"), Some(&rep), Some(lead_body(2)), &key).await;
+    assert_eq!(theirs.status, 201, "{:?}", theirs.body);
+    assert_ne!(theirs.body["id"], first.body["id"]);
+    // …and cannot squat the admin's key either: the admin's replay still answers the admin's lead.
+    let replay = app.call(Method::POST, &tenant.path("/leads"), Some(&tenant.admin()), Some(lead_body(1)), &key).await;
+    assert_eq!(replay.body["id"], first.body["id"]);
 }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use axum::extract::State;
 use axum::Json;
-use keel_http::{ApiError, ApiPath, AppState, Id, TenantContext};
+use keel_http::{ApiError, ApiPath, AppState, Id, Permission, TenantContext};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -40,6 +40,7 @@ pub async fn dashboard_summary(
     ApiPath(company_id): ApiPath<Id>,
 ) -> Result<Json<DashboardSummary>, ApiError> {
     let keys = ctx.company(&company_id)?;
+    ctx.require(Permission::ReadRecords)?;
     let item = app.db.get(&rollup::pk(keys), rollup::SK).await?.unwrap_or_default();
     let mut leads = LeadCounts::default();
     let mut updated_at = None;

@@ -113,6 +113,8 @@ fn admins_change(table: &str, keys: &TenantKeys, by: i64) -> TransactWriteItem {
     TransactWriteItem::builder().update(update.build().expect("key and expression are set")).build()
 }
 
+/// The roles a company's users may have (platform operators are made only by `keel-dev operator`).
+const COMPANY_ROLES: &str = "must be one of admin, manager, sales_rep, viewer";
 const LAST_ADMIN: &str = "the company needs at least one active administrator";
 
 /// Add a user (administrators).
@@ -133,12 +135,15 @@ pub async fn create_user(
 ) -> Result<(StatusCode, Json<UserView>), ApiError> {
     let keys = ctx.company(&company_id)?.clone();
     ctx.require(Permission::ManageUsers)?;
-    let idempotent = IdempotentCreate::from_headers(&headers, "users.create", &body.raw)?;
+    let idempotent = IdempotentCreate::from_headers(&headers, "users.create", &ctx.user_id, &body.raw)?;
     let r = body.value;
     let mut e = FieldErrors::default();
     let full_name = text(&mut e, "full_name", r.full_name.as_deref(), true, 120);
     let (email, pw) = credentials(&mut e, r.email.as_deref(), r.password);
     let role = r.role.unwrap_or(Role::SalesRep);
+    if !Role::ALL.contains(&role) {
+        e.add("role", COMPANY_ROLES);
+    }
     let (Some(full_name), Some(email)) = (full_name, email) else { return Err(ApiError::Validation(e)) };
     if !e.is_empty() {
         return Err(ApiError::Validation(e));
@@ -213,6 +218,9 @@ pub async fn update_user(
     let current: User = state.app.db.get_as(&user_pk(&keys, &user_id), "USER").await?.ok_or(ApiError::NotFound)?;
     let mut next = current.clone();
     if let Some(role) = body.value.role {
+        if !Role::ALL.contains(&role) {
+            return Err(ApiError::field("role", COMPANY_ROLES));
+        }
         next.role = role;
     }
     if let Some(active) = body.value.active {

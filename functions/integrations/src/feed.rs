@@ -10,7 +10,7 @@ use axum::extract::{RawQuery, State};
 use axum::Json;
 use chrono::Utc;
 use keel_core::FieldErrors;
-use keel_http::{query, ApiError, ApiPath, AppState, Id, TenantContext};
+use keel_http::{query, ApiError, ApiPath, AppState, Id, Permission, TenantContext};
 use keel_store::db::s;
 use keel_store::{SortKeyRange, StoreError};
 use serde::{Deserialize, Serialize};
@@ -60,6 +60,7 @@ pub async fn list_events(
     RawQuery(query): RawQuery,
 ) -> Result<Json<EventPage>, ApiError> {
     let keys = ctx.company(&company_id)?;
+    ctx.require(Permission::ReadRecords)?;
     let params: FeedParams = keel_http::parse_query(query.as_deref())?;
     let now = Utc::now();
     let mut errors = FieldErrors::default();

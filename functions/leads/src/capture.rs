@@ -65,7 +65,7 @@ pub async fn create_lead(
 ) -> Result<Response, ApiError> {
     let keys = ctx.company(&company_id)?;
     ctx.require(Permission::EditOwnRecords)?;
-    let idempotent = IdempotentCreate::from_headers(&headers, IDEMPOTENCY_SCOPE, &body.raw)?;
+    let idempotent = IdempotentCreate::from_headers(&headers, IDEMPOTENCY_SCOPE, &ctx.user_id, &body.raw)?;
     let draft = body.value.validate().map_err(ApiError::Validation)?;
     // Capturing a lead for someone else is assigning it: managers and admins only.
     ctx.require_edit(&ctx.user_id, draft.owner_id.as_deref().unwrap_or(&ctx.user_id))?;

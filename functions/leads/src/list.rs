@@ -3,7 +3,7 @@
 use axum::extract::{RawQuery, State};
 use axum::Json;
 use keel_core::{FieldErrors, Lead, LeadStatus, ScoreBand};
-use keel_http::{query, ApiError, ApiPath, AppState, Id, Page, Pager, TenantContext};
+use keel_http::{query, ApiError, ApiPath, AppState, Id, Page, Pager, Permission, TenantContext};
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 
@@ -59,6 +59,7 @@ pub async fn list_leads(
     RawQuery(query): RawQuery,
 ) -> Result<Json<Page<Lead>>, ApiError> {
     let keys = ctx.company(&company_id)?;
+    ctx.require(Permission::ReadRecords)?;
     let params: ListParams = keel_http::parse_query(query.as_deref())?;
     let mut errors = FieldErrors::default();
     let status = query::text(&params.status);

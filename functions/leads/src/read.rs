@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::response::IntoResponse;
 use axum::Json;
 use keel_core::Lead;
-use keel_http::{ApiError, ApiPath, AppState, Id, TenantContext};
+use keel_http::{ApiError, ApiPath, AppState, Id, Permission, TenantContext};
 
 use crate::repo;
 use crate::version::etag;
@@ -29,6 +29,7 @@ pub async fn get_lead(
     ApiPath((company_id, lead_id_raw)): ApiPath<(Id, Id)>,
 ) -> Result<impl IntoResponse, ApiError> {
     let keys = ctx.company(&company_id)?;
+    ctx.require(Permission::ReadRecords)?;
     let lead = repo::get(&app.db, keys, lead_id(&lead_id_raw)?).await?.ok_or(ApiError::NotFound)?;
     Ok(([etag(lead.version)], Json(lead)))
 }

@@ -81,7 +81,8 @@ impl TenantContext {
     /// The path's `{company_id}` must be the token's tenant; anything else is answered as if it
     /// did not exist, so tenants cannot even learn which company ids are real.
     pub fn company(&self, company_id: &str) -> Result<&TenantKeys, ApiError> {
-        if company_id == self.tenant_id {
+        // Reserved tenants (`_platform`, `_identity`, `_system`) are nobody's company.
+        if company_id == self.tenant_id && !company_id.starts_with('_') {
             Ok(&self.keys)
         } else {
             Err(ApiError::NotFound)
@@ -134,6 +135,11 @@ impl TokenVerifier {
         })?;
         let c = data.claims;
         if c.tid.is_empty() || c.sub.is_empty() {
+            return Err(invalid());
+        }
+        // Operators belong to the platform and the platform has only operators: a token that mixes
+        // the two (whatever minted it) speaks for nobody.
+        if (c.role == Role::Operator) != (c.tid == keel_store::PLATFORM_TENANT) {
             return Err(invalid());
         }
         Ok(TenantContext {
@@ -251,7 +257,7 @@ where
             axum::extract::RawPathParams::from_request_parts(parts, state).await.map_err(|_| ApiError::NotFound)?;
         let company = params.iter().find(|(name, _)| *name == "company_id").map(|(_, v)| v.to_string());
         match company {
-            Some(c) if c == ctx.tenant_id => Ok(CompanyScope(ctx)),
+            Some(c) if ctx.company(&c).is_ok() => Ok(CompanyScope(ctx)),
             _ => Err(ApiError::NotFound),
         }
     }

@@ -22,8 +22,14 @@ pub struct FirstResponse {
 }
 
 impl IdempotentCreate {
-    /// Reads the optional `Idempotency-Key` header for an operation (`scope`, e.g. `leads.create`).
-    pub fn from_headers(headers: &HeaderMap, scope: &'static str, raw_body: &[u8]) -> Result<Self, ApiError> {
+    /// Reads the optional `Idempotency-Key` header for an operation (`scope`, e.g. `leads.create`)
+    /// by `user`: a key is the caller's own, so nobody can replay (or squat) another user's.
+    pub fn from_headers(
+        headers: &HeaderMap,
+        scope: &'static str,
+        user: &str,
+        raw_body: &[u8],
+    ) -> Result<Self, ApiError> {
         let key = match headers.get("idempotency-key") {
             None => None,
             Some(v) => {
@@ -31,7 +37,7 @@ impl IdempotentCreate {
                 if key.is_empty() || key.len() > 255 || !key.chars().all(|c| c.is_ascii_graphic()) {
                     return Err(ApiError::field("Idempotency-Key", "must be 1-255 visible ASCII characters"));
                 }
-                Some(key.to_string())
+                Some(format!("{user}#{key}"))
             }
         };
         Ok(IdempotentCreate { scope, key, request_hash: idempotency::fingerprint(raw_body) })
