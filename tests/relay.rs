@@ -285,3 +285,55 @@ async fn a_poison_event_is_parked_and_the_events_behind_it_go_on() {
     batch.records = records;
     assert!(relay.handle(batch).await.batch_item_failures.is_empty());
 }
+
+/// Fails every entry whose detail mentions `flaky`, transiently, forever.
+struct AlwaysThrottlesFlaky;
+
+impl EventSink for AlwaysThrottlesFlaky {
+    async fn put_events(&self, entries: Vec<PutEventsRequestEntry>) -> Vec<EntryOutcome> {
+        entries
+            .iter()
+            .map(|e| {
+                if e.detail().unwrap_or_default().contains("flaky") {
+                    EntryOutcome::Failed("ThrottlingException (injected)".into())
+                } else {
+                    EntryOutcome::Published
+                }
+            })
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn an_event_that_keeps_failing_is_parked_before_the_stream_gives_up_on_it() {
+    let base = Db::from_env().await.unwrap();
+    let db = scratch_table(&base).await;
+    let mut records = Vec::new();
+    let mut events = Vec::new();
+    for (n, campaign) in ["flaky", "behind it"].iter().enumerate() {
+        let mut event = lead_created_event("tenant-f", n as u32, "Referral");
+        event.detail["campaign"] = json!(campaign);
+        let put = outbox::put(&db.table, &event).unwrap();
+        records.push(stream_record(n + 1, &put.put.clone().unwrap().item));
+        db.transact(vec![put], None).await.unwrap();
+        events.push(event);
+    }
+    let relay = Relay::new(db.clone(), AlwaysThrottlesFlaky, "bus".into()).with_first_backoff(Duration::from_millis(1));
+    let deliver_once = || async {
+        let mut batch = Event::default();
+        batch.records = records.clone();
+        relay.handle(batch).await.batch_item_failures.len()
+    };
+    // The stream hands the batch back while the event may still recover…
+    for _ in 1..keel_relay::INVOCATIONS_BEFORE_PARKING {
+        assert_eq!(deliver_once().await, 1, "handed back to be retried");
+    }
+    // …and then the relay parks it, with its envelope, and the event behind it is published.
+    assert_eq!(deliver_once().await, 0, "no longer holding the shard");
+    let keys = keel_store::TenantKeys::new("tenant-f");
+    let parked = db.get(&keys.key("RELAYPARKED"), &format!("EVT#{}", events[0].event_id)).await.unwrap().unwrap();
+    assert!(parked["reason"].as_s().unwrap().contains("ThrottlingException"));
+    assert!(parked["envelope"].as_s().unwrap().contains(&events[0].event_id.to_string()));
+    let behind = db.get(&keys.events(), &format!("EVT#{}", events[1].event_id)).await.unwrap().unwrap();
+    assert!(behind.contains_key("published_at"));
+}

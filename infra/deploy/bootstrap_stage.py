@@ -45,6 +45,8 @@ class Store:
     def __init__(self, stage: str, region: str):
         self.sm = boto3.client("secretsmanager", region_name=region)
         self.ssm = boto3.client("ssm", region_name=region)
+        self.lam = boto3.client("lambda", region_name=region)
+        self.stage = stage
         self.jwt_secret = f"keel/{stage}/jwt"
         self.cursor_secret = f"keel/{stage}/cursor"
         self.edge_secret = f"keel/{stage}/edge"
@@ -63,6 +65,11 @@ class Store:
 
     def create_secret(self, name: str, value: dict, description: str):
         self.sm.create_secret(Name=name, SecretString=json.dumps(value), Description=description)
+
+    def deployed_public_keys(self) -> dict:
+        """The public keys the deployed functions verify tokens with (the leads function's setting)."""
+        config = self.lam.get_function_configuration(FunctionName=f"keel-{self.stage}-leads")
+        return json.loads(config.get("Environment", {}).get("Variables", {}).get("KEEL_JWT_PUBLIC_KEYS", "{}"))
 
     def keys(self) -> dict | None:
         try:
@@ -149,7 +156,8 @@ def rotate(store: Store, stage: str) -> str:
     print(f"added key id {kid} to {store.public_keys} and staged its signing key in {store.jwt_secret} (AWSPENDING)")
     print("Deploy (so every function verifies the new key id), then run with --promote: the identity "
           "function signs with it within 5 minutes, no redeploy. Once the tokens signed with the old key "
-          "have expired (15 minutes), remove its key id from the parameter and deploy again.")
+          "have expired (an hour: operator tokens live that long), remove its key id from the parameter and "
+          "deploy again.")
     return kid
 
 
@@ -163,6 +171,10 @@ def promote(store: Store) -> str:
     staged = json.loads(store.sm.get_secret_value(SecretId=store.jwt_secret, VersionId=pending)["SecretString"])
     if staged["kid"] not in (store.keys() or {}):
         sys.exit(f"key id {staged['kid']} is not in {store.public_keys}: tokens it signs would not verify")
+    # The parameter is read at deploy time: what counts is what the running functions verify with.
+    deployed = store.deployed_public_keys()
+    if staged["kid"] not in deployed:
+        sys.exit(f"the deployed functions do not know key id {staged['kid']} yet: deploy first, then --promote")
     store.sm.update_secret_version_stage(SecretId=store.jwt_secret, VersionStage="AWSCURRENT",
                                          MoveToVersionId=pending, RemoveFromVersionId=current)
     store.sm.update_secret_version_stage(SecretId=store.jwt_secret, VersionStage="AWSPENDING",

@@ -30,6 +30,9 @@ use keel_store::{AttributeValue, Db, Item};
 
 /// Attempts per entry within one invocation before the batch is handed back to the stream.
 const ATTEMPTS: u32 = 6;
+/// Invocations an event may fail transiently in before it is parked (below the event source's
+/// `MaximumRetryAttempts`, so the relay parks it before Lambda would skip the batch).
+pub const INVOCATIONS_BEFORE_PARKING: u64 = 5;
 const FIRST_BACKOFF: Duration = Duration::from_millis(50);
 
 pub struct Relay<S: EventSink> {
@@ -97,10 +100,28 @@ impl<S: EventSink> Relay<S> {
                     }
                 }
             }
-            let failed = chunk.iter().zip(&outcomes).find(|(_, o)| matches!(o, EntryOutcome::Failed(_)));
-            if let Some(first_failed) = failed.map(|(p, _)| p) {
-                tracing::warn!(sequence = %first_failed.sequence, "relay hands the batch back to the stream");
-                response.batch_item_failures.push(failure(&first_failed.sequence));
+            let mut handed_back = false;
+            for (p, outcome) in chunk.iter().zip(&outcomes) {
+                let EntryOutcome::Failed(why) = outcome else { continue };
+                // Counted on the outbox item, so the count survives the invocation: an event that
+                // keeps failing is parked (kept, with its envelope, to publish later) rather than
+                // holding its shard until the stream's own retries give up and skip it unseen.
+                match self.count_attempt(p).await {
+                    Ok(attempts) if attempts >= INVOCATIONS_BEFORE_PARKING => {
+                        let reason = format!("still failing after {attempts} invocations: {why}");
+                        if self.park(p, &reason).await.is_ok() {
+                            continue;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "relay could not count a failed attempt"),
+                }
+                tracing::warn!(sequence = %p.sequence, "relay hands the batch back to the stream");
+                response.batch_item_failures.push(failure(&p.sequence));
+                handed_back = true;
+                break;
+            }
+            if handed_back {
                 break;
             }
         }
@@ -159,8 +180,31 @@ impl<S: EventSink> Relay<S> {
         outcomes
     }
 
-    /// Keeps an event EventBridge will never take, with the reason, and marks its outbox item so it
-    /// is not tried again; the tenant's parked events can be read (and fixed and replayed) later.
+    /// One more failed invocation for this event; returns how many there have been.
+    async fn count_attempt(&self, p: &Pending) -> Result<u64, keel_store::StoreError> {
+        let out = self
+            .db
+            .client
+            .update_item()
+            .table_name(&self.db.table)
+            .key("pk", s(&p.pk))
+            .key("sk", s(&p.sk))
+            .update_expression("ADD relay_attempts :one")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":one", keel_store::db::n(1))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(keel_store::StoreError::from_sdk)?;
+        Ok(out
+            .attributes
+            .and_then(|a| a.get("relay_attempts").and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok()))
+            .unwrap_or(0))
+    }
+
+    /// Keeps an event EventBridge will not take (rejected, or failing invocation after invocation),
+    /// with the reason and its envelope to publish later, and marks its outbox item so the relay
+    /// does not try it again.
     async fn park(&self, p: &Pending, why: &str) -> Result<(), keel_store::StoreError> {
         tracing::error!(event_id = %p.envelope.event_id, tenant_id = %p.envelope.tenant_id, reason = %why, "event parked");
         let keys = keel_store::TenantKeys::new(&p.envelope.tenant_id);
@@ -172,6 +216,7 @@ impl<S: EventSink> Relay<S> {
             .item("entity", s("relay_parked"))
             .item("reason", s(why))
             .item("detail_type", s(&p.envelope.detail_type))
+            .item("envelope", s(&p.json))
             .item("parked_at", s(now.to_rfc3339()))
             .item("expires_at", keel_store::db::n((now + chrono::Duration::days(30)).timestamp()))
             .build()
