@@ -5,7 +5,9 @@
 //! (b) DynamoDB requests per operation, counted by the SDK interceptor;
 //! (c) init time of the leads binary (start → first invocation answered by a local Runtime API)
 //!     beside an empty `lambda_runtime` binary, as a ratio;
-//! (d) release binary sizes.
+//! (d) release binary sizes;
+//! (e) event throughput end to end;
+//! (f) DynamoDB write units rate limiting spends per request, at the deployed limits.
 //!
 //! Numbers are recorded, never asserted: timing belongs in this report, not in tests.
 
@@ -45,6 +47,134 @@ fn lead(n: usize) -> serde_json::Value {
 }
 
 const EVENTS: usize = 1000;
+
+/// (f) Leads instances serving at once, each with its own state and limiter (as Lambda instances).
+const LIMITER_INSTANCES: usize = 4;
+
+struct LimiterRun {
+    requests: usize,
+    admitted: usize,
+    refused: usize,
+    update_items: u64,
+    write_units: f64,
+}
+
+/// Sends `per_instance` GET /leads to each of `apps` at once (each instance one request at a time,
+/// as a Lambda instance serves them), user `n % users.len()` on the `n`th; waits for the limiters'
+/// background syncs to be answered and adds up what they wrote.
+async fn limiter_run(apps: &[TestApp], path: &str, users: &[String], per_instance: usize) -> LimiterRun {
+    for app in apps {
+        app.take_requests();
+    }
+    let written = || apps.iter().map(|a| a.state.limiter.usage().write_units).sum::<f64>();
+    let written_before = written();
+    let runs = apps.iter().enumerate().map(|(i, app)| async move {
+        let (mut admitted, mut refused) = (0, 0);
+        for n in 0..per_instance {
+            let token = &users[(n * apps.len() + i) % users.len()];
+            match app.get(path, token).await.status.as_u16() {
+                200 => admitted += 1,
+                429 => refused += 1,
+                other => panic!("GET /leads answered {other}"),
+            }
+        }
+        (admitted, refused)
+    });
+    let counted = futures::future::join_all(runs).await;
+    let started = Instant::now();
+    while apps.iter().any(|a| {
+        let u = a.state.limiter.usage();
+        u.syncs_started != u.syncs + u.failed_syncs
+    }) {
+        assert!(started.elapsed() < Duration::from_secs(30), "rate-limit syncs not answered");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    LimiterRun {
+        requests: per_instance * apps.len(),
+        admitted: counted.iter().map(|c| c.0).sum(),
+        refused: counted.iter().map(|c| c.1).sum(),
+        update_items: apps.iter().map(|a| a.take_requests().get("UpdateItem").copied().unwrap_or(0)).sum(),
+        write_units: written() - written_before,
+    }
+}
+
+/// (f) Rate limiting's DynamoDB writes per request at the deployed limits: steady traffic of ten
+/// users, then one user flooding, each over four instances of the leads function.
+async fn rate_limit_cost() -> String {
+    for var in [
+        "KEEL_RATE_LIMIT_TENANT",
+        "KEEL_RATE_LIMIT_USER",
+        "KEEL_RATE_LIMIT_WINDOW_SECONDS",
+        "KEEL_RATE_LIMIT_INSTANCES",
+    ] {
+        std::env::remove_var(var);
+    }
+    let mut apps = Vec::new();
+    for _ in 0..LIMITER_INSTANCES {
+        apps.push(TestApp::new(keel_leads::router).await);
+    }
+    let limits = *apps[0].state.limiter.limits();
+    let (tenant, user) = (limits.tenant(), limits.user());
+
+    let steady = apps[0].tenant().await;
+    let mut users = vec![steady.admin()];
+    for n in 1..10 {
+        users.push(apps[0].user_token(&steady, &format!("bench-user-{n}"), keel_http::Role::SalesRep).await);
+    }
+    let steady_run = limiter_run(&apps, &steady.path("/leads"), &users, 500).await;
+    let flood = apps[0].tenant().await;
+    let flood_run = limiter_run(&apps, &flood.path("/leads"), &[flood.admin()], 1500).await;
+
+    let mut out = String::new();
+    writeln!(
+        out,
+        "Setup: the deployed limits ({} requests per company and {} per user per {} s window, {} instances \
+         expected), so an instance syncs a company's count every {} of its admissions and a user's every {}. \
+         {LIMITER_INSTANCES} instances of the leads function, each with its own state and limiter as a Lambda \
+         instance has them, serve at once, one request at a time each; every request is GET /leads through the \
+         router and edge. *UpdateItem* counts the limiter's syncs as sent (no other UpdateItem is on this path); \
+         *write units* are what DynamoDB Local reported for them (`ReturnConsumedCapacity`: one per write of an \
+         item under 1 KB). Counts still waiting when a window ends are never written.\n",
+        limits.tenant_per_window,
+        limits.user_per_window,
+        limits.window_seconds,
+        limits.expected_instances,
+        tenant.sync_every,
+        user.sync_every,
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "| scenario | requests | admitted | refused (429) | UpdateItem | write units | per request | per admitted request |"
+    )
+    .unwrap();
+    writeln!(out, "|---|---|---|---|---|---|---|---|").unwrap();
+    for (name, run) in [("steady: 10 users, under the limits", &steady_run), ("flood: 1 user", &flood_run)] {
+        writeln!(
+            out,
+            "| {name} | {} | {} | {} | {} | {:.0} | **{:.3}** | {:.3} |",
+            run.requests,
+            run.admitted,
+            run.refused,
+            run.update_items,
+            run.write_units,
+            run.write_units / run.requests as f64,
+            run.write_units / run.admitted.max(1) as f64,
+        )
+        .unwrap();
+    }
+    writeln!(
+        out,
+        "\nTarget ≤ 0.1 write units per request. Bound: ≤ 1/{} + 1/{} = {:.3} per admitted request; refused requests \
+         write nothing. Before this limiter every authenticated request made one conditional UpdateItem on the \
+         company's window item (≥ 1 write unit, more once the item, which held every active user's count, passed 1 KB).",
+        tenant.sync_every,
+        user.sync_every,
+        1.0 / tenant.sync_every as f64 + 1.0 / user.sync_every as f64,
+    )
+    .unwrap();
+    out
+}
 
 /// (e) Captures leads through the API (10 at a time) with the local event plumbing running, and
 /// times until the dashboard consumer has counted every `LeadCreated`.
@@ -88,8 +218,9 @@ async fn event_throughput(app: &TestApp) -> String {
 #[tokio::main]
 async fn main() {
     let out = std::env::args().nth(1).unwrap_or_else(|| "bench/results.md".into());
-    // The bench drives one user far past a deployment's per-minute limits; the limiter's own
-    // cost (one UpdateItem per request) is still measured.
+    let rate_limits = rate_limit_cost().await;
+    // The rest drives one user far past a deployment's per-minute limits, so the limits are
+    // raised; (f) measured the limiter at the deployed ones.
     std::env::set_var("KEEL_RATE_LIMIT_USER", "100000000");
     std::env::set_var("KEEL_RATE_LIMIT_TENANT", "100000000");
     let app = TestApp::new(|state| keel_leads::router(state.clone()).merge(keel_dashboard::router(state))).await;
@@ -237,6 +368,12 @@ async fn main() {
         )
         .unwrap();
     }
+    writeln!(
+        report,
+        "\nRate limiting puts no DynamoDB request on an operation's path (the limits are raised here, so the \
+         limiter never syncs); its background writes at the deployed limits are in (f)."
+    )
+    .unwrap();
 
     // (c) init time.
     let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
@@ -282,6 +419,9 @@ async fn main() {
     writeln!(report, "\n## (e) Event throughput: lead API → outbox → stream → relay → EventBridge → SQS → consumer\n")
         .unwrap();
     writeln!(report, "{throughput}").unwrap();
+
+    writeln!(report, "\n## (f) Rate limiting: DynamoDB write units per request\n").unwrap();
+    writeln!(report, "{rate_limits}").unwrap();
 
     // (d) sizes.
     writeln!(report, "\n## (d) Release binary size\n").unwrap();

@@ -1,7 +1,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use keel_store::rate_limit::Limits;
+use keel_store::rate_limit::{Limits, RateLimiter};
 use keel_store::Db;
 
 use crate::auth::{SharedVerifier, TokenIssuer, TokenVerifier};
@@ -16,7 +16,9 @@ pub struct AppState {
     pub db: Db,
     pub verifier: SharedVerifier,
     pub cursors: Arc<CursorKeys>,
-    pub limits: Limits,
+    /// This process's request counts per tenant and user (one per Lambda instance), synced with
+    /// the table in the background.
+    pub limiter: RateLimiter,
     pub revocations: Arc<Revocations>,
     pub settings: Arc<Settings>,
 }
@@ -96,10 +98,10 @@ impl TokenSettings {
 impl AppState {
     pub fn new(db: Db, tokens: &TokenSettings) -> Result<AppState, String> {
         Ok(AppState {
+            limiter: RateLimiter::new(db.clone(), Limits::from_env()),
             db,
             verifier: Arc::new(TokenVerifier::new(&tokens.public_keys, &tokens.issuer, &tokens.audience)?),
             cursors: Arc::new(CursorKeys::new(tokens.cursor_secret.cached(None))),
-            limits: Limits::from_env(),
             revocations: Arc::new(Revocations::default()),
             settings: Arc::new(Settings::from_env()?),
         })
