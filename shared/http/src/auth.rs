@@ -1,7 +1,7 @@
 //! Bearer tokens → [`TenantContext`]. The tenant a request acts for comes from here and nowhere
 //! else: never from a body, a query string or a path.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header;
@@ -96,7 +96,14 @@ impl TenantContext {
 pub struct TokenVerifier {
     keys: HashMap<String, DecodingKey>,
     validation: Validation,
+    /// Tokens this process verified already (the whole token as key) with their expiry: a client
+    /// sends the same token for its 15 minutes, and the signature check is most of a request's own
+    /// work. Revocation is the standing check's business, made on every request either way.
+    verified: Arc<Mutex<HashMap<String, (TenantContext, i64)>>>,
 }
+
+/// At most this many verified tokens are remembered per process.
+const VERIFIED_TOKENS: usize = 10_000;
 
 impl TokenVerifier {
     /// `public_keys`: key id → Ed25519 public key (SPKI PEM).
@@ -115,10 +122,30 @@ impl TokenVerifier {
         validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
         validation.validate_nbf = true;
         validation.leeway = LEEWAY_SECONDS;
-        Ok(TokenVerifier { keys, validation })
+        Ok(TokenVerifier { keys, validation, verified: Arc::default() })
     }
 
     pub fn verify(&self, token: &str) -> Result<TenantContext, ApiError> {
+        let now = Utc::now().timestamp();
+        if let Some((ctx, exp)) = self.verified.lock().unwrap_or_else(|p| p.into_inner()).get(token) {
+            if now <= exp + LEEWAY_SECONDS as i64 {
+                return Ok(ctx.clone());
+            }
+        }
+        let (ctx, exp) = self.verify_signed(token)?;
+        let mut verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
+        if verified.len() >= VERIFIED_TOKENS {
+            verified.retain(|_, (_, e)| now <= *e + LEEWAY_SECONDS as i64);
+            if verified.len() >= VERIFIED_TOKENS {
+                verified.clear();
+            }
+        }
+        verified.insert(token.to_string(), (ctx.clone(), exp));
+        Ok(ctx)
+    }
+
+    /// The full check: algorithm, key id, signature, issuer, audience, times and claims.
+    fn verify_signed(&self, token: &str) -> Result<(TenantContext, i64), ApiError> {
         let invalid = || ApiError::Unauthorized("The token is not valid");
         let header = decode_header(token).map_err(|_| invalid())?;
         if header.alg != ALGORITHM {
@@ -142,13 +169,15 @@ impl TokenVerifier {
         if (c.role == Role::Operator) != (c.tid == keel_store::PLATFORM_TENANT) {
             return Err(invalid());
         }
-        Ok(TenantContext {
+        let exp = c.exp;
+        let ctx = TenantContext {
             keys: TenantKeys::new(&c.tid),
             tenant_id: c.tid,
             user_id: c.sub,
             role: c.role,
             issued_at_ms: if c.iat_ms > 0 { c.iat_ms } else { c.iat * 1000 },
-        })
+        };
+        Ok((ctx, exp))
     }
 }
 
@@ -259,5 +288,39 @@ where
             Some(c) if ctx.company(&c).is_ok() => Ok(CompanyScope(ctx)),
             _ => Err(ApiError::NotFound),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// RFC 8032's first test public key, as SPKI PEM.
+    const PUBLIC_KEY: &str =
+        "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=\n-----END PUBLIC KEY-----\n";
+
+    fn verifier() -> TokenVerifier {
+        TokenVerifier::new(&HashMap::from([("k1".to_string(), PUBLIC_KEY.to_string())]), "iss", "aud").unwrap()
+    }
+
+    fn context() -> TenantContext {
+        TenantContext {
+            tenant_id: "t".into(),
+            user_id: "u".into(),
+            role: Role::Viewer,
+            keys: TenantKeys::new("t"),
+            issued_at_ms: 0,
+        }
+    }
+
+    #[test]
+    fn a_remembered_token_is_trusted_only_until_it_expires() {
+        let v = verifier();
+        let now = Utc::now().timestamp();
+        v.verified.lock().unwrap().insert("remembered".into(), (context(), now + 60));
+        assert_eq!(v.verify("remembered").unwrap().user_id, "u", "verified before: no second signature check");
+        v.verified.lock().unwrap().insert("expired".into(), (context(), now - LEEWAY_SECONDS as i64 - 1));
+        assert!(v.verify("expired").is_err(), "past its expiry the token is checked in full again (and refused)");
+        assert!(v.verify("never-seen").is_err());
     }
 }
