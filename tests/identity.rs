@@ -27,7 +27,9 @@ async fn register(app: &TestApp, email: &str, company: &str) -> TestResponse {
 async fn sign_up_creates_a_company_whose_admin_can_work_right_away() {
     let app = keel_tests::app().await;
     let mail = email();
-    let session = register(&app, &mail, "Acme Ltd").await.body;
+    let registered = register(&app, &mail, "Acme Ltd").await;
+    assert_eq!(registered.header("cache-control"), Some("no-store"), "tokens are never cached");
+    let session = registered.body;
     assert_eq!(session["token_type"], "Bearer");
     assert_eq!(session["expires_in"], 900);
     let (company, token) = (session["company_id"].as_str().unwrap(), session["access_token"].as_str().unwrap());
@@ -84,6 +86,7 @@ async fn sign_in_does_not_tell_unknown_emails_from_wrong_passwords_and_locks_out
     register(&app, &mail, "Acme").await;
     let ok = public(&app, "/api/auth/login", json!({"email": mail, "password": "Correct-Horse-7"})).await;
     assert_eq!(ok.status, 200);
+    assert_eq!(ok.header("cache-control"), Some("no-store"));
     let token = ok.body["access_token"].as_str().unwrap();
     let trail = app.get("/api/audit?entity_type=user", token).await;
     let sign_ins = trail.body["items"].as_array().unwrap().iter().filter(|r| r["action"] == "user.sign_in").count();

@@ -412,3 +412,21 @@ async fn unknown_and_malformed_ids_are_not_found() {
     let r = app.get("/api/nothing-here", &t.admin()).await;
     assert_eq!(r.status, 404);
 }
+
+#[tokio::test]
+async fn links_and_names_that_could_deceive_are_refused_and_nothing_is_written() {
+    let app = leads_app().await;
+    let t = app.tenant().await;
+    for (field, value) in [
+        ("website", "javascript:alert(document.cookie)//x.y"),
+        ("website", "data:text/html,<script>alert(1)</script>.x"),
+        ("first_name", "Ana\u{202E}nimda"),
+        ("company_name", "Acme\u{2067}Ltd"),
+    ] {
+        let mut body = lead_body(1);
+        body[field] = json!(value);
+        let r = app.post(&t.path("/leads"), &t.admin(), body).await;
+        assert_eq!((r.status.as_u16(), r.error_fields()), (400, vec![field.to_string()]), "{field}: {value:?}");
+    }
+    assert!(all_leads(&app, &t).await.is_empty());
+}

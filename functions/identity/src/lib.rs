@@ -41,9 +41,17 @@ pub fn router(app: AppState, issuer: TokenIssuer) -> axum::Router {
     router_with(app, Signer::Fixed(Arc::new(issuer)))
 }
 
-/// The identity API. Only this context holds the token signing key.
+/// The identity API. Only this context holds the token signing key. Its answers carry tokens and
+/// people's details: no browser or proxy may keep them (`Cache-Control: no-store`).
 pub fn router_with(app: AppState, signer: Signer) -> axum::Router {
-    routes().split_for_parts().0.with_state(IdentityState { app, signer: Arc::new(signer) })
+    routes().split_for_parts().0.with_state(IdentityState { app, signer: Arc::new(signer) }).layer(
+        axum::middleware::map_response(|mut response: axum::response::Response| async move {
+            response
+                .headers_mut()
+                .insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+            response
+        }),
+    )
 }
 
 pub fn openapi() -> utoipa::openapi::OpenApi {

@@ -48,6 +48,12 @@ pub fn text(errors: &mut FieldErrors, field: &str, value: Option<&str>, required
             errors.add(field, "must not contain control characters");
             None
         }
+        // Embeddings, overrides and isolates reorder what a reader sees against what is stored
+        // ("Trojan Source"); right-to-left text itself needs none of them.
+        Some(v) if v.chars().any(|c| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')) => {
+            errors.add(field, "must not contain text-direction overrides");
+            None
+        }
         Some(v) => Some(v.to_string()),
     }
 }

@@ -222,10 +222,23 @@ fn phone(e: &mut FieldErrors, raw: Option<&str>) -> Option<Phone> {
     Phone::parse(raw).map_err(|m| e.add("phone", m)).ok()
 }
 
+/// A web address people can open: `http(s)://` or no scheme at all, then a host name with a dot
+/// (and maybe a port). Anything else — `javascript:`, `data:`, `file://` — is refused: the UI
+/// links to it.
 fn website(e: &mut FieldErrors, raw: Option<&str>) -> Option<String> {
     let value = text(e, "website", raw, false, WEBSITE_MAX)?;
-    let host = value.strip_prefix("https://").or_else(|| value.strip_prefix("http://")).unwrap_or(&value);
-    if host.contains('.') && !host.contains(char::is_whitespace) {
+    let rest = match value.split_once("://") {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https") => rest,
+        Some(_) => "",
+        None => value.as_str(),
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let (host, port) = authority.split_once(':').unwrap_or((authority, "0"));
+    let host_ok = host.contains('.')
+        && !host.starts_with('.')
+        && !host.ends_with('.')
+        && host.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '.');
+    if host_ok && !port.is_empty() && port.chars().all(|c| c.is_ascii_digit()) && !value.contains(char::is_whitespace) {
         Some(value)
     } else {
         e.add("website", "must be a web address like https://example.com");
@@ -484,5 +497,34 @@ mod tests {
         assert_eq!(archived.patched(&restore, Utc::now()).unwrap().status, LeadStatus::New);
         let edit = LeadPatch { notes: Some(Some("x".into())), ..Default::default() };
         assert!(archived.patched(&edit, Utc::now()).is_err());
+    }
+
+    #[test]
+    fn websites_are_web_addresses_only() {
+        for ok in ["https://acme.example", "http://acme.example/about?x=1", "acme.example", "www.acme.example:8443/x"] {
+            let lead = NewLead { website: Some(ok.into()), ..valid() };
+            assert!(lead.validate().is_ok(), "{ok} should be accepted");
+        }
+        for bad in [
+            "javascript:alert(document.cookie)//x.y",
+            "JavaScript:alert(1)",
+            "data:text/html,<script>alert(1)</script>.x",
+            "file:///etc/passwd",
+            "ftp://acme.example",
+            "https://acme",
+            "acme.example:port",
+            "https://.example",
+        ] {
+            let errors = NewLead { website: Some(bad.into()), ..valid() }.validate().unwrap_err();
+            assert!(errors.0.iter().any(|e| e.field == "website"), "{bad} should be refused");
+        }
+    }
+
+    #[test]
+    fn names_refuse_text_direction_overrides_but_keep_right_to_left_text() {
+        let spoofed = NewLead { first_name: Some("Ana\u{202E}nimda".into()), ..valid() };
+        assert!(spoofed.validate().unwrap_err().0.iter().any(|e| e.field == "first_name"));
+        let arabic = NewLead { first_name: Some("\u{0644}\u{064A}\u{0644}\u{0649}".into()), ..valid() };
+        assert!(arabic.validate().is_ok());
     }
 }
