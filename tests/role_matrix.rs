@@ -110,6 +110,7 @@ async fn sales_reps_change_their_own_leads_and_cannot_give_them_away() {
     let t = app.tenant().await;
     let rep = app.user_token(&t, "rep-1", Role::SalesRep).await;
     let manager = app.user_token(&t, "manager-1", Role::Manager).await;
+    app.user_token(&t, "rep-2", Role::SalesRep).await; // a colleague to assign leads to
     let own = app.post(&t.path("/leads"), &rep, lead_body(1)).await;
     assert_eq!((own.status.as_u16(), own.body["owner_id"].as_str()), (201, Some("rep-1")));
     let path = t.path(&format!("/leads/{}", own.body["id"].as_str().unwrap()));
@@ -121,6 +122,16 @@ async fn sales_reps_change_their_own_leads_and_cannot_give_them_away() {
     // Managers assign.
     assert_eq!(app.patch(&path, &manager, json!({"version": 2, "owner_id": "rep-2"})).await.status, 200);
     assert_eq!(app.post(&t.path("/leads"), &manager, for_other).await.status, 201);
+    // Only to the company's own active people: nobody, or another company's user, is refused.
+    let other_company = app.tenant().await;
+    for owner in ["nobody-at-all", other_company.user_id.as_str()] {
+        let mut to_stranger = lead_body(3);
+        to_stranger["owner_id"] = json!(owner);
+        let r = app.post(&t.path("/leads"), &manager, to_stranger).await;
+        assert_eq!((r.status.as_u16(), r.error_fields()), (422, vec!["owner_id".to_string()]), "{owner}");
+        let r = app.patch(&path, &manager, json!({"version": 3, "owner_id": owner})).await;
+        assert_eq!((r.status.as_u16(), r.error_fields()), (422, vec!["owner_id".to_string()]), "{owner}");
+    }
     // Now it is rep-2's: rep-1 reads it but cannot change or archive it.
     assert_eq!(app.get(&path, &rep).await.status, 200);
     assert_eq!(app.patch(&path, &rep, json!({"version": 3, "notes": "still mine?"})).await.status, 403);

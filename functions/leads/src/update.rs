@@ -51,6 +51,9 @@ pub async fn update_lead(
     let current = repo::get(&app.db, keys, id).await?.ok_or(ApiError::NotFound)?;
     let new_owner = patch.owner_id.as_deref().map(str::trim).filter(|o| !o.is_empty()).unwrap_or(&current.owner_id);
     ctx.require_edit(&current.owner_id, new_owner)?;
+    if new_owner != current.owner_id && new_owner != ctx.user_id {
+        repo::require_owner(&app.db, keys, new_owner).await?;
+    }
     let now = Utc::now();
     let next = current.patched(&patch, now).map_err(|errors| {
         if errors.0.iter().any(|e| e.field == "status") {
