@@ -219,12 +219,21 @@ async fn administrators_manage_users_and_keep_at_least_one_admin() {
         .post(&users, &rep, json!({"email": third, "full_name": "Tom", "role": "viewer", "password": "Another-Pass-9"}))
         .await;
     assert_eq!(t.status, 201, "rep is an admin now");
-    let off =
-        app.patch(&format!("{users}/{}", t.body["user_id"].as_str().unwrap()), &rep, json!({"active": false})).await;
+    let toms = public(&app, "/api/auth/login", json!({"email": third, "password": "Another-Pass-9"})).await.body;
+    let tom = format!("{users}/{}", t.body["user_id"].as_str().unwrap());
+    let off = app.patch(&tom, &rep, json!({"active": false})).await;
     assert_eq!(off.body["active"], false);
     assert_eq!(
         public(&app, "/api/auth/login", json!({"email": third, "password": "Another-Pass-9"})).await.status,
         401
+    );
+    // Reactivated, Tom signs in afresh: the sign-in from before the deactivation stays over.
+    assert_eq!(app.patch(&tom, &rep, json!({"active": true})).await.status, 200);
+    let stale = json!({"company_id": company, "refresh_token": toms["refresh_token"]});
+    assert_eq!(public(&app, "/api/auth/refresh", stale).await.status, 401);
+    assert_eq!(
+        public(&app, "/api/auth/login", json!({"email": third, "password": "Another-Pass-9"})).await.status,
+        200
     );
 
     let audit = app.get("/api/audit?entity_type=user", &rep).await;

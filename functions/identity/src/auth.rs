@@ -74,6 +74,7 @@ pub async fn register(
         full_name,
         role: Role::Admin,
         active: true,
+        tokens_valid_after_ms: 0,
         password_hash: password::hash(&pw),
         created_at: now,
     };
@@ -219,6 +220,11 @@ pub async fn refresh(
     let c = TenantKeys::new(&record.company_id);
     let user: User = app.db.get_as(&user_pk(&c, &record.user_id), "USER").await?.ok_or_else(invalid_refresh)?;
     if !user.active {
+        return Err(invalid_refresh());
+    }
+    if record.issued_at_ms <= user.tokens_valid_after_ms {
+        // Issued before a deactivation or role change: that sign-in is over, reactivated or not.
+        sessions::revoke_family(app, &record.company_id, &record.family).await?;
         return Err(invalid_refresh());
     }
     let (next, next_item) =

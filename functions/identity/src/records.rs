@@ -33,6 +33,9 @@ pub struct User {
     pub full_name: String,
     pub role: Role,
     pub active: bool,
+    /// Tokens issued before this moment (ms) are void: set by deactivation and role changes.
+    #[serde(default)]
+    pub tokens_valid_after_ms: i64,
     /// Never leaves this context: not in responses, events, audit records or logs.
     #[serde(default)]
     pub password_hash: String,
@@ -52,6 +55,10 @@ pub struct RefreshRecord {
     pub company_id: String,
     pub used: bool,
     pub expires_at: i64,
+    /// When it was issued (ms): a deactivation or role change after it ends it for good, even once
+    /// the user is active again. (0 on records older than this field: treated as issued long ago.)
+    #[serde(default)]
+    pub issued_at_ms: i64,
 }
 
 pub fn identity() -> TenantKeys {

@@ -55,6 +55,7 @@ pub fn new_refresh(
         company_id: company_id.into(),
         used: false,
         expires_at: (Utc::now() + Duration::days(REFRESH_TTL_DAYS)).timestamp(),
+        issued_at_ms: Utc::now().timestamp_millis(),
     };
     let mut item = keel_store::db::to_item(&record).expect("plain record");
     item.insert("pk".into(), s(refresh_pk(c, &token_hash(&token))));

@@ -157,6 +157,7 @@ pub async fn create_user(
         full_name,
         role,
         active: true,
+        tokens_valid_after_ms: 0,
         password_hash: password::hash(&pw),
         created_at: Utc::now().to_rfc3339(),
     };
