@@ -78,7 +78,10 @@ async fn the_identity_fixtures_sign_up_sign_in_and_read_the_session() {
         lambda_http::request::from_str(&text).unwrap().map(|body| axum::body::Body::from(body.to_vec()))
     };
     let registered = app.send(load("api-auth-register.json", "")).await;
-    assert_eq!(registered.status, 201, "{:?}", registered.body);
+    assert_eq!(registered.status, 202, "{:?}", registered.body);
+    let token = keel_testkit::mailbox::latest_token(&email, "verify-email").await;
+    let verified = app.send(load("api-auth-verify-email.json", &token)).await;
+    assert_eq!(verified.status, 201, "{:?}", verified.body);
     let login = app.send(load("api-auth-login.json", "")).await;
     assert_eq!(login.status, 200, "{:?}", login.body);
     let token = login.body["access_token"].as_str().unwrap().to_string();

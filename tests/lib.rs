@@ -177,6 +177,44 @@ pub fn bus_message(envelope: &keel_events::Envelope) -> String {
     .to_string()
 }
 
+/// Signs up through the API as a person does: the request, the link mailed to `email`, the
+/// verification. Answers the first session.
+pub async fn sign_up(app: &TestApp, email: &str, company: &str) -> Value {
+    let body =
+        json!({"company_name": company, "full_name": "Ana Silva", "email": email, "password": "Correct-Horse-7"});
+    let asked = app.call(axum::http::Method::POST, "/api/auth/register", None, Some(body), &[]).await;
+    assert_eq!(asked.status, 202, "{:?}", asked.body);
+    let token = keel_testkit::mailbox::latest_token(email, "verify-email").await;
+    let verified =
+        app.call(axum::http::Method::POST, "/api/auth/verify-email", None, Some(json!({"token": token})), &[]).await;
+    assert_eq!(verified.status, 201, "{:?}", verified.body);
+    verified.body
+}
+
+/// Moves a used refresh token's rotation `ms` into the past, as if it were presented again that
+/// much later.
+pub async fn age_refresh_rotation(app: &TestApp, company_id: &str, refresh_token: &str, ms: i64) {
+    let hash: String = ring::digest::digest(&ring::digest::SHA256, refresh_token.as_bytes())
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let keys = keel_store::TenantKeys::new(company_id);
+    app.state
+        .db
+        .client
+        .update_item()
+        .table_name(&app.state.db.table)
+        .key("pk", keel_store::db::s(keys.key(&format!("REFRESH#{hash}"))))
+        .key("sk", keel_store::db::s("REFRESH"))
+        .update_expression("SET rotated_at_ms = rotated_at_ms - :ms")
+        .condition_expression("attribute_exists(pk)")
+        .expression_attribute_values(":ms", keel_store::db::n(ms))
+        .send()
+        .await
+        .expect("the refresh token's record");
+}
+
 /// The identity function's router alone, on a state the test chose.
 pub fn identity_router(state: keel_http::AppState) -> axum::Router {
     keel_identity::router(state, keel_testkit::issuer())

@@ -8,6 +8,9 @@
 - Secrets Manager `keel/<stage>/edge`: {"key": random url-safe string} (CloudFront sends it to the API;
   the functions serve only requests that carry it)
 - SSM String `/keel/<stage>/jwt-public-keys`: {"<kid>": SPKI PEM, ...} (the JwtPublicKeys parameter)
+- the SES identity of the MailFrom parameter (samconfig.toml), the sender of account mail: SES sends the
+  address a confirmation link (or, for a domain identity, DKIM records to publish) that must be used
+  before sign-up and password-reset mail can go out
 
 Existing secrets and parameters are left as they are. --rotate adds a new key id `<stage>-N+1` to the
 public keys (old ones stay, so tokens already issued still verify) and replaces the signing key.
@@ -22,7 +25,7 @@ import boto3
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from common import region_for, stage_arg
+from common import parameter_for, region_for, stage_arg
 
 # The keys reach every function as an environment variable, and a function's variables share 4 KB.
 PUBLIC_KEYS_LIMIT = 2048
@@ -183,6 +186,21 @@ def promote(store: Store) -> str:
     return staged["kid"]
 
 
+def mail_sender(stage: str, region: str) -> None:
+    address = parameter_for(stage, "MailFrom")
+    if not address:
+        sys.exit(f"samconfig.toml [{stage}] passes no MailFrom: the sender of account mail")
+    ses = boto3.client("sesv2", region_name=region)
+    try:
+        identity = ses.get_email_identity(EmailIdentity=address)
+    except ses.exceptions.NotFoundException:
+        ses.create_email_identity(EmailIdentity=address)
+        print(f"mail sender {address}: SES sent a confirmation to it; open that link before users sign up")
+        return
+    state = "verified" if identity.get("VerifiedForSendingStatus") else "waiting for its confirmation link"
+    print(f"mail sender {address}: {state}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("stage", type=stage_arg)
@@ -198,6 +216,7 @@ def main():
         kid = rotate(store, args.stage)
     else:
         kid = bootstrap(store, args.stage)
+        mail_sender(args.stage, region_for(args.stage, args.region))
     print(f"signing key id: {kid}")
 
 

@@ -28,5 +28,14 @@ def region_for(stage: str, explicit: str | None) -> str:
     return region
 
 
+def parameter_for(stage: str, name: str) -> str | None:
+    """A parameter `sam deploy --config-env <stage>` passes (samconfig.toml's parameter_overrides)."""
+    with open(os.path.join(ROOT, "samconfig.toml"), "rb") as f:
+        config = tomllib.load(f)
+    overrides = config.get(stage, {}).get("deploy", {}).get("parameters", {}).get("parameter_overrides", "")
+    found = re.search(rf'\b{name}="([^"]*)"', overrides)
+    return found.group(1) if found else None
+
+
 def stack_name(stage: str) -> str:
     return f"keel-{stage}"

@@ -14,13 +14,7 @@ use keel_store::{Db, TenantKeys, UnitOfWork, PLATFORM_TENANT};
 pub const TOKEN_HOURS: i64 = 1;
 
 fn context(operator_id: &str) -> TenantContext {
-    TenantContext {
-        tenant_id: PLATFORM_TENANT.into(),
-        user_id: operator_id.into(),
-        role: Role::Operator,
-        keys: TenantKeys::platform(),
-        issued_at_ms: 0,
-    }
+    TenantContext::acting(PLATFORM_TENANT, operator_id, Role::Operator)
 }
 
 /// Creates an operator (recorded in the platform's audit trail) and returns its id.

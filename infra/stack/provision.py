@@ -39,11 +39,19 @@ def load_template(path):
         return yaml.load(f, Loader=CfnLoader)
 
 
+def local_parameters(env):
+    """The values samconfig.toml passes for a deployed stage's required parameters, for this machine:
+    account mail comes from an address the local SES (moto) has verified, and its links open the
+    web app where `make run` serves it."""
+    port = env.get("KEEL_PORT", "3000")
+    return {"MailFrom": "no-reply@keel.test", "WebOrigin": env.get("KEEL_WEB_ORIGIN", f"http://localhost:{port}")}
+
+
 class Resolver:
-    def __init__(self, template, stage, region):
+    def __init__(self, template, stage, region, given=None):
         self.template = template
         self.params = {"Stage": stage, "AWS::Region": region, "AWS::AccountId": ACCOUNT,
-                       "AWS::StackName": f"keel-{stage}", "AWS::Partition": "aws"}
+                       "AWS::StackName": f"keel-{stage}", "AWS::Partition": "aws", **(given or {})}
         for name, spec in template.get("Parameters", {}).items():
             self.params.setdefault(name, spec.get("Default"))
         self.physical = {}  # logical id -> physical name / id
@@ -93,7 +101,7 @@ def _resources(template, kind):
 def provision(template_path, stage, env):
     template = load_template(template_path)
     region = env["AWS_REGION"]
-    res = Resolver(template, stage, region)
+    res = Resolver(template, stage, region, local_parameters(env))
     creds = dict(aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
                  aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"], region_name=region)
     ddb = boto3.client("dynamodb", endpoint_url=env["AWS_ENDPOINT_URL_DYNAMODB"], **creds)
@@ -168,8 +176,21 @@ def provision(template_path, stage, env):
         if isinstance(resolved, str) and "{{resolve:" in resolved:
             continue  # a secret reference; the launcher supplies the local value
         env_out[name] = str(resolved)
+    # Locally every function runs in one process: each one's own settings join the shared ones.
+    for _, r in _resources(template, "AWS::Serverless::Function"):
+        for name, value in r["Properties"].get("Environment", {}).get("Variables", {}).items():
+            resolved = res(value)
+            if name.endswith("_SECRET_ID") or (isinstance(resolved, str) and "{{resolve:" in resolved):
+                continue  # secrets: the launcher puts them into the local Secrets Manager
+            if env_out.get(name, str(resolved)) != str(resolved):
+                raise RuntimeError(f"{name} differs between functions; locally they share one environment")
+            env_out[name] = str(resolved)
     for lid, _ in queues:
         env_out[f"KEEL_QUEUE_{_snake(lid)}"] = res.physical[lid]
+    # The sender of account mail is a verified SES identity, as scripts/bootstrap-stage.sh makes it in AWS.
+    if "KEEL_MAIL_FROM" in env_out:
+        ses = boto3.client("sesv2", endpoint_url=env["AWS_ENDPOINT_URL_SESV2"], **creds)
+        ses.create_email_identity(EmailIdentity=env_out["KEEL_MAIL_FROM"])
     return env_out, functions(template, res)
 
 

@@ -1,19 +1,26 @@
-//! Identity: companies and their users, sign-up and sessions (`/api/auth/*`), and who may do what
+//! Identity: companies and their users, the account lifecycle — sign-up with a verified email,
+//! sign-in, sessions, password change and reset (`/api/auth/*`) — and who may do what
 //! (`/api/permissions/*`).
 
+mod account;
 mod auth;
-mod lockout;
+mod guard;
+mod limits;
+mod mail;
 mod password;
 mod permissions;
 mod records;
 mod sessions;
+mod signin;
 mod signing;
+mod signup;
 mod users;
 
 use std::sync::Arc;
 
 pub use auth::IdentityState;
 use keel_function::{Function, Trigger};
+pub use mail::Mailer;
 pub use signing::Signer;
 
 use keel_http::state::{SecretSetting, TokenSettings};
@@ -27,8 +34,13 @@ pub fn routes() -> OpenApiRouter<IdentityState> {
     OpenApiRouter::new()
         .routes(routes!(permissions::roles))
         .routes(routes!(permissions::me))
-        .routes(routes!(auth::register))
-        .routes(routes!(auth::login))
+        .routes(routes!(signup::register))
+        .routes(routes!(signup::verify_email))
+        .routes(routes!(signin::login))
+        .routes(routes!(signin::choose))
+        .routes(routes!(account::change_password))
+        .routes(routes!(account::request_reset))
+        .routes(routes!(account::confirm_reset))
         .routes(routes!(auth::refresh))
         .routes(routes!(auth::logout))
         .routes(routes!(auth::me))
@@ -36,22 +48,25 @@ pub fn routes() -> OpenApiRouter<IdentityState> {
         .routes(routes!(users::update_user))
 }
 
-/// The identity API with a signing key given directly (tests, local tooling).
+/// The identity API with a signing key given directly and mail sent through a client made from
+/// the environment (tests, local tooling).
 pub fn router(app: AppState, issuer: TokenIssuer) -> axum::Router {
-    router_with(app, Signer::Fixed(Arc::new(issuer)))
+    let mailer = Mailer::from_env().expect("KEEL_MAIL_FROM and KEEL_WEB_ORIGIN from the local stack");
+    router_with(app, Signer::Fixed(Arc::new(issuer)), mailer)
 }
 
 /// The identity API. Only this context holds the token signing key. Its answers carry tokens and
 /// people's details: no browser or proxy may keep them (`Cache-Control: no-store`).
-pub fn router_with(app: AppState, signer: Signer) -> axum::Router {
-    routes().split_for_parts().0.with_state(IdentityState { app, signer: Arc::new(signer) }).layer(
-        axum::middleware::map_response(|mut response: axum::response::Response| async move {
+pub fn router_with(app: AppState, signer: Signer, mailer: Mailer) -> axum::Router {
+    let state = IdentityState { app, signer: Arc::new(signer), mailer: Arc::new(mailer) };
+    routes().split_for_parts().0.with_state(state).layer(axum::middleware::map_response(
+        |mut response: axum::response::Response| async move {
             response
                 .headers_mut()
                 .insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
             response
-        }),
-    )
+        },
+    ))
 }
 
 pub fn openapi() -> utoipa::openapi::OpenApi {
@@ -76,7 +91,7 @@ pub fn function() -> Function {
                         }
                         _ => Signer::Fixed(Arc::new(tokens.issuer()?)),
                     };
-                    Ok(router_with(runtime.app_state()?, signer))
+                    Ok(router_with(runtime.app_state()?, signer, Mailer::new(runtime.ses())?))
                 })
             },
         },
@@ -84,9 +99,11 @@ pub fn function() -> Function {
             "dynamodb:GetItem",
             "dynamodb:PutItem",
             "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
             "dynamodb:ConditionCheckItem",
             "dynamodb:Query",
             "secretsmanager:GetSecretValue",
+            "ses:SendEmail",
         ],
         writes_events: false,
     }

@@ -53,6 +53,28 @@ pub fn verify(password: &str, stored: Option<&str>) -> bool {
     ok && stored.is_some()
 }
 
+/// [`hash`] on a blocking thread: Argon2 is deliberately slow, and other requests of this process
+/// must not wait behind it.
+pub async fn hash_apart(password: String) -> Result<String, keel_http::ApiError> {
+    tokio::task::spawn_blocking(move || hash(&password))
+        .await
+        .map_err(|e| keel_http::ApiError::Internal(format!("password hashing: {e}")))
+}
+
+/// Which of `stored` hashes `password` matches, checked on a blocking thread. With none stored it
+/// still checks once (against the dummy), so an unknown email takes as long as a known one.
+pub async fn matches_apart(password: String, stored: Vec<String>) -> Result<Vec<bool>, keel_http::ApiError> {
+    tokio::task::spawn_blocking(move || {
+        if stored.is_empty() {
+            verify(&password, None);
+            return Vec::new();
+        }
+        stored.iter().map(|h| verify(&password, Some(h))).collect()
+    })
+    .await
+    .map_err(|e| keel_http::ApiError::Internal(format!("password check: {e}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

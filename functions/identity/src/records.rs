@@ -7,15 +7,21 @@
 //! | email membership    | `T#_identity#EMAIL#<email>`          | `<c>`          |
 //! | refresh token       | `T#<c>#REFRESH#<sha256(token)>`      | `REFRESH`      |
 //! | refresh family      | `T#<c>#REFRESHFAMILY#<family>`       | `FAMILY`       |
-//! | failed-login window | `T#_identity#LOGINFAIL#<who>#<win>`  | `WINDOW`       |
+//! | workspace name      | `T#_identity#WORKSPACE#<email>`      | `<name, lower>` |
+//! | pending sign-up     | `T#_identity#SIGNUP#<sha256(token)>` | `SIGNUP`       |
+//! | password reset      | `T#_identity#RESET#<sha256(token)>`  | `RESET`        |
+//! | company choice      | `T#_identity#CHOICE#<sha256(token)>` | `CHOICE`       |
+//! | limit window        | `T#_identity#LIMIT#<name>#<who>#<win>` | `COUNT`      |
 //!
 //! Email memberships sit under the reserved `_identity` tenant: at sign-in the company is not
-//! known yet, so the lookup cannot start with it. They hold only ids.
+//! known yet, so the lookup cannot start with it. They hold only ids. So do the one-time tokens
+//! (sign-up, reset, choice): their links and answers name no company. Tokens are stored only as
+//! their SHA-256, and every one of them expires (`expires_at`, the table's TTL, and checked on use).
 
 use keel_core::{Email, FieldErrors};
 use keel_http::Role;
 use keel_store::db::{s, to_item};
-use keel_store::{Item, StoreError, TenantKeys, UnitOfWork};
+use keel_store::{Db, Item, StoreError, TenantKeys, UnitOfWork};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -59,10 +65,49 @@ pub struct RefreshRecord {
     /// the user is active again. (0 on records older than this field: treated as issued long ago.)
     #[serde(default)]
     pub issued_at_ms: i64,
+    /// When it was used (ms): the same token presented again within the grace window is a second
+    /// tab refreshing at the same moment, not a theft.
+    #[serde(default)]
+    pub rotated_at_ms: i64,
+}
+
+/// A sign-up waiting for its email to be verified: nothing of the company exists until then.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PendingSignUp {
+    pub company_name: String,
+    pub full_name: String,
+    pub email: String,
+    pub password_hash: String,
+    pub expires_at: i64,
+}
+
+/// A password reset link for one user of one company.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ResetRecord {
+    pub company_id: String,
+    pub user_id: String,
+    pub used: bool,
+    pub expires_at: i64,
+}
+
+/// A sign-in whose password was right in several companies, waiting for the person to pick one.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChoiceRecord {
+    pub options: Vec<Membership>,
+    pub used: bool,
+    pub expires_at: i64,
 }
 
 pub fn identity() -> TenantKeys {
     TenantKeys::new("_identity")
+}
+
+pub async fn read_user(db: &Db, company_id: &str, user_id: &str) -> Result<Option<User>, StoreError> {
+    db.get_as(&user_pk(&TenantKeys::new(company_id), user_id), "USER").await
+}
+
+pub async fn read_company(db: &Db, company_id: &str) -> Result<Option<Company>, StoreError> {
+    db.get_as(&company_pk(&TenantKeys::new(company_id)), "COMPANY").await
 }
 
 pub fn company_pk(c: &TenantKeys) -> String {
@@ -82,10 +127,26 @@ pub fn refresh_pk(c: &TenantKeys, token_hash: &str) -> String {
 }
 
 pub fn family_pk(c: &TenantKeys, family: &str) -> String {
-    c.key(&format!("REFRESHFAMILY#{family}"))
+    c.session(family)
 }
 
-fn keyed<T: Serialize>(value: &T, pk: String, sk: &str, entity: &str) -> Result<Item, StoreError> {
+pub fn workspace_name_pk(email: &str) -> String {
+    identity().key(&format!("WORKSPACE#{email}"))
+}
+
+pub fn signup_pk(token_hash: &str) -> String {
+    identity().key(&format!("SIGNUP#{token_hash}"))
+}
+
+pub fn reset_pk(token_hash: &str) -> String {
+    identity().key(&format!("RESET#{token_hash}"))
+}
+
+pub fn choice_pk(token_hash: &str) -> String {
+    identity().key(&format!("CHOICE#{token_hash}"))
+}
+
+pub fn keyed<T: Serialize>(value: &T, pk: String, sk: &str, entity: &str) -> Result<Item, StoreError> {
     let mut item = to_item(value)?;
     item.insert("pk".into(), s(pk));
     item.insert("sk".into(), s(sk));

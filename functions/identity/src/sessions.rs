@@ -1,6 +1,8 @@
-//! Access and refresh tokens. Access tokens are short-lived Ed25519 JWTs; refresh tokens are
-//! random, stored only as their SHA-256, rotated on every use, and grouped in a family so that
-//! reusing a rotated token revokes every token of that sign-in.
+//! Access and refresh tokens. Access tokens are short-lived Ed25519 JWTs naming their sign-in
+//! (`sid`, the refresh family); refresh tokens are random, stored only as their SHA-256, rotated on
+//! every use, and grouped in a family so that reusing a rotated token revokes every token of that
+//! sign-in, access tokens included. A token rotated moments ago may be presented once more within
+//! [`GRACE_MS`]: two tabs refreshing at once keep the session.
 
 use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem, Update};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -17,6 +19,9 @@ use crate::records::{family_pk, refresh_pk, RefreshRecord};
 
 pub const ACCESS_TTL_SECONDS: i64 = 15 * 60;
 pub const REFRESH_TTL_DAYS: i64 = 30;
+/// How long after its rotation a refresh token still refreshes (concurrent tabs), instead of
+/// counting as reuse.
+pub const GRACE_MS: i64 = 30_000;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Session {
@@ -34,7 +39,8 @@ pub fn token_hash(token: &str) -> String {
     keel_store::idempotency::hex(&Sha256::digest(token.as_bytes()))
 }
 
-fn random_token() -> String {
+/// 256 random bits, URL-safe: refresh tokens and the one-time links' tokens.
+pub fn random_token() -> String {
     let mut bytes = [0u8; 32];
     ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes).expect("system randomness");
     URL_SAFE_NO_PAD.encode(bytes)
@@ -56,6 +62,7 @@ pub fn new_refresh(
         used: false,
         expires_at: (Utc::now() + Duration::days(REFRESH_TTL_DAYS)).timestamp(),
         issued_at_ms: Utc::now().timestamp_millis(),
+        rotated_at_ms: 0,
     };
     let mut item = keel_store::db::to_item(&record).expect("plain record");
     item.insert("pk".into(), s(refresh_pk(c, &token_hash(&token))));
@@ -64,11 +71,26 @@ pub fn new_refresh(
     (token, keel_store::db::put_new(table, item))
 }
 
-pub fn session(issuer: &TokenIssuer, company_id: &str, user_id: &str, role: Role, refresh: String) -> Session {
+/// A new sign-in: its family id (the access tokens' `sid`), its first refresh token and the item
+/// that stores it.
+pub fn start(table: &str, c: &TenantKeys, company_id: &str, user_id: &str) -> (String, String, TransactWriteItem) {
+    let family = ulid::Ulid::new().to_string();
+    let (refresh, item) = new_refresh(table, c, company_id, user_id, &family);
+    (family, refresh, item)
+}
+
+pub fn session(
+    issuer: &TokenIssuer,
+    company_id: &str,
+    user_id: &str,
+    role: Role,
+    family: &str,
+    refresh: String,
+) -> Session {
     Session {
         company_id: company_id.into(),
         user_id: user_id.into(),
-        access_token: issuer.token(company_id, user_id, role, ACCESS_TTL_SECONDS),
+        access_token: issuer.session_token(company_id, user_id, role, ACCESS_TTL_SECONDS, family),
         refresh_token: refresh,
         token_type: "Bearer".into(),
         expires_in: ACCESS_TTL_SECONDS,
@@ -115,24 +137,30 @@ pub fn rotate(unit: &mut UnitOfWork<'_>, c: &TenantKeys, token: &str, family: &s
         .table_name(table)
         .key("pk", s(refresh_pk(c, &token_hash(token))))
         .key("sk", s("REFRESH"))
-        .update_expression("SET used = :t")
+        .update_expression("SET used = :t, rotated_at_ms = :now")
         .condition_expression("used = :f")
         .expression_attribute_values(":t", aws_sdk_dynamodb::types::AttributeValue::Bool(true))
+        .expression_attribute_values(":now", n(Utc::now().timestamp_millis()))
         .expression_attribute_values(":f", aws_sdk_dynamodb::types::AttributeValue::Bool(false))
         .build()
         .expect("key and expression are set");
-    let family_alive = ConditionCheck::builder()
-        .table_name(table)
-        .key("pk", s(family_pk(c, family)))
-        .key("sk", s("FAMILY"))
-        .condition_expression("attribute_not_exists(revoked)")
-        .build()
-        .expect("key and condition are set");
     unit.include_guarded(
         TransactWriteItem::builder().update(used).build(),
         "refresh_token",
         "this refresh token was used already",
     );
+    require_alive(unit, c, family);
+}
+
+/// Requires the sign-in `family` to be unrevoked when `unit` commits.
+pub fn require_alive(unit: &mut UnitOfWork<'_>, c: &TenantKeys, family: &str) {
+    let family_alive = ConditionCheck::builder()
+        .table_name(unit.table())
+        .key("pk", s(family_pk(c, family)))
+        .key("sk", s("FAMILY"))
+        .condition_expression("attribute_not_exists(revoked)")
+        .build()
+        .expect("key and condition are set");
     unit.include_guarded(
         TransactWriteItem::builder().condition_check(family_alive).build(),
         "refresh_token",

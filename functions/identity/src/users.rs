@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use chrono::Utc;
-use keel_core::{field_error::text, FieldErrors};
+use keel_core::{field_error::line, FieldErrors};
 use keel_http::{
     ApiError, ApiJson, ApiPath, CompanyScope, Id, IdempotentCreate, Permission, RequestMeta, Role, TenantContext,
 };
@@ -138,7 +138,7 @@ pub async fn create_user(
     let idempotent = IdempotentCreate::from_headers(&headers, "users.create", &ctx.user_id, &body.raw)?;
     let r = body.value;
     let mut e = FieldErrors::default();
-    let full_name = text(&mut e, "full_name", r.full_name.as_deref(), true, 120);
+    let full_name = line(&mut e, "full_name", r.full_name.as_deref(), true, 120);
     let (email, pw) = credentials(&mut e, r.email.as_deref(), r.password);
     let role = r.role.unwrap_or(Role::SalesRep);
     if !Role::ALL.contains(&role) {

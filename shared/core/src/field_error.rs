@@ -32,6 +32,15 @@ impl FieldErrors {
 }
 
 /// A trimmed text field with a length range, as most CRM fields are.
+/// A single-line text field: as [`text`], and no line breaks or tabs either.
+pub fn line(errors: &mut FieldErrors, field: &str, value: Option<&str>, required: bool, max: usize) -> Option<String> {
+    if value.is_some_and(|v| v.trim().chars().any(char::is_control)) {
+        errors.add(field, "must be a single line without control characters");
+        return None;
+    }
+    text(errors, field, value, required, max)
+}
+
 pub fn text(errors: &mut FieldErrors, field: &str, value: Option<&str>, required: bool, max: usize) -> Option<String> {
     let trimmed = value.map(str::trim).filter(|v| !v.is_empty());
     match trimmed {

@@ -6,7 +6,7 @@ use ulid::Ulid;
 use utoipa::ToSchema;
 
 use crate::contact_point::{Email, Phone};
-use crate::field_error::{text, FieldErrors};
+use crate::field_error::{line, text, FieldErrors};
 use crate::score::{lead_score, ScoreBand, ScoreInputs};
 
 /// Where a lead is in its life. Qualification and conversion have their own actions; archiving is
@@ -186,16 +186,16 @@ impl NewLead {
     pub fn validate(&self) -> Result<LeadDraft, FieldErrors> {
         let mut e = FieldErrors::default();
         let draft = LeadDraft {
-            first_name: text(&mut e, "first_name", self.first_name.as_deref(), true, NAME_MAX).unwrap_or_default(),
-            last_name: text(&mut e, "last_name", self.last_name.as_deref(), true, NAME_MAX).unwrap_or_default(),
-            company_name: text(&mut e, "company_name", self.company_name.as_deref(), false, NAME_MAX),
+            first_name: line(&mut e, "first_name", self.first_name.as_deref(), true, NAME_MAX).unwrap_or_default(),
+            last_name: line(&mut e, "last_name", self.last_name.as_deref(), true, NAME_MAX).unwrap_or_default(),
+            company_name: line(&mut e, "company_name", self.company_name.as_deref(), false, NAME_MAX),
             email: email(&mut e, self.email.as_deref()),
             phone: phone(&mut e, self.phone.as_deref()),
-            source: text(&mut e, "source", self.source.as_deref(), true, ATTRIBUTION_MAX).unwrap_or_default(),
-            campaign: text(&mut e, "campaign", self.campaign.as_deref(), true, ATTRIBUTION_MAX).unwrap_or_default(),
-            medium: text(&mut e, "medium", self.medium.as_deref(), true, ATTRIBUTION_MAX).unwrap_or_default(),
-            owner_id: text(&mut e, "owner_id", self.owner_id.as_deref(), false, OWNER_MAX),
-            job_title: text(&mut e, "job_title", self.job_title.as_deref(), false, NAME_MAX),
+            source: line(&mut e, "source", self.source.as_deref(), true, ATTRIBUTION_MAX).unwrap_or_default(),
+            campaign: line(&mut e, "campaign", self.campaign.as_deref(), true, ATTRIBUTION_MAX).unwrap_or_default(),
+            medium: line(&mut e, "medium", self.medium.as_deref(), true, ATTRIBUTION_MAX).unwrap_or_default(),
+            owner_id: line(&mut e, "owner_id", self.owner_id.as_deref(), false, OWNER_MAX),
+            job_title: line(&mut e, "job_title", self.job_title.as_deref(), false, NAME_MAX),
             website: website(&mut e, self.website.as_deref()),
             notes: text(&mut e, "notes", self.notes.as_deref(), false, NOTES_MAX),
             budget: text(&mut e, "budget", self.budget.as_deref(), false, BANT_MAX),
@@ -226,7 +226,7 @@ fn phone(e: &mut FieldErrors, raw: Option<&str>) -> Option<Phone> {
 /// (and maybe a port). Anything else — `javascript:`, `data:`, `file://` — is refused: the UI
 /// links to it.
 fn website(e: &mut FieldErrors, raw: Option<&str>) -> Option<String> {
-    let value = text(e, "website", raw, false, WEBSITE_MAX)?;
+    let value = line(e, "website", raw, false, WEBSITE_MAX)?;
     let rest = match value.split_once("://") {
         Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https") => rest,
         Some(_) => "",

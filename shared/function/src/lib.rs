@@ -102,6 +102,13 @@ impl Runtime {
         aws_sdk_sqs::Client::from_conf(config)
     }
 
+    pub fn ses(&self) -> aws_sdk_sesv2::Client {
+        let config = aws_sdk_sesv2::config::Builder::from(&self.sdk)
+            .interceptor(CallRecorder::new(self.function, "ses"))
+            .build();
+        aws_sdk_sesv2::Client::from_conf(config)
+    }
+
     pub fn eventbridge(&self) -> aws_sdk_eventbridge::Client {
         let config = aws_sdk_eventbridge::config::Builder::from(&self.sdk)
             .interceptor(CallRecorder::new(self.function, "events"))

@@ -64,6 +64,10 @@ pub struct Claims {
     /// Issue time in milliseconds: revocations (deactivation, role change) compare against it.
     #[serde(default)]
     pub iat_ms: i64,
+    /// The sign-in this token belongs to: signing out or a detected theft ends it, and with it
+    /// the token. Empty on tokens not made by a sign-in (local tooling).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub sid: String,
 }
 
 /// Who is calling, for which tenant, in which role. Only [`TokenVerifier`] makes one.
@@ -75,9 +79,23 @@ pub struct TenantContext {
     pub keys: TenantKeys,
     /// When the token was issued (ms); 0 for contexts not made from a token.
     pub issued_at_ms: i64,
+    /// The sign-in the token belongs to (empty when none).
+    pub session_id: String,
 }
 
 impl TenantContext {
+    /// Someone acting without a token yet (signing up, signing in), for the audit trail.
+    pub fn acting(tenant_id: &str, user_id: &str, role: Role) -> TenantContext {
+        TenantContext {
+            tenant_id: tenant_id.into(),
+            user_id: user_id.into(),
+            role,
+            keys: TenantKeys::new(tenant_id),
+            issued_at_ms: 0,
+            session_id: String::new(),
+        }
+    }
+
     /// The path's `{company_id}` must be the token's tenant; anything else is answered as if it
     /// did not exist, so tenants cannot even learn which company ids are real.
     pub fn company(&self, company_id: &str) -> Result<&TenantKeys, ApiError> {
@@ -176,6 +194,7 @@ impl TokenVerifier {
             user_id: c.sub,
             role: c.role,
             issued_at_ms: if c.iat_ms > 0 { c.iat_ms } else { c.iat * 1000 },
+            session_id: c.sid,
         };
         Ok((ctx, exp))
     }
@@ -210,6 +229,7 @@ impl TokenIssuer {
             iat: now,
             nbf: now,
             exp: now + ttl_seconds,
+            sid: String::new(),
         }
     }
 
@@ -221,6 +241,20 @@ impl TokenIssuer {
 
     pub fn token(&self, tenant_id: &str, user_id: &str, role: Role, ttl_seconds: i64) -> String {
         self.sign(&self.claims(tenant_id, user_id, role, ttl_seconds))
+    }
+
+    /// A token of the sign-in `session_id`: it stops working when that sign-in ends.
+    pub fn session_token(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        role: Role,
+        ttl_seconds: i64,
+        session_id: &str,
+    ) -> String {
+        let mut claims = self.claims(tenant_id, user_id, role, ttl_seconds);
+        claims.sid = session_id.into();
+        self.sign(&claims)
     }
 }
 
@@ -248,7 +282,7 @@ where
         let app = AppState::from_ref(state);
         let ctx = app.verifier.verify(token.trim())?;
         tracing::Span::current().record("tenant_id", ctx.tenant_id.as_str());
-        match app.revocations.token_valid(&app.db, &ctx.keys, &ctx.tenant_id, &ctx.user_id, ctx.issued_at_ms).await {
+        match app.revocations.token_valid(&app.db, &ctx).await {
             Ok(true) => {}
             Ok(false) => return Err(ApiError::Unauthorized("The session has ended")),
             Err(e) => return Err(e.into()),
@@ -310,6 +344,7 @@ mod tests {
             role: Role::Viewer,
             keys: TenantKeys::new("t"),
             issued_at_ms: 0,
+            session_id: String::new(),
         }
     }
 

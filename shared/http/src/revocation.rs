@@ -1,8 +1,10 @@
-//! Tokens that must stop working before they expire: a deactivated user's, and any token issued
-//! before a user's role changed. The user item carries `active` and `tokens_valid_after_ms`
-//! (set by the identity context); each request checks them, cached per process for up to
-//! [`CACHE_TTL`] so a busy user costs one read per few seconds rather than per request. A token whose
-//! user has no item is refused.
+//! Tokens that must stop working before they expire: a deactivated user's, any token issued
+//! before a user's role or password changed, and the tokens of a sign-in that ended (signed out, or
+//! ended because its refresh token was stolen). The user item carries `active` and
+//! `tokens_valid_after_ms`, the sign-in's family item `revoked` (both written by the identity
+//! context); each request checks them, cached per process for up to [`CACHE_TTL`] so a busy user
+//! costs one read (two, in parallel, with a sign-in) per few seconds rather than per request. A
+//! token whose user has no item is refused.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -10,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use keel_store::db::s;
 use keel_store::{Db, StoreError, TenantKeys};
+
+use crate::TenantContext;
 
 /// How long a process trusts what it read about a user: a deactivation or role change made
 /// through another instance reaches this one within this time (at once on the instance that made it).
@@ -23,8 +27,9 @@ pub struct UserStanding {
     pub tokens_valid_after_ms: i64,
 }
 
-/// (tenant, user) → when it was read and what was read (None: no user item).
-type StandingCache = HashMap<(String, String), (Instant, Option<UserStanding>)>;
+/// (tenant, user, sign-in) → when it was read and what was read (None: no user item, or the
+/// sign-in ended).
+type StandingCache = HashMap<(String, String, String), (Instant, Option<UserStanding>)>;
 
 #[derive(Default)]
 pub struct Revocations {
@@ -32,21 +37,22 @@ pub struct Revocations {
 }
 
 impl Revocations {
-    /// Whether a token issued at `issued_at_ms` for this user is still good.
-    pub async fn token_valid(
-        &self,
-        db: &Db,
-        keys: &TenantKeys,
-        tenant: &str,
-        user: &str,
-        issued_at_ms: i64,
-    ) -> Result<bool, StoreError> {
-        let key = (tenant.to_string(), user.to_string());
+    /// Whether the token behind `ctx` is still good.
+    pub async fn token_valid(&self, db: &Db, ctx: &TenantContext) -> Result<bool, StoreError> {
+        let key = (ctx.tenant_id.clone(), ctx.user_id.clone(), ctx.session_id.clone());
         let cached = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key).copied();
         let standing = match cached {
             Some((at, standing)) if at.elapsed() < CACHE_TTL => standing,
             _ => {
-                let standing = read(db, keys, user).await?;
+                let standing = if ctx.session_id.is_empty() {
+                    read(db, &ctx.keys, &ctx.user_id).await?
+                } else {
+                    let (user, ended) = tokio::try_join!(
+                        read(db, &ctx.keys, &ctx.user_id),
+                        session_ended(db, &ctx.keys, &ctx.session_id)
+                    )?;
+                    user.filter(|_| !ended)
+                };
                 let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
                 if cache.len() >= CACHE_ENTRIES {
                     // Bounded: a flood of distinct users costs reads, never memory.
@@ -61,13 +67,28 @@ impl Revocations {
         };
         // No user item: identity mints tokens only for its users, so the user was never there or
         // is gone; either way the token speaks for nobody.
-        Ok(standing.is_some_and(|s| s.active && issued_at_ms > s.tokens_valid_after_ms))
+        Ok(standing.is_some_and(|s| s.active && ctx.issued_at_ms > s.tokens_valid_after_ms))
     }
 
     /// Forget what this process knows about a user (after changing them here).
     pub fn forget(&self, tenant: &str, user: &str) {
-        self.cache.lock().unwrap_or_else(|p| p.into_inner()).remove(&(tenant.to_string(), user.to_string()));
+        self.cache.lock().unwrap_or_else(|p| p.into_inner()).retain(|(t, u, _), _| !(t == tenant && u == user));
     }
+}
+
+async fn session_ended(db: &Db, keys: &TenantKeys, session_id: &str) -> Result<bool, StoreError> {
+    let out = db
+        .client
+        .get_item()
+        .table_name(&db.table)
+        .key("pk", s(keys.session(session_id)))
+        .key("sk", s("FAMILY"))
+        .projection_expression("revoked")
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(StoreError::from_sdk)?;
+    Ok(out.item.and_then(|i| i.get("revoked").and_then(|v| v.as_bool().ok()).copied()).unwrap_or(false))
 }
 
 async fn read(db: &Db, keys: &TenantKeys, user: &str) -> Result<Option<UserStanding>, StoreError> {

@@ -60,6 +60,11 @@ impl TenantKeys {
     }
 
     /// The tenant's outbox / event feed partition.
+    /// A sign-in (its refresh-token family): revoked, it ends the session's access tokens too.
+    pub fn session(&self, session_id: &str) -> String {
+        self.key(&format!("REFRESHFAMILY#{session_id}"))
+    }
+
     pub fn events(&self) -> String {
         self.key("EVENTS")
     }

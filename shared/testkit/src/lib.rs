@@ -216,3 +216,63 @@ pub fn issuer() -> TokenIssuer {
 
 /// Roles in the order tests iterate them.
 pub const ROLES: [Role; 4] = [Role::Admin, Role::Manager, Role::SalesRep, Role::Viewer];
+
+/// Mail the app sent through the local SES (moto), read from moto's model dump: what a person
+/// would find in their inbox.
+pub mod mailbox {
+    use serde_json::Value;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    #[derive(Debug, Clone)]
+    pub struct Mail {
+        pub subject: String,
+        /// The HTML part (SES keeps one body; the app sends HTML with a text alternative).
+        pub body: String,
+    }
+
+    /// Everything sent to `address`, oldest first.
+    pub async fn to(address: &str) -> Vec<Mail> {
+        let endpoint = std::env::var("AWS_ENDPOINT_URL_SESV2").expect("the local stack's SES endpoint");
+        let host = endpoint.trim_start_matches("http://").trim_end_matches('/').to_string();
+        let mut stream = tokio::net::TcpStream::connect(&host).await.expect("moto is reachable");
+        let request = format!("GET /moto-api/data.json HTTP/1.0\r\nHost: {host}\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.expect("request sent");
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).await.expect("response read");
+        let raw = String::from_utf8_lossy(&raw);
+        let body = raw.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or_default();
+        let data: Value = serde_json::from_str(body).expect("moto's model dump is JSON");
+        data["ses"]["Message"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|m| m["destinations"]["ToAddresses"].as_array().is_some_and(|to| to.iter().any(|a| a == address)))
+            .map(|m| Mail {
+                subject: m["subject"].as_str().unwrap_or_default().to_string(),
+                body: m["body"].as_str().unwrap_or_default().to_string(),
+            })
+            .collect()
+    }
+
+    /// The tokens of the `page` links (`#/<page>?token=…`) in the mail sent to `address`, oldest first.
+    pub async fn tokens(address: &str, page: &str) -> Vec<String> {
+        let marker = format!("#/{page}?token=");
+        let mut found = Vec::new();
+        for mail in to(address).await {
+            for part in mail.body.split(&marker).skip(1) {
+                let token: String =
+                    part.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
+                if !found.contains(&token) {
+                    found.push(token);
+                }
+            }
+        }
+        found
+    }
+
+    /// The token of the latest `page` link sent to `address`.
+    pub async fn latest_token(address: &str, page: &str) -> String {
+        tokens(address, page).await.pop().unwrap_or_else(|| panic!("no {page} link was mailed to {address}"))
+    }
+}
