@@ -3,8 +3,8 @@
 
     fuzz.py [KEEL_URL [DOCUMENT]]     (default: $KEEL_URL and the document it serves)
 
-Signs up a company of its own through /api/auth/register (so the tokens' users exist and pass the
-standing check), adds administrators, a lead and a sales rep so that path ids are often real, then
+Signs up a company of its own through /api/auth/register and the link mailed through the local SES
+(so the tokens' users exist and pass the standing check), adds administrators, a lead and a sales rep so that path ids are often real, then
 runs schemathesis over every operation of the document with valid and invalid inputs (malformed,
 oversized and other companies' path ids, wrong query values, wrong bodies and content types), and
 fails on:
@@ -27,6 +27,7 @@ they would test nothing else); the tenant's 6,000 a minute leaves room for them 
 import itertools
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -59,14 +60,27 @@ def call(base: str, method: str, path: str, body=None, token=None) -> dict:
         return json.loads(r.read() or b"null")
 
 
+def mailed_token(email: str, page: str) -> str:
+    """The token of the latest `page` link the app mailed to `email` (moto keeps what SES sent)."""
+    endpoint = os.environ["AWS_ENDPOINT_URL_SESV2"].rstrip("/")
+    with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=30) as r:
+        messages = json.loads(r.read()).get("ses", {}).get("Message", [])
+    found = [m for m in messages if email in m.get("destinations", {}).get("ToAddresses", [])]
+    tokens = re.findall(rf"#/{page}\?token=([A-Za-z0-9_-]+)", found[-1]["body"]) if found else []
+    if not tokens:
+        raise SystemExit(f"fuzz: no {page} link was mailed to {email}")
+    return tokens[-1]
+
+
 def main() -> int:
     base = (sys.argv[1] if len(sys.argv) > 1 else os.environ["KEEL_URL"]).rstrip("/")
     document = os.path.abspath(sys.argv[2]) if len(sys.argv) > 2 else f"{base}/api/openapi.json"
     stamp = int(time.time() * 1000)
     email = lambda who: f"{who}-{stamp}@fuzz.example"  # noqa: E731
-    session = call(base, "POST", "/api/auth/register", {
+    call(base, "POST", "/api/auth/register", {
         "company_name": "Fuzz Co", "full_name": "Fuzz Admin", "email": email("admin"), "password": PASSWORD,
     })
+    session = call(base, "POST", "/api/auth/verify-email", {"token": mailed_token(email("admin"), "verify-email")})
     company, tokens = session["company_id"], [session["access_token"]]
     users = f"/api/companies/{company}/users"
     for n in range(1, ADMINS):

@@ -1,5 +1,6 @@
-// Browser test: sign in, capture a lead through the form (first with a mistake the server
-// catches), and find it in the leads table. Screenshots land in web/test-results/.
+// Browser test: sign up (confirming the email through the link the local SES received), sign in,
+// capture a lead through the form (first with a mistake the server catches), and find it in the
+// leads table; change the password. Screenshots land in web/test-results/.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
@@ -8,6 +9,15 @@ import { chromium } from "playwright-core";
 const BASE = process.env.KEEL_URL ?? "http://127.0.0.1:3000";
 const OUT = new URL("../test-results/", import.meta.url).pathname;
 mkdirSync(OUT, { recursive: true });
+
+/** The latest `page` link the app mailed to `email`, as the local SES (moto) keeps it. */
+async function mailedLink(email, page) {
+  const data = await (await fetch(`${process.env.AWS_ENDPOINT_URL_SESV2}/moto-api/data.json`)).json();
+  const mail = (data.ses?.Message ?? []).filter((m) => m.destinations?.ToAddresses?.includes(email)).pop();
+  const token = mail?.body.match(new RegExp(`#/${page}\\?token=([A-Za-z0-9_-]+)`))?.[1];
+  assert.ok(token, `no ${page} link was mailed to ${email}`);
+  return `${BASE}/#/${page}?token=${token}`;
+}
 
 test("capture a lead through the form and see it in the table", async () => {
   const browser = await chromium.launch({
@@ -32,7 +42,12 @@ test("capture a lead through the form and see it in the table", async () => {
     await page.screenshot({ path: `${OUT}register.png` });
     await page.fill("[name=password]", "Correct-Horse-7");
     await page.click("#auth-submit");
+    await page.waitForSelector("#check-email");
+    assert.match(await page.textContent("#check-email"), new RegExp(email.replace(/\./g, "\\.")));
+    await page.screenshot({ path: `${OUT}check-email.png` });
+    await page.goto(await mailedLink(email, "verify-email"));
     await page.waitForSelector("#leads-table");
+    assert.match(await page.textContent("#user-menu"), new RegExp(email.replace(/\./g, "\\.")));
 
     // Sign out and back in.
     await page.click("#sign-out");
@@ -95,6 +110,20 @@ test("capture a lead through the form and see it in the table", async () => {
     await page.waitForSelector("#jobs tr[data-empty]");
     await page.waitForFunction(() => /delivered|on its way/.test(document.querySelector("#delivery")?.textContent ?? ""));
     await page.screenshot({ path: `${OUT}background-work.png`, fullPage: true });
+
+    // Change the password: the current one is checked, and this session goes on.
+    await page.click("#user-menu");
+    await page.waitForSelector("#password-form");
+    await page.fill("[name=current_password]", "Wrong-Horse-7");
+    await page.fill("[name=new_password]", "Fresh-Horse-9!");
+    await page.click("#password-submit");
+    await page.waitForSelector("#current_password.is-invalid");
+    await page.fill("[name=current_password]", "Correct-Horse-7");
+    await page.click("#password-submit");
+    await page.waitForSelector("#password-alert.alert-success");
+    await page.screenshot({ path: `${OUT}account.png`, fullPage: true });
+    await page.click('a.nav-link[href="#/leads"]');
+    await page.waitForSelector("#leads-table tbody tr[data-lead-id]");
   } finally {
     await browser.close();
   }

@@ -9,6 +9,7 @@ import { leadsPage } from "./pages/leads";
 import { systemPage } from "./pages/system";
 import { usersPage } from "./pages/users";
 import { signInPage } from "./pages/signin";
+import { accountPage, resetPasswordPage, verifyEmailPage } from "./pages/account";
 
 const app = document.querySelector<HTMLDivElement>("#app")!;
 
@@ -23,7 +24,7 @@ function shell(path: string): HTMLElement {
         <ul class="navbar-nav me-auto">
           ${link("/dashboard", "Dashboard")}${link("/leads", "Leads")}${link("/users", "Users")}${s.role === "admin" ? [link("/audit", "Audit log"), link("/system", "Background work")] : ""}
         </ul>
-        <span class="navbar-text small me-3" title="Company ${s.companyId}" id="user-menu">${s.email} · ${s.role.replace("_", " ")}</span>
+        <a class="navbar-text small me-3 text-decoration-none" href="#/account" title="Your account (company ${s.companyId})" id="user-menu">${s.email} · ${s.role.replace("_", " ")}</a>
         <button class="btn btn-sm btn-outline-light" id="sign-out">Sign out</button>
       </div>
     </nav>
@@ -34,7 +35,12 @@ function shell(path: string): HTMLElement {
 
 function route() {
   const hash = location.hash.replace(/^#/, "") || "/leads";
-  const path = hash.split("?")[0];
+  const [path, query] = hash.split("?");
+  const token = new URLSearchParams(query ?? "").get("token") ?? "";
+  // Links from account mail carry their token in the fragment: it never reaches a server log.
+  if (path === "/verify-email") return void verifyEmailPage(app, token);
+  if (path === "/reset-password") return resetPasswordPage(app, token);
+  if (path === "/forgot-password") return signInPage(app, "forgot");
   if (path === "/register") return signInPage(app, "register");
   if (!session() || path === "/signin") {
     if (path !== "/signin") location.hash = "#/signin";
@@ -45,6 +51,7 @@ function route() {
   if (path === "/system") return systemPage(page);
   if (path === "/audit") return auditPage(page);
   if (path === "/users") return usersPage(page);
+  if (path === "/account") return accountPage(page);
   if (path === "/leads/new") return void leadFormPage(page);
   const m = path.match(/^\/leads\/([0-9A-Za-z]+)$/);
   if (m) return void leadFormPage(page, m[1]);

@@ -20,7 +20,8 @@ export interface Session {
   email: string;
 }
 
-type Tokens = components["schemas"]["Session"];
+export type Tokens = components["schemas"]["Session"];
+export type CompanyChoice = components["schemas"]["CompanyChoice"];
 
 /** A session from the identity API's answer (the role comes from the token). */
 export function sessionFrom(t: Tokens, email: string): Session {
@@ -66,6 +67,16 @@ async function fresh(): Promise<Session | null> {
   return session();
 }
 
+/** Starts the session `t` and learns whose it is (a verification or reset link opens without an email). */
+export async function startSession(t: Tokens, email?: string) {
+  saveSession(sessionFrom(t, email ?? ""));
+  if (!email) {
+    const me = await api.GET("/api/auth/me");
+    const s = session();
+    if (me.data && s) saveSession({ ...s, email: me.data.email });
+  }
+}
+
 export async function signOut() {
   const s = session();
   saveSession(null);
@@ -79,16 +90,28 @@ export async function signOut() {
   location.hash = "#/signin";
 }
 
+/** Routes that take no bearer token: the session is being made, traded or ended. */
+const WITHOUT_TOKEN = new Set([
+  "/api/auth/register",
+  "/api/auth/verify-email",
+  "/api/auth/login",
+  "/api/auth/login/choose",
+  "/api/auth/refresh",
+  "/api/auth/logout",
+  "/api/auth/password-reset",
+  "/api/auth/password-reset/confirm",
+]);
+
 const auth: Middleware = {
   async onRequest({ request }) {
-    if (new URL(request.url).pathname.startsWith("/api/auth/")) return request;
+    if (WITHOUT_TOKEN.has(new URL(request.url).pathname)) return request;
     const s = await fresh();
     if (s) request.headers.set("Authorization", `Bearer ${s.token}`);
     return request;
   },
   onResponse({ response }) {
     // An expired or revoked token: back to sign-in rather than a page of errors.
-    if (response.status === 401 && session()) {
+    if (response.status === 401 && session() && !WITHOUT_TOKEN.has(new URL(response.url).pathname)) {
       saveSession(null);
       location.hash = "#/signin";
     }

@@ -30,8 +30,28 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Sign in. Unknown emails and wrong passwords answer alike; repeated failures lock out. */
+        /**
+         * Sign in. Unknown emails and wrong passwords answer alike; failures lock out only their own
+         *     account-and-address pair, and slow (never lock) the account for everyone else.
+         */
         post: operations["login"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/login/choose": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Finish a sign-in whose password was right in several companies: enter the chosen one. */
+        post: operations["choose"];
         delete?: never;
         options?: never;
         head?: never;
@@ -47,7 +67,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Sign out: the refresh token's whole sign-in ends. */
+        /** Sign out: the refresh token's whole sign-in ends, its access tokens included. */
         post: operations["logout"];
         delete?: never;
         options?: never;
@@ -72,6 +92,63 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Change your password. Every other session ends; this one continues with the new tokens returned. */
+        post: operations["change_password"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/password-reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask for a password reset link. If the email belongs to users, they get one link per company;
+         *     the answer never says whether it does.
+         */
+        post: operations["request_reset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/password-reset/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Use a reset link: the new password is set, every session ends, the lock on the account lifts,
+         *     and the person is signed in.
+         */
+        post: operations["confirm_reset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/refresh": {
         parameters: {
             query?: never;
@@ -82,8 +159,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Trade a refresh token for a new pair. The old one stops working; presenting it again revokes
-         *     every token of that sign-in.
+         * Trade a refresh token for a new pair. The old one stops working; presenting it again (after
+         *     the short grace window for tabs refreshing together) revokes every token of that sign-in.
          */
         post: operations["refresh"];
         delete?: never;
@@ -101,8 +178,28 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Create a company and its first user (an administrator), signed in. */
+        /**
+         * Ask for a company with its first administrator: a verification link goes to the email, and
+         *     the company exists once it is used.
+         */
         post: operations["register"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/verify-email": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Use a verification link: the company and its administrator are created, signed in. */
+        post: operations["verify_email"];
         delete?: never;
         options?: never;
         head?: never;
@@ -444,8 +541,27 @@ export interface components {
             events: components["schemas"]["EventDelivery"];
             jobs: components["schemas"]["Page_Job"];
         };
+        Choice: {
+            choice_token: string;
+            company_id: string;
+        };
+        /** @description The password is right in several companies: pick one with `/api/auth/login/choose`. */
+        CompanyChoice: {
+            choice_token: string;
+            companies: components["schemas"]["CompanyOption"][];
+            /**
+             * Format: int64
+             * @description Seconds the choice stays open.
+             */
+            expires_in: number;
+        };
+        /** @description A company the person may enter. */
+        CompanyOption: {
+            company_id: string;
+            company_name: string;
+        };
         Credentials: {
-            /** @description Needed when the email belongs to users of several companies. */
+            /** @description Signs straight into this company when the password is right there. */
             company_id?: string | null;
             email: string;
             password: string;
@@ -754,6 +870,10 @@ export interface components {
             /** @description `cursor` for the next page; null on the last one. */
             next_cursor?: string | null;
         };
+        PasswordChange: {
+            current_password: string;
+            new_password: string;
+        };
         /** @description `application/problem+json`. */
         Problem: {
             /**
@@ -804,6 +924,22 @@ export interface components {
             /** @description When the relay last published events (null: never since the stack started). */
             last_published_at?: string | null;
         };
+        ResetConfirmation: {
+            new_password: string;
+            token: string;
+        };
+        /** @description Where a reset link would go (the same answer whether or not the email has an account). */
+        ResetPending: {
+            email: string;
+            /**
+             * Format: int64
+             * @description Seconds a link works.
+             */
+            expires_in: number;
+        };
+        ResetRequest: {
+            email: string;
+        };
         RolePermissions: {
             permissions: string[];
             role: string;
@@ -826,6 +962,18 @@ export interface components {
             /** @description Always `Bearer`. */
             token_type: string;
             user_id: string;
+        };
+        /** @description Signed in, or asked which company. */
+        SignIn: components["schemas"]["Session"] | components["schemas"]["CompanyChoice"];
+        /** @description A sign-up waiting for its email to be verified. */
+        SignUpPending: {
+            /** @description Where the verification link was sent. */
+            email: string;
+            /**
+             * Format: int64
+             * @description Seconds the link works.
+             */
+            expires_in: number;
         };
         SystemInfo: {
             commit: string;
@@ -851,6 +999,9 @@ export interface components {
             full_name: string;
             role: string;
             user_id: string;
+        };
+        Verification: {
+            token: string;
         };
     };
     responses: never;
@@ -956,13 +1107,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Signed in */
+            /** @description Signed in, or the companies to choose from */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Session"];
+                    "application/json": components["schemas"]["SignIn"];
                 };
             };
             /** @description The body is not JSON, or a field is missing, unknown or invalid (`errors` names each). */
@@ -1001,11 +1152,91 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many failed attempts from this address or for this account. */
+            /** @description Too many attempts from this address or for this account and address. */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    choose: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Choice"];
+            };
+        };
+        responses: {
+            /** @description Signed in */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Session"];
+                };
+            };
+            /** @description The body is not JSON, or a field is missing, unknown or invalid (`errors` names each). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The choice expired or was used: sign in again. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 256 KB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not one of the companies offered. */
+            422: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -1145,6 +1376,250 @@ export interface operations {
             };
         };
     };
+    change_password: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordChange"];
+            };
+        };
+        responses: {
+            /** @description Changed; a fresh session */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Session"];
+                };
+            };
+            /** @description The body is not JSON, or a field is missing, unknown or invalid (`errors` names each). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The password was changed meanwhile. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 256 KB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The current password is not right, or the new one is too weak. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    request_reset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResetRequest"];
+            };
+        };
+        responses: {
+            /** @description If the email has an account, a link is on its way */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResetPending"];
+                };
+            };
+            /** @description The body is not JSON, or a field is missing, unknown or invalid (`errors` names each). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 256 KB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this address or for this email. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    confirm_reset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResetConfirmation"];
+            };
+        };
+        responses: {
+            /** @description Reset; a fresh session */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Session"];
+                };
+            };
+            /** @description The body is not JSON, or a field is missing, unknown or invalid (`errors` names each). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 256 KB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The link expired or was used, or the password is too weak. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     refresh: {
         parameters: {
             query?: never;
@@ -1229,13 +1704,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The company, its administrator and a session */
-            201: {
+            /** @description Check your email: the link creates the company */
+            202: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Session"];
+                    "application/json": components["schemas"]["SignUpPending"];
                 };
             };
             /** @description The body is not JSON, or a field is missing, unknown or invalid (`errors` names each). */
@@ -1258,6 +1733,97 @@ export interface operations {
             };
             /** @description The body is not sent as `application/json`. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many sign-ups from this address, to this email or overall. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    verify_email: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Verification"];
+            };
+        };
+        responses: {
+            /** @description The company exists; its administrator is signed in */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Session"];
+                };
+            };
+            /** @description The body is not JSON, or a field is missing, unknown or invalid (`errors` names each). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description This email already opened a company of that name. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 256 KB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The link expired or was used. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,0 +1,85 @@
+import { api, session, startSession } from "../api/client";
+import { html } from "../html";
+import { authCard, field, formValues, PASSWORD_RULES, showProblem } from "./signin";
+
+/** The link from the sign-up email: confirms the email, creates the workspace, signs in. */
+export async function verifyEmailPage(root: HTMLElement, token: string) {
+  authCard(
+    root,
+    "Confirming your email…",
+    html`<div class="text-center py-3" id="verifying"><div class="spinner-border text-primary" role="status"><span class="visually-hidden">Confirming</span></div></div>`,
+  );
+  const r = await api.POST("/api/auth/verify-email", { body: { token } });
+  if (r.error || !r.data) {
+    const already = r.response.status === 409;
+    authCard(
+      root,
+      already ? "This workspace exists already." : "This link can't be used.",
+      html`<div class="alert alert-warning" id="verify-error">${
+        already ? "You opened a workspace of this name with this email before: sign in to it." : (r.error?.errors?.[0]?.message ?? r.error?.detail ?? "")
+      }</div>
+      <div class="d-flex gap-2"><a class="btn btn-primary" href="#/signin">Sign in</a><a class="btn btn-outline-secondary" href="#/register">Sign up again</a></div>`,
+    );
+    return;
+  }
+  await startSession(r.data);
+  location.hash = "#/leads";
+}
+
+/** The link from the reset email: choose a new password; every other session ends. */
+export function resetPasswordPage(root: HTMLElement, token: string) {
+  authCard(
+    root,
+    "Choose a new password. Signing in again will be needed on your other devices.",
+    html`<form id="reset-form" novalidate>
+      ${field("new_password", "New password", "password", "new-password")}
+      <div class="form-text mb-3">${PASSWORD_RULES}</div>
+      <div class="invalid-feedback d-block mb-2" data-error-for="token"></div>
+      <div id="auth-error" class="alert alert-danger d-none" role="alert"></div>
+      <button class="btn btn-primary w-100" type="submit" id="reset-submit">Set password and sign in</button>
+    </form>
+    <p class="small text-center mt-3 mb-0"><a href="#/forgot-password">Ask for a new link</a></p>`,
+  );
+  const form = root.querySelector<HTMLFormElement>("#reset-form")!;
+  const error = root.querySelector<HTMLDivElement>("#auth-error")!;
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const data = formValues(form, error);
+    const r = await api.POST("/api/auth/password-reset/confirm", { body: { token, new_password: data.new_password } });
+    if (r.error || !r.data) return showProblem(form, error, r.error ?? {}, r.response.headers.get("retry-after"));
+    await startSession(r.data);
+    location.hash = "#/leads";
+  });
+}
+
+/** Signed in: your account, and changing your password. */
+export function accountPage(root: HTMLElement) {
+  const s = session()!;
+  root.innerHTML = html`
+    <div class="mb-3"><h1 class="h3 mb-0">Your account</h1><div class="text-body-secondary small">${s.email} · ${s.role.replace("_", " ")}</div></div>
+    <div class="row"><div class="col-lg-5">
+      <form class="card card-body border-0 shadow-sm" id="password-form" novalidate>
+        <h2 class="h6 text-uppercase text-body-secondary">Change password</h2>
+        ${field("current_password", "Current password", "password", "current-password")}
+        ${field("new_password", "New password", "password", "new-password")}
+        <div class="form-text mb-3">${PASSWORD_RULES} Your other sessions end; this one goes on.</div>
+        <div id="password-alert" class="alert d-none" role="status"></div>
+        <button class="btn btn-primary" type="submit" id="password-submit">Change password</button>
+      </form>
+    </div></div>`.html;
+  const form = root.querySelector<HTMLFormElement>("#password-form")!;
+  const alert = root.querySelector<HTMLDivElement>("#password-alert")!;
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    alert.className = "alert alert-danger d-none";
+    const data = formValues(form, alert);
+    const r = await api.POST("/api/auth/password", {
+      body: { current_password: data.current_password, new_password: data.new_password },
+    });
+    if (r.error || !r.data) return showProblem(form, alert, r.error ?? {}, r.response.headers.get("retry-after"));
+    await startSession(r.data, s.email);
+    form.reset();
+    alert.className = "alert alert-success";
+    alert.textContent = "Password changed. Your other sessions have ended.";
+  });
+}
