@@ -79,7 +79,7 @@ async fn the_identity_fixtures_sign_up_sign_in_and_read_the_session() {
     };
     let registered = app.send(load("api-auth-register.json", "")).await;
     assert_eq!(registered.status, 202, "{:?}", registered.body);
-    let token = keel_testkit::mailbox::latest_token(&email, "verify-email").await;
+    let token = keel_infra::mailbox::latest_token(&email, "verify-email").await;
     let verified = app.send(load("api-auth-verify-email.json", &token)).await;
     assert_eq!(verified.status, 201, "{:?}", verified.body);
     let login = app.send(load("api-auth-login.json", "")).await;

@@ -2,7 +2,8 @@
 //! lock-out that protects the owner, limits, sessions that end completely, password change and reset.
 
 use axum::http::Method;
-use keel_testkit::{mailbox, TestApp, TestResponse};
+use keel_infra::mailbox;
+use keel_testkit::{TestApp, TestResponse};
 use keel_tests::sign_up;
 use serde_json::{json, Value};
 

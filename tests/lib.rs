@@ -184,7 +184,7 @@ pub async fn sign_up(app: &TestApp, email: &str, company: &str) -> Value {
         json!({"company_name": company, "full_name": "Ana Silva", "email": email, "password": "Correct-Horse-7"});
     let asked = app.call(axum::http::Method::POST, "/api/auth/register", None, Some(body), &[]).await;
     assert_eq!(asked.status, 202, "{:?}", asked.body);
-    let token = keel_testkit::mailbox::latest_token(email, "verify-email").await;
+    let token = keel_infra::mailbox::latest_token(email, "verify-email").await;
     let verified =
         app.call(axum::http::Method::POST, "/api/auth/verify-email", None, Some(json!({"token": token})), &[]).await;
     assert_eq!(verified.status, 201, "{:?}", verified.body);

@@ -90,11 +90,11 @@ async fn a_sign_up_whose_answers_were_lost_still_signs_up_once() {
     let r = app.call(Method::POST, "/api/auth/register", None, Some(body), &[]).await;
     assert_eq!(r.status, 202, "{:?}", r.body);
     assert_eq!(asking.lost.load(Ordering::SeqCst), 2);
-    assert_eq!(keel_testkit::mailbox::to(&email).await.len(), 1, "one email");
+    assert_eq!(keel_infra::mailbox::to(&email).await.len(), 1, "one email");
 
     // The verification's transaction commits, its answer is lost, and the retry (same request
     // token) is answered as the success it was: the used link does not refuse its own retry.
-    let token = keel_testkit::mailbox::latest_token(&email, "verify-email").await;
+    let token = keel_infra::mailbox::latest_token(&email, "verify-email").await;
     let verifying = LoseFirstAnswer::default();
     let app = TestApp::with_db(losing_db(verifying.clone()).await, keel_tests::identity_router);
     let r = app.call(Method::POST, "/api/auth/verify-email", None, Some(json!({"token": token})), &[]).await;

@@ -48,7 +48,9 @@ pub async fn app(web_dir: &str) -> Result<Router, String> {
         let (api, web) = (api.clone(), web.clone());
         async move {
             let path = req.uri().path();
-            if path == "/api" || path.starts_with("/api/") {
+            if path == "/_dev/mailbox" {
+                crate::mailbox::page().await.into_response()
+            } else if path == "/api" || path.starts_with("/api/") {
                 api.oneshot(req).await.into_response()
             } else {
                 web.oneshot(req).await.into_response()

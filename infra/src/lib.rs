@@ -4,6 +4,7 @@
 pub mod api;
 pub mod gateway;
 pub mod local_template;
+pub mod mailbox;
 pub mod operators;
 pub mod plumbing;
 pub mod registry;

@@ -58,6 +58,7 @@ async fn serve() -> Result<(), String> {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     eprintln!("keel-dev: Keel is up at http://{addr}  (API under /api, OpenAPI at /api/openapi.json)");
+    eprintln!("keel-dev: account mail (sign-up links, password resets) lands in http://{addr}/_dev/mailbox");
     // Peer addresses feed the audit trail's source address (API Gateway provides it in AWS).
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async {

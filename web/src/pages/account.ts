@@ -2,6 +2,8 @@ import { api, session, startSession } from "../api/client";
 import { html } from "../html";
 import { authCard, field, formValues, PASSWORD_RULES, showProblem } from "./signin";
 
+const sentence = (text: string) => text.charAt(0).toUpperCase() + text.slice(1) + (/[.!?]$/.test(text) ? "" : ".");
+
 /** The link from the sign-up email: confirms the email, creates the workspace, signs in. */
 export async function verifyEmailPage(root: HTMLElement, token: string) {
   authCard(
@@ -16,7 +18,7 @@ export async function verifyEmailPage(root: HTMLElement, token: string) {
       root,
       already ? "This workspace exists already." : "This link can't be used.",
       html`<div class="alert alert-warning" id="verify-error">${
-        already ? "You opened a workspace of this name with this email before: sign in to it." : (r.error?.errors?.[0]?.message ?? r.error?.detail ?? "")
+        already ? "You opened a workspace of this name with this email before: sign in to it." : sentence(r.error?.errors?.[0]?.message ?? r.error?.detail ?? "")
       }</div>
       <div class="d-flex gap-2"><a class="btn btn-primary" href="#/signin">Sign in</a><a class="btn btn-outline-secondary" href="#/register">Sign up again</a></div>`,
     );

@@ -80,8 +80,9 @@ export function signInPage(root: HTMLElement, mode: Mode = "signin") {
           ? html`Already have a workspace? <a href="#/signin">Sign in</a>`
           : forgot
             ? html`Remembered it? <a href="#/signin">Sign in</a>`
-            : html`<a href="#/forgot-password" id="to-forgot">Forgot your password?</a> · New to Keel? <a href="#/register" id="to-register">Create a workspace</a>`
-      }</p>`,
+            : html`New to Keel? <a href="#/register" id="to-register">Create a workspace</a>`
+      }</p>
+      ${register || forgot ? "" : html`<p class="small text-center mt-1 mb-0"><a href="#/forgot-password" id="to-forgot">Forgot your password?</a></p>`}`,
   );
 
   const form = root.querySelector<HTMLFormElement>("#auth-form")!;
