@@ -37,11 +37,15 @@ async fn sign_up_proves_the_email_before_the_company_exists() {
     assert_eq!(login(&app, &mail, "Correct-Horse-7").await.status, 401, "nothing exists until the link is used");
     let letters = mailbox::to(&mail).await;
     assert_eq!(letters.len(), 1);
-    assert!(letters[0].subject.contains("Acme Ltd"), "{}", letters[0].subject);
+    assert!(letters[0].body.contains("Acme Ltd"), "{}", letters[0].body);
     assert!(!letters[0].body.contains("Correct-Horse"), "the password never travels by mail");
 
+    // Whoever opens the link must also know the sign-up's password: a person who clicks a link for
+    // a sign-up a stranger made in their name creates nothing.
     let token = mailbox::latest_token(&mail, "verify-email").await;
-    let verified = public(&app, "/api/auth/verify-email", json!({"token": token})).await;
+    let clicked = public(&app, "/api/auth/verify-email", json!({"token": token, "password": "Guessed-Horse-1"})).await;
+    assert_eq!((clicked.status.as_u16(), clicked.error_fields()), (422, vec!["password".to_string()]));
+    let verified = public(&app, "/api/auth/verify-email", verification(token)).await;
     assert_eq!(verified.status, 201, "{:?}", verified.body);
     assert_eq!(verified.header("cache-control"), Some("no-store"), "tokens are never cached");
     let session = verified.body;
@@ -56,10 +60,10 @@ async fn sign_up_proves_the_email_before_the_company_exists() {
     assert_eq!(lead.status, 201);
 
     // The link works once; a sign-up sent twice and verified twice opens one company.
-    let again = public(&app, "/api/auth/verify-email", json!({"token": token_of(&mail, 0).await})).await;
+    let again = public(&app, "/api/auth/verify-email", verification(token_of(&mail, 0).await)).await;
     assert_eq!((again.status.as_u16(), again.error_fields()), (422, vec!["token".to_string()]));
     assert_eq!(public(&app, "/api/auth/register", sign_up_body(&mail, "ACME LTD")).await.status, 202);
-    let twice = public(&app, "/api/auth/verify-email", json!({"token": token_of(&mail, 1).await})).await;
+    let twice = public(&app, "/api/auth/verify-email", verification(token_of(&mail, 1).await)).await;
     assert_eq!((twice.status.as_u16(), twice.error_fields()), (409, vec!["company_name".to_string()]));
     assert_eq!(login(&app, &mail, "Correct-Horse-7").await.body["company_id"], company, "still one company");
 
@@ -69,6 +73,10 @@ async fn sign_up_proves_the_email_before_the_company_exists() {
     actions.sort();
     assert_eq!(actions, ["company.create", "lead.create", "user.create", "user.sign_in"]);
     assert!(!audit.body.to_string().contains("argon2") && !audit.body.to_string().contains("Correct-Horse"));
+}
+
+fn verification(token: String) -> Value {
+    json!({"token": token, "password": "Correct-Horse-7"})
 }
 
 async fn token_of(mail: &str, n: usize) -> String {
@@ -97,7 +105,7 @@ async fn sign_up_names_every_problem_and_writes_nothing() {
     .await;
     assert_eq!(weak.error_fields(), ["password"]);
     assert!(mailbox::to(&mail).await.is_empty(), "nothing was sent");
-    let forged = public(&app, "/api/auth/verify-email", json!({"token": "made-up"})).await;
+    let forged = public(&app, "/api/auth/verify-email", verification("made-up".into())).await;
     assert_eq!((forged.status.as_u16(), forged.error_fields()), (422, vec!["token".to_string()]));
 }
 
@@ -195,6 +203,11 @@ async fn the_owner_signs_in_from_another_address_during_a_lock_out_flood() {
     assert_eq!(unknown, [401, 401, 401, 401, 401, 429, 429]);
 }
 
+/// The same API, called from another source address.
+fn other_address(app: &TestApp) -> TestApp {
+    TestApp::with_router(app.state.clone(), app.router())
+}
+
 async fn futures_answers(app: &TestApp, email: &str, n: usize) -> Vec<u16> {
     let mut out = Vec::new();
     for _ in 0..n {
@@ -218,20 +231,23 @@ async fn a_sign_up_flood_is_refused_before_any_work_while_signed_in_work_goes_on
         assert_eq!(app.get(&t.path("/leads"), &t.admin()).await.status, 200, "signed-in work goes on");
     }
     assert_eq!(answers, [202, 202, 202, 202, 202, 429, 429, 429, 429]);
+    let named =
+        public(&other_address(&app), "/api/auth/register", sign_up_body(&email(), "Pay at www.evil.example")).await;
+    assert_eq!(named.error_fields(), ["company_name"], "names carry no links into mail");
     // The limit is the address's: someone else signs up meanwhile.
     let other = TestApp::with_router(app.state.clone(), app.router());
     assert_eq!(public(&other, "/api/auth/register", sign_up_body(&email(), "Elsewhere")).await.status, 202);
     // Nor can anyone flood one person's inbox.
     let victim = email();
     let mut to_victim = Vec::new();
-    for n in 0..4 {
-        let sender = TestApp::with_router(app.state.clone(), app.router());
+    for n in 0..11 {
+        let sender = other_address(&app);
         to_victim.push(
             public(&sender, "/api/auth/register", sign_up_body(&victim, &format!("V {n}"))).await.status.as_u16(),
         );
     }
-    assert_eq!(to_victim, [202, 202, 202, 429]);
-    assert_eq!(mailbox::to(&victim).await.len(), 3);
+    assert_eq!(to_victim, [[202; 10].as_slice(), &[429]].concat());
+    assert_eq!(mailbox::to(&victim).await.len(), 10);
 }
 
 #[tokio::test]
@@ -265,6 +281,10 @@ async fn a_stolen_refresh_token_ends_the_sign_in_and_its_access_tokens() {
     assert_eq!(app.get(&leads, rotated["access_token"].as_str().unwrap()).await.status, 401, "access tokens too");
     // Another company's id with this company's token: nothing.
     let other = sign_up(&app, &email(), "Beta").await;
+    for nonsense in ["A".repeat(3000), "_identity".to_string()] {
+        let r = public(&app, "/api/auth/refresh", json!({"company_id": nonsense, "refresh_token": "x"})).await;
+        assert_eq!(r.status, 401, "{:?}", r.body);
+    }
     let cross = json!({"company_id": company, "refresh_token": other["refresh_token"]});
     assert_eq!(public(&app, "/api/auth/refresh", cross).await.status, 401);
     assert_eq!(public(&app, "/api/auth/refresh", refresh_body(&other)).await.status, 200);
@@ -356,6 +376,91 @@ async fn a_reset_link_sets_a_new_password_ends_every_session_and_lifts_the_lock(
     assert_eq!((again.status.as_u16(), again.error_fields()), (422, vec!["token".to_string()]), "single use");
     assert_eq!(login(&app, &mail, "Fresh-Horse-9!").await.status, 200, "the lock lifted with the reset");
     assert_eq!(login(&app, &mail, "Correct-Horse-7").await.status, 401);
+
+    // A link asked for before the latest password change is void, and past the hourly mail limit a
+    // request is answered alike but sends nothing (the links already sent keep working).
+    let stranger = other_address(&app);
+    for _ in 0..3 {
+        assert_eq!(public(&stranger, "/api/auth/password-reset", json!({"email": mail})).await.status, 202);
+    }
+    let links = mailbox::tokens(&mail, "reset-password").await;
+    assert_eq!(links.len(), 3, "the owner's request and two of the stranger's were mailed");
+    let fresh =
+        public(&app, "/api/auth/password-reset/confirm", json!({"token": links[2], "new_password": "Third-Horse-9!"}))
+            .await;
+    assert_eq!(fresh.status, 200, "the owner uses a link a stranger had sent: {:?}", fresh.body);
+    let stale =
+        public(&app, "/api/auth/password-reset/confirm", json!({"token": links[1], "new_password": "Stale-Horse-9!"}))
+            .await;
+    assert_eq!((stale.status.as_u16(), stale.error_fields()), (422, vec!["token".to_string()]));
+    assert_eq!(login(&app, &mail, "Stale-Horse-9!").await.status, 401);
+    assert_eq!(login(&app, &mail, "Third-Horse-9!").await.status, 200);
+}
+
+#[tokio::test]
+async fn a_company_choice_dies_with_a_password_change() {
+    let app = keel_tests::app().await;
+    let mail = email();
+    let first = sign_up(&app, &mail, "Acme").await;
+    sign_up(&app, &mail, "Acme Labs").await;
+    // Someone who knew the old password got as far as the company choice ...
+    let choice = login(&app, &mail, "Correct-Horse-7").await.body["choice_token"].clone();
+    // ... and the owner changes it.
+    let change = json!({"current_password": "Correct-Horse-7", "new_password": "New-Horse-8!"});
+    assert_eq!(app.post("/api/auth/password", first["access_token"].as_str().unwrap(), change).await.status, 200);
+    let late =
+        public(&app, "/api/auth/login/choose", json!({"choice_token": choice, "company_id": first["company_id"]}))
+            .await;
+    assert_eq!(late.status, 401, "{:?}", late.body);
+}
+
+/// Uses the invitation mailed to `email`: the password is chosen, the person signed in. Answers
+/// the access token.
+async fn accept_invitation(app: &TestApp, email: &str, password: &str) -> String {
+    assert_eq!(login(app, email, password).await.status, 401, "no sign-in before the invitation is accepted");
+    let token = mailbox::latest_token(email, "accept-invitation").await;
+    let r = public(app, "/api/auth/password-reset/confirm", json!({"token": token, "new_password": password})).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    r.body["access_token"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn an_added_user_chooses_their_own_password_through_the_invitation() {
+    let app = keel_tests::app().await;
+    let admin_email = email();
+    let session = sign_up(&app, &admin_email, "Acme").await;
+    let admin = session["access_token"].as_str().unwrap();
+    let users = format!("/api/companies/{}/users", session["company_id"].as_str().unwrap());
+    let invited = email();
+    let with_password =
+        app.post(&users, admin, json!({"email": invited, "full_name": "Rui", "password": "Chosen-By-Admin-1"})).await;
+    assert_eq!(with_password.status, 400, "nobody chooses another person's password");
+    let added = app.post(&users, admin, json!({"email": invited, "full_name": "Rui <b>Costa</b>"})).await;
+    assert_eq!(added.status, 201, "{:?}", added.body);
+    let letters = mailbox::to(&invited).await;
+    assert_eq!(letters.len(), 1);
+    assert!(letters[0].subject.contains("Acme"), "{}", letters[0].subject);
+    assert!(letters[0].body.contains("Rui &lt;b&gt;Costa&lt;/b&gt;"), "names are escaped in mail: {}", letters[0].body);
+    let user_id = added.body["user_id"].as_str().unwrap();
+    let resend = format!("{users}/{user_id}/invitation");
+    let again = app.call(Method::POST, &resend, Some(admin), None, &[]).await;
+    assert_eq!(again.status, 202, "{:?}", again.body);
+    assert_eq!(mailbox::to(&invited).await.len(), 2);
+    let rep = accept_invitation(&app, &invited, "Another-Pass-9").await;
+    let accepted = app.call(Method::POST, &resend, Some(admin), None, &[]).await;
+    assert_eq!((accepted.status.as_u16(), accepted.error_fields()), (422, vec!["user_id".to_string()]));
+    let me = app.get("/api/auth/me", &rep).await;
+    assert_eq!((me.body["role"].as_str(), me.body["company_name"].as_str()), (Some("sales_rep"), Some("Acme")));
+    let listed = app.get(&users, admin).await.body;
+    let rui = listed["items"].as_array().unwrap().iter().find(|u| u["email"] == invited.as_str()).unwrap().clone();
+    assert_eq!(rui["invitation_pending"], false);
+    let token = mailbox::latest_token(&invited, "accept-invitation").await;
+    let again =
+        public(&app, "/api/auth/password-reset/confirm", json!({"token": token, "new_password": "Other-Pass-9!"}))
+            .await;
+    assert_eq!(again.status, 422, "an invitation is used once");
+    let audit = app.get("/api/audit?entity_type=user", admin).await.body.to_string();
+    assert!(audit.contains("user.accept_invitation"), "{audit}");
 }
 
 #[tokio::test]
@@ -366,28 +471,17 @@ async fn administrators_manage_users_and_keep_at_least_one_admin() {
         (session["company_id"].as_str().unwrap().to_string(), session["access_token"].as_str().unwrap().to_string());
     let users = format!("/api/companies/{company}/users");
     let rep_email = email();
-    let added = app
-        .post(
-            &users,
-            &admin,
-            json!({"email": rep_email, "full_name": "Rui Costa", "role": "sales_rep", "password": "Another-Pass-9"}),
-        )
-        .await;
+    let added =
+        app.post(&users, &admin, json!({"email": rep_email, "full_name": "Rui Costa", "role": "sales_rep"})).await;
     assert_eq!(added.status, 201, "{:?}", added.body);
     assert!(added.body.get("password_hash").is_none());
+    assert_eq!(added.body["invitation_pending"], true);
     let rep_id = added.body["user_id"].as_str().unwrap().to_string();
-    let again =
-        app.post(&users, &admin, json!({"email": rep_email, "full_name": "Rui", "password": "Another-Pass-9"})).await;
+    let again = app.post(&users, &admin, json!({"email": rep_email, "full_name": "Rui"})).await;
     assert_eq!(again.status, 409);
-
-    let login = public(&app, "/api/auth/login", json!({"email": rep_email, "password": "Another-Pass-9"})).await;
-    assert_eq!(login.status, 200);
-    let rep = login.body["access_token"].as_str().unwrap().to_string();
+    let rep = accept_invitation(&app, &rep_email, "Another-Pass-9").await;
     assert_eq!(app.get(&users, &rep).await.body["items"].as_array().unwrap().len(), 2);
-    assert_eq!(
-        app.post(&users, &rep, json!({"email": email(), "full_name": "X", "password": "Another-Pass-9"})).await.status,
-        403
-    );
+    assert_eq!(app.post(&users, &rep, json!({"email": email(), "full_name": "X"})).await.status, 403);
 
     // A user id no user can have is not found, and says which parameter: it never reaches a key.
     let long = app.patch(&format!("{users}/{}", "A".repeat(5000)), &admin, json!({"role": "viewer"})).await;
@@ -411,10 +505,9 @@ async fn administrators_manage_users_and_keep_at_least_one_admin() {
 
     // A deactivated user can no longer sign in.
     let third = email();
-    let t = app
-        .post(&users, &rep, json!({"email": third, "full_name": "Tom", "role": "viewer", "password": "Another-Pass-9"}))
-        .await;
+    let t = app.post(&users, &rep, json!({"email": third, "full_name": "Tom", "role": "viewer"})).await;
     assert_eq!(t.status, 201, "rep is an admin now");
+    accept_invitation(&app, &third, "Another-Pass-9").await;
     let toms = public(&app, "/api/auth/login", json!({"email": third, "password": "Another-Pass-9"})).await.body;
     let tom = format!("{users}/{}", t.body["user_id"].as_str().unwrap());
     let off = app.patch(&tom, &rep, json!({"active": false})).await;
@@ -445,14 +538,15 @@ async fn administrators_manage_users_and_keep_at_least_one_admin() {
 async fn adding_a_user_with_an_idempotency_key_is_safe_to_retry() {
     let app = keel_tests::app().await;
     let t = app.tenant().await;
-    let body =
-        json!({"email": "kim@acme.example", "full_name": "Kim", "role": "sales_rep", "password": "Correct-Horse-7"});
+    let kim = email();
+    let body = json!({"email": kim, "full_name": "Kim", "role": "sales_rep"});
     let key = [("idempotency-key", "invite-kim")];
     let first = app.call(Method::POST, &t.path("/users"), Some(&t.admin()), Some(body.clone()), &key).await;
     assert_eq!(first.status, 201, "{:?}", first.body);
     let again = app.call(Method::POST, &t.path("/users"), Some(&t.admin()), Some(body.clone()), &key).await;
     assert_eq!(again.status, 201, "a replay answers the first response: {:?}", again.body);
     assert_eq!(again.body["user_id"], first.body["user_id"]);
+    assert_eq!(mailbox::to(&kim).await.len(), 1, "one invitation");
     let mut other = body.clone();
     other["full_name"] = json!("Kim Other");
     let reused = app.call(Method::POST, &t.path("/users"), Some(&t.admin()), Some(other), &key).await;
@@ -463,6 +557,6 @@ async fn adding_a_user_with_an_idempotency_key_is_safe_to_retry() {
     assert_eq!(dup.status, 409, "{:?}", dup.body);
     assert_eq!(dup.body["existing_id"], first.body["user_id"]);
     let users = app.get(&t.path("/users"), &t.admin()).await;
-    let kims = users.body["items"].as_array().unwrap().iter().filter(|u| u["email"] == "kim@acme.example").count();
+    let kims = users.body["items"].as_array().unwrap().iter().filter(|u| u["email"] == kim.as_str()).count();
     assert_eq!(kims, 1);
 }

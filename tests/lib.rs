@@ -185,8 +185,15 @@ pub async fn sign_up(app: &TestApp, email: &str, company: &str) -> Value {
     let asked = app.call(axum::http::Method::POST, "/api/auth/register", None, Some(body), &[]).await;
     assert_eq!(asked.status, 202, "{:?}", asked.body);
     let token = keel_infra::mailbox::latest_token(email, "verify-email").await;
-    let verified =
-        app.call(axum::http::Method::POST, "/api/auth/verify-email", None, Some(json!({"token": token})), &[]).await;
+    let verified = app
+        .call(
+            axum::http::Method::POST,
+            "/api/auth/verify-email",
+            None,
+            Some(json!({"token": token, "password": "Correct-Horse-7"})),
+            &[],
+        )
+        .await;
     assert_eq!(verified.status, 201, "{:?}", verified.body);
     verified.body
 }

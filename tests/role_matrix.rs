@@ -31,6 +31,7 @@ fn required(method: &Method, template: &str) -> Option<Permission> {
         ("POST", "/api/companies/{company_id}/users") | ("PATCH", "/api/companies/{company_id}/users/{user_id}") => {
             ManageUsers
         }
+        ("POST", "/api/companies/{company_id}/users/{user_id}/invitation") => ManageUsers,
         ("GET", "/api/companies/{company_id}/jobs") => ViewBackgroundWork,
         ("GET", "/api/system/info")
         | ("GET", "/api/system/background-tasks")
@@ -41,7 +42,7 @@ fn required(method: &Method, template: &str) -> Option<Permission> {
 }
 
 fn new_user(name: &str) -> serde_json::Value {
-    json!({"email": format!("{name}@acme.example"), "full_name": name, "role": "sales_rep", "password": "Correct-Horse-7"})
+    json!({"email": format!("{name}@acme.example"), "full_name": name, "role": "sales_rep"})
 }
 
 #[tokio::test]

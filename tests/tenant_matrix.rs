@@ -31,9 +31,7 @@ async fn snapshot(app: &TestApp, a: &Tenant, lead_id: &str) -> Value {
 fn body_for(method: &Method, path: &str) -> Option<Value> {
     match *method {
         Method::POST if path.ends_with("/leads") => Some(lead_body(77)),
-        Method::POST if path.ends_with("/users") => {
-            Some(json!({"email": "b@acme.example", "full_name": "B", "password": "Correct-Horse-7"}))
-        }
+        Method::POST if path.ends_with("/users") => Some(json!({"email": "b@acme.example", "full_name": "B"})),
         Method::POST | Method::PUT => Some(json!({})),
         // Deliberately not a valid body: the company check comes before the body is read.
         Method::PATCH if path.contains("/users/") => Some(json!({"role": "admin", "unknown": true})),
@@ -49,13 +47,7 @@ async fn another_company_reaches_nothing_on_any_route() {
     let b = app.tenant().await;
     let lead = capture(&app, &a, lead_body(1)).await;
     let lead_id = lead["id"].as_str().unwrap().to_string();
-    let colleague = app
-        .post(
-            &a.path("/users"),
-            &a.admin(),
-            json!({"email": "c@acme.example", "full_name": "C", "password": "Correct-Horse-7"}),
-        )
-        .await;
+    let colleague = app.post(&a.path("/users"), &a.admin(), json!({"email": "c@acme.example", "full_name": "C"})).await;
     let user_id = colleague.body["user_id"].as_str().unwrap().to_string();
     // The dashboard consumer counts A's lead asynchronously: let it finish before the snapshot.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);

@@ -97,7 +97,8 @@ async fn a_sign_up_whose_answers_were_lost_still_signs_up_once() {
     let token = keel_infra::mailbox::latest_token(&email, "verify-email").await;
     let verifying = LoseFirstAnswer::default();
     let app = TestApp::with_db(losing_db(verifying.clone()).await, keel_tests::identity_router);
-    let r = app.call(Method::POST, "/api/auth/verify-email", None, Some(json!({"token": token})), &[]).await;
+    let body = json!({"token": token, "password": "Correct-Horse-7"});
+    let r = app.call(Method::POST, "/api/auth/verify-email", None, Some(body), &[]).await;
     assert_eq!(r.status, 201, "{:?}", r.body);
     assert_eq!(verifying.lost.load(Ordering::SeqCst), 2);
     let token = r.body["access_token"].as_str().unwrap();

@@ -8,9 +8,9 @@
 - Secrets Manager `keel/<stage>/edge`: {"key": random url-safe string} (CloudFront sends it to the API;
   the functions serve only requests that carry it)
 - SSM String `/keel/<stage>/jwt-public-keys`: {"<kid>": SPKI PEM, ...} (the JwtPublicKeys parameter)
-- the SES identity of the MailFrom parameter (samconfig.toml), the sender of account mail: SES sends the
-  address a confirmation link (or, for a domain identity, DKIM records to publish) that must be used
-  before sign-up and password-reset mail can go out
+- the SES domain identity of the MailFrom parameter (samconfig.toml), the sender of account mail: the
+  script prints the DKIM records to publish; sign-up and password-reset mail go out once SES has seen
+  them (and, in a new account, once SES production access is granted: the script warns until then)
 
 Existing secrets and parameters are left as they are. --rotate adds a new key id `<stage>-N+1` to the
 public keys (old ones stay, so tokens already issued still verify) and replaces the signing key.
@@ -187,18 +187,31 @@ def promote(store: Store) -> str:
 
 
 def mail_sender(stage: str, region: str) -> None:
+    """Makes the MailFrom address's domain an SES identity (Easy DKIM), so account mail is signed for
+    the domain it claims and passes DMARC; prints what to publish, and warns while the account is still
+    in the SES sandbox (mail then reaches only verified recipients)."""
     address = parameter_for(stage, "MailFrom")
-    if not address:
+    if not address or "@" not in address:
         sys.exit(f"samconfig.toml [{stage}] passes no MailFrom: the sender of account mail")
+    domain = address.rsplit("@", 1)[1]
     ses = boto3.client("sesv2", region_name=region)
     try:
-        identity = ses.get_email_identity(EmailIdentity=address)
+        identity = ses.get_email_identity(EmailIdentity=domain)
     except ses.exceptions.NotFoundException:
-        ses.create_email_identity(EmailIdentity=address)
-        print(f"mail sender {address}: SES sent a confirmation to it; open that link before users sign up")
-        return
-    state = "verified" if identity.get("VerifiedForSendingStatus") else "waiting for its confirmation link"
-    print(f"mail sender {address}: {state}")
+        identity = ses.create_email_identity(EmailIdentity=domain)
+        print(f"mail sender: created the SES domain identity {domain}")
+    if identity.get("VerifiedForSendingStatus"):
+        print(f"mail sender {address}: domain {domain} verified")
+    else:
+        print(f"mail sender {address}: domain {domain} waits for these DNS records (then SES verifies it):")
+        for token in identity.get("DkimAttributes", {}).get("Tokens", []):
+            print(f"  CNAME {token}._domainkey.{domain} -> {token}.dkim.amazonses.com")
+    account = ses.get_account()
+    if not account.get("ProductionAccessEnabled"):
+        quota = account.get("SendQuota", {})
+        print(f"WARNING: SES in {region} is in the sandbox ({quota.get('Max24HourSend', 0):.0f} mails a day, only "
+              f"to verified recipients): sign-ups and resets fail for everyone else until production access "
+              f"is granted (SES console: Account dashboard -> Request production access)")
 
 
 def main():

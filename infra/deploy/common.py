@@ -33,8 +33,8 @@ def parameter_for(stage: str, name: str) -> str | None:
     with open(os.path.join(ROOT, "samconfig.toml"), "rb") as f:
         config = tomllib.load(f)
     overrides = config.get(stage, {}).get("deploy", {}).get("parameters", {}).get("parameter_overrides", "")
-    found = re.search(rf'\b{name}="([^"]*)"', overrides)
-    return found.group(1) if found else None
+    found = re.search(rf'\b{name}=(?:"([^"]*)"|(\S+))', overrides)
+    return (found.group(1) if found.group(1) is not None else found.group(2)) if found else None
 
 
 def stack_name(stage: str) -> str:

@@ -38,8 +38,9 @@ function route() {
   const [path, query] = hash.split("?");
   const token = new URLSearchParams(query ?? "").get("token") ?? "";
   // Links from account mail carry their token in the fragment: it never reaches a server log.
-  if (path === "/verify-email") return void verifyEmailPage(app, token);
+  if (path === "/verify-email") return verifyEmailPage(app, token);
   if (path === "/reset-password") return resetPasswordPage(app, token);
+  if (path === "/accept-invitation") return resetPasswordPage(app, token, true);
   if (path === "/forgot-password") return signInPage(app, "forgot");
   if (path === "/register") return signInPage(app, "register");
   if (!session() || path === "/signin") {

@@ -19,13 +19,16 @@ use utoipa::ToSchema;
 use crate::auth::IdentityState;
 use crate::mail::{escape, Letter};
 use crate::records::{
-    keyed, membership_pk, read_company, read_user, reset_pk, user_pk, Company, Membership, ResetRecord, User,
+    add_membership, keyed, membership_pk, read_company, read_user, reset_pk, user_pk, Company, LinkPurpose, Membership,
+    ResetRecord, User,
 };
 use crate::sessions::{self, Session};
-use crate::{guard, password};
+use crate::{guard, limits, password};
 
 /// How long a reset link works.
 pub const RESET_TTL_SECONDS: i64 = 60 * 60;
+/// A reset request is answered no sooner than this, mail or no mail (SES answers well within it).
+const ANSWER_FLOOR: std::time::Duration = std::time::Duration::from_millis(600);
 
 /// Sets `user`'s password hash and voids every token issued before now, if the stored hash is
 /// still the one this request read (a concurrent change wins, this one is refused).
@@ -144,9 +147,11 @@ pub async fn request_reset(
     meta: RequestMeta,
     body: ApiJson<ResetRequest>,
 ) -> Result<(StatusCode, Json<ResetPending>), ApiError> {
+    let started = std::time::Instant::now();
     let email = Email::parse(&body.value.email).map_err(|m| ApiError::field("email", m))?;
     let db = &state.app.db;
-    guard::take_all(db, &[(guard::ADDRESS_RESETS, &meta.source_ip), (guard::MAIL_TO_EMAIL, email.as_str())]).await?;
+    let address = guard::source(&meta.source_ip);
+    guard::take_all(db, &[(guard::ADDRESS_RESETS, &address)]).await?;
     let pending = ResetPending { email: email.to_string(), expires_in: RESET_TTL_SECONDS };
     let memberships: Vec<Membership> = db
         .client
@@ -170,7 +175,9 @@ pub async fn request_reset(
     }))
     .await?;
     let accounts: Vec<(User, Company)> = found.into_iter().flatten().collect();
-    if accounts.is_empty() {
+    if accounts.is_empty() || limits::take(db, guard::RESET_MAIL, email.as_str()).await?.is_err() {
+        // As long as a request that mailed someone: the answer's timing tells nothing either.
+        guard::even_out(started, ANSWER_FLOOR).await;
         return Ok((StatusCode::ACCEPTED, Json(pending)));
     }
     let expires_at = (Utc::now() + Duration::seconds(RESET_TTL_SECONDS)).timestamp();
@@ -178,13 +185,20 @@ pub async fn request_reset(
     let mut links = Vec::new();
     for (user, company) in &accounts {
         let token = sessions::random_token();
-        let record =
-            ResetRecord { company_id: user.company_id.clone(), user_id: user.user_id.clone(), used: false, expires_at };
+        let record = ResetRecord {
+            company_id: user.company_id.clone(),
+            user_id: user.user_id.clone(),
+            used: false,
+            expires_at,
+            purpose: LinkPurpose::Reset,
+            issued_at_ms: Utc::now().timestamp_millis(),
+        };
         unit.create(keyed(&record, reset_pk(&sessions::token_hash(&token)), "RESET", "password_reset")?);
         links.push((company.name.clone(), state.mailer.link("reset-password", &token)));
     }
     unit.commit().await?;
     state.mailer.send(email.as_str(), reset_letter(&accounts[0].0.full_name, &links)).await?;
+    guard::even_out(started, ANSWER_FLOOR).await;
     Ok((StatusCode::ACCEPTED, Json(pending)))
 }
 
@@ -215,8 +229,8 @@ pub struct ResetConfirmation {
     new_password: String,
 }
 
-/// Use a reset link: the new password is set, every session ends, the lock on the account lifts,
-/// and the person is signed in.
+/// Use a reset or invitation link: the new password is set, every session ends, the lock on the
+/// account lifts, and the person is signed in.
 #[utoipa::path(post, path = "/api/auth/password-reset/confirm", tag = "identity", request_body = ResetConfirmation,
     responses((status = 200, description = "Reset; a fresh session", body = Session),
         (status = 422, description = "The link expired or was used, or the password is too weak")))]
@@ -235,7 +249,8 @@ pub async fn confirm_reset(
         .ok_or_else(|| ApiError::Rule(one("token", GONE)))?;
     let user: User = read_user(db, &record.company_id, &record.user_id)
         .await?
-        .filter(|u| u.active)
+        // A link from before the latest password change (or reset) is void.
+        .filter(|u| u.active && record.issued_at_ms > u.tokens_valid_after_ms)
         .ok_or_else(|| ApiError::Rule(one("token", GONE)))?;
     if let Some(why) = password::weakness(&body.value.new_password, &user.email) {
         return Err(ApiError::field("new_password", why));
@@ -253,11 +268,19 @@ pub async fn confirm_reset(
         .build()
         .expect("key and expressions are set");
     let ctx = TenantContext::acting(&user.company_id, &user.user_id, user.role);
-    let audit = meta.audit(&ctx, "user.password_reset", "user", &user.user_id, vec![]);
+    let action = match record.purpose {
+        LinkPurpose::Reset => "user.password_reset",
+        LinkPurpose::Invitation => "user.accept_invitation",
+    };
+    let audit = meta.audit(&ctx, action, "user", &user.user_id, vec![]);
     let mut unit = UnitOfWork::new(db);
     unit.include_guarded(TransactWriteItem::builder().update(used).build(), "token", GONE)
         .include_guarded(new_password(&db.table, &user, &hash, now_ms), "token", GONE)
         .audit(&ctx.keys, &audit)?;
+    if record.purpose == LinkPurpose::Invitation {
+        // The invitation proved the mailbox: from now on sign-in finds this company for the email.
+        add_membership(&mut unit, &user)?;
+    }
     let session = with_fresh_session(&state, unit, &user, now_ms).await?;
     guard::lift(db, &user.email, &meta.source_ip).await?;
     Ok(Json(session))

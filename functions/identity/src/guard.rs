@@ -24,23 +24,49 @@ pub const PAIR_FAILURES: Limit = Limit { name: "signin-fail-pair", window_second
 pub const ACCOUNT_FAILURES: Limit = Limit { name: "signin-fail-account", window_seconds: QUARTER_HOUR, max: 10 };
 /// Failures from one address on any accounts before the address waits out the window.
 pub const ADDRESS_FAILURES: Limit = Limit { name: "signin-fail-address", window_seconds: QUARTER_HOUR, max: 30 };
-/// Sign-in attempts from one address, and from everyone, per minute.
+/// Sign-in attempts from one address, and from everyone, per minute. The overall limit also bounds
+/// how many identity instances a flood can hold (an attempt costs an Argon2 check, and up to
+/// [`MAX_BACKOFF`] when its account is under attack).
 pub const ADDRESS_SIGN_INS: Limit = Limit { name: "signin-address", window_seconds: 60, max: 30 };
-pub const ALL_SIGN_INS: Limit = Limit { name: "signin-all", window_seconds: 60, max: 6000 };
+pub const ALL_SIGN_INS: Limit = Limit { name: "signin-all", window_seconds: 60, max: 1200 };
 /// Sign-ups from one address and from everyone: a flood is refused before any password is hashed,
 /// so it degrades sign-up and nothing else.
 pub const ADDRESS_SIGN_UPS: Limit = Limit { name: "signup-address", window_seconds: HOUR, max: 5 };
 pub const ALL_SIGN_UPS: Limit = Limit { name: "signup-all", window_seconds: 60, max: 120 };
-/// Account mail (verification, reset) to one email, and reset requests from one address: nobody
-/// can turn Keel into a mail cannon against someone's inbox.
-pub const MAIL_TO_EMAIL: Limit = Limit { name: "mail-email", window_seconds: HOUR, max: 3 };
+/// Verification mail to one email, reset mail to one email, and reset requests from one address:
+/// nobody can turn Keel into a mail cannon against someone's inbox. Past the reset mail limit the
+/// request is answered as usual and nothing more is sent: a stranger asking on the owner's behalf
+/// has already put working links (an hour each) in the owner's inbox, so the owner is not denied one.
+pub const SIGN_UP_MAIL: Limit = Limit { name: "signup-mail", window_seconds: HOUR, max: 10 };
+pub const RESET_MAIL: Limit = Limit { name: "reset-mail", window_seconds: HOUR, max: 3 };
 pub const ADDRESS_RESETS: Limit = Limit { name: "reset-address", window_seconds: HOUR, max: 10 };
 
 /// The longest an attempt on an account under a spread-out attack is held back.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(3);
 
 fn pair(email: &str, address: &str) -> String {
-    format!("{email}|{address}")
+    format!("{email}|{}", source(address))
+}
+
+/// Who a source address is, for the limits: an IPv4 address, or the /64 an IPv6 address is in
+/// (one subscriber gets a whole /64 and could otherwise take a fresh address per attempt).
+pub fn source(address: &str) -> String {
+    match address.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Ok(std::net::IpAddr::V6(v6)) => v6.to_ipv4_mapped().map(|v4| v4.to_string()).unwrap_or_default(),
+        _ => address.to_string(),
+    }
+}
+
+/// Holds an answer back until `floor` after `started`, so that whether work (a mail) was done
+/// does not show in how long the answer took.
+pub async fn even_out(started: std::time::Instant, floor: Duration) {
+    if let Some(rest) = floor.checked_sub(started.elapsed()) {
+        tokio::time::sleep(rest).await;
+    }
 }
 
 /// Takes one count of each limit in order; the first one reached answers 429.
@@ -57,17 +83,15 @@ pub async fn take_all(db: &Db, limits: &[(Limit, &str)]) -> Result<(), ApiError>
 /// An admitted attempt on an account under a spread-out attack is held back first.
 pub async fn admit_sign_in(db: &Db, email: &str, address: &str) -> Result<(), ApiError> {
     let subject = pair(email, address);
-    let (by_address, by_everyone, pair_failures, address_failures, account_failures) = tokio::join!(
-        limits::take(db, ADDRESS_SIGN_INS, address),
-        limits::take(db, ALL_SIGN_INS, "all"),
+    let address = source(address);
+    let (by_address, pair_failures, address_failures, account_failures) = tokio::join!(
+        limits::take(db, ADDRESS_SIGN_INS, &address),
         limits::count(db, PAIR_FAILURES, &subject),
-        limits::count(db, ADDRESS_FAILURES, address),
+        limits::count(db, ADDRESS_FAILURES, &address),
         limits::count(db, ACCOUNT_FAILURES, email),
     );
-    for taken in [by_address?, by_everyone?] {
-        if let Err(retry_after) = taken {
-            return Err(ApiError::RateLimited { retry_after });
-        }
+    if let Err(retry_after) = by_address? {
+        return Err(ApiError::RateLimited { retry_after });
     }
     let now = chrono::Utc::now().timestamp();
     if pair_failures? >= PAIR_FAILURES.max {
@@ -75,6 +99,11 @@ pub async fn admit_sign_in(db: &Db, email: &str, address: &str) -> Result<(), Ap
     }
     if address_failures? >= ADDRESS_FAILURES.max {
         return Err(ApiError::RateLimited { retry_after: ADDRESS_FAILURES.retry_after(now) });
+    }
+    // Counted only for attempts this address may make: one address refused at its own limit
+    // cannot use up everyone's.
+    if let Err(retry_after) = limits::take(db, ALL_SIGN_INS, "all").await? {
+        return Err(ApiError::RateLimited { retry_after });
     }
     let delay = backoff(account_failures?);
     if !delay.is_zero() {
@@ -95,11 +124,11 @@ pub fn backoff(failures: i64) -> Duration {
 
 /// Counts a failed sign-in (or a wrong current password) against the pair, the account and the address.
 pub async fn record_failure(db: &Db, email: &str, address: &str) -> Result<(), StoreError> {
-    let subject = pair(email, address);
+    let (subject, address) = (pair(email, address), source(address));
     let (a, b, c) = tokio::join!(
         limits::add(db, PAIR_FAILURES, &subject),
         limits::add(db, ACCOUNT_FAILURES, email),
-        limits::add(db, ADDRESS_FAILURES, address),
+        limits::add(db, ADDRESS_FAILURES, &address),
     );
     a.and(b).and(c)
 }
@@ -114,6 +143,14 @@ pub async fn lift(db: &Db, email: &str, address: &str) -> Result<(), StoreError>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_ipv6_subscriber_is_one_source_whatever_address_it_takes() {
+        assert_eq!(source("2001:db8:1:2:aaaa::1"), source("2001:db8:1:2:bbbb::2"));
+        assert_ne!(source("2001:db8:1:2::1"), source("2001:db8:1:3::1"));
+        assert_eq!(source("::ffff:203.0.113.7"), "203.0.113.7");
+        assert_eq!(source("203.0.113.7"), "203.0.113.7");
+    }
 
     #[test]
     fn spread_out_failures_slow_the_account_without_ever_locking_it() {

@@ -46,6 +46,7 @@ pub fn routes() -> OpenApiRouter<IdentityState> {
         .routes(routes!(auth::me))
         .routes(routes!(users::list_users, users::create_user))
         .routes(routes!(users::update_user))
+        .routes(routes!(users::resend_invitation))
 }
 
 /// The identity API with a signing key given directly and mail sent through a client made from

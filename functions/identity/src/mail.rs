@@ -66,8 +66,9 @@ impl Mailer {
             .send()
             .await
             .map_err(|e| {
-                // The provider's words stay in the log; the person is told to try again later.
-                tracing::error!(error = %aws_sdk_sesv2::error::DisplayErrorContext(&e), "account mail not sent");
+                // Only the error's code is logged: SES's messages name the addresses concerned.
+                use aws_sdk_sesv2::error::ProvideErrorMetadata;
+                tracing::error!(code = e.code().unwrap_or("unknown"), "account mail not sent");
                 ApiError::Unavailable("the email could not be sent: try again in a few minutes".into())
             })?;
         Ok(())

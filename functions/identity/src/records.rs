@@ -4,7 +4,8 @@
 //! |---------------------|--------------------------------------|----------------|
 //! | company             | `T#<c>#COMPANY`                      | `COMPANY`      |
 //! | user                | `T#<c>#USER#<u>` (gsi1 `T#<c>#USERS`) | `USER`         |
-//! | email membership    | `T#_identity#EMAIL#<email>`          | `<c>`          |
+//! | email in a company  | `T#<c>#USEREMAIL#<email>`            | `USEREMAIL`    |
+//! | email membership    | `T#_identity#EMAIL#<email>` (proven) | `<c>`          |
 //! | refresh token       | `T#<c>#REFRESH#<sha256(token)>`      | `REFRESH`      |
 //! | refresh family      | `T#<c>#REFRESHFAMILY#<family>`       | `FAMILY`       |
 //! | workspace name      | `T#_identity#WORKSPACE#<email>`      | `<name, lower>` |
@@ -81,13 +82,27 @@ pub struct PendingSignUp {
     pub expires_at: i64,
 }
 
-/// A password reset link for one user of one company.
+/// A link that sets one user's password: a reset, or the invitation of a user an administrator
+/// added (who chooses their own password, proving the mailbox is theirs).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ResetRecord {
     pub company_id: String,
     pub user_id: String,
     pub used: bool,
     pub expires_at: i64,
+    #[serde(default)]
+    pub purpose: LinkPurpose,
+    /// When the link was made (ms): a password change after it voids it.
+    #[serde(default)]
+    pub issued_at_ms: i64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkPurpose {
+    #[default]
+    Reset,
+    Invitation,
 }
 
 /// A sign-in whose password was right in several companies, waiting for the person to pick one.
@@ -96,6 +111,9 @@ pub struct ChoiceRecord {
     pub options: Vec<Membership>,
     pub used: bool,
     pub expires_at: i64,
+    /// When the password was found right (ms): a password change after it voids the choice.
+    #[serde(default)]
+    pub issued_at_ms: i64,
 }
 
 pub fn identity() -> TenantKeys {
@@ -154,14 +172,22 @@ pub fn keyed<T: Serialize>(value: &T, pk: String, sk: &str, entity: &str) -> Res
     Ok(item)
 }
 
-/// Adds a new user (listed through gsi1) to `unit`, with the email membership that finds them at
-/// sign-in. The membership is the email's uniqueness marker within the company: an email is a
-/// user of a company once.
+/// Adds a new user (listed through gsi1) to `unit`, claiming their email within the company (an
+/// email is a user of a company once). Sign-in does not find them yet: see [`add_membership`].
 pub fn add_new_user(unit: &mut UnitOfWork<'_>, c: &TenantKeys, user: &User) -> Result<(), StoreError> {
     let mut item = keyed(user, user_pk(c, &user.user_id), "USER", "user")?;
     item.insert("gsi1pk".into(), s(c.key("USERS")));
     item.insert("gsi1sk".into(), s(&user.user_id));
     unit.create(item);
+    let marker = keyed(&serde_json::json!({}), c.key(&format!("USEREMAIL#{}", user.email)), "USEREMAIL", "user_email")?;
+    unit.claim_marker("user", "email", marker, "user_id", &user.user_id);
+    Ok(())
+}
+
+/// Adds the email membership that finds `user` at sign-in, once the email is proven theirs (the
+/// sign-up's link, or the invitation's): nobody else can attach an email to a company it signs in
+/// to, nor crowd the email's lookups with companies its owner never joined.
+pub fn add_membership(unit: &mut UnitOfWork<'_>, user: &User) -> Result<(), StoreError> {
     let membership = Membership { company_id: user.company_id.clone(), user_id: user.user_id.clone() };
     let membership = keyed(&membership, membership_pk(&user.email), &user.company_id, "email_membership")?;
     unit.claim_marker("user", "email", membership, "user_id", &user.user_id);
@@ -176,15 +202,32 @@ pub fn add_new_company(unit: &mut UnitOfWork<'_>, c: &TenantKeys, company: &Comp
     Ok(())
 }
 
-/// A new user's email (required) and password (strength rules), reporting into `e`.
-pub fn credentials(e: &mut FieldErrors, email: Option<&str>, password: Option<String>) -> (Option<Email>, String) {
-    let email = match email.map(str::trim).filter(|v| !v.is_empty()) {
+/// A person's or company's name (required, one line, no web addresses: names travel in account
+/// mail, where a link would be a stranger's words in Keel's voice), reporting into `e`.
+pub fn name(e: &mut FieldErrors, field: &str, value: Option<&str>) -> Option<String> {
+    let value = keel_core::field_error::line(e, field, value, true, 120)?;
+    let lower = value.to_lowercase();
+    if lower.contains("://") || lower.contains("www.") {
+        e.add(field, "must not contain web addresses");
+        return None;
+    }
+    Some(value)
+}
+
+/// A new user's email (required), reporting into `e`.
+pub fn email_field(e: &mut FieldErrors, email: Option<&str>) -> Option<Email> {
+    match email.map(str::trim).filter(|v| !v.is_empty()) {
         None => {
             e.add("email", "is required");
             None
         }
         Some(raw) => Email::parse(raw).map_err(|m| e.add("email", m)).ok(),
-    };
+    }
+}
+
+/// A new user's email (required) and password (strength rules), reporting into `e`.
+pub fn credentials(e: &mut FieldErrors, email: Option<&str>, password: Option<String>) -> (Option<Email>, String) {
+    let email = email_field(e, email);
     let password = password.unwrap_or_default();
     if let Some(why) = crate::password::weakness(&password, email.as_ref().map(Email::as_str).unwrap_or_default()) {
         e.add("password", why);

@@ -99,6 +99,10 @@ pub fn session(
 
 /// The refresh record for `token` if it exists, is unexpired and its family is not revoked.
 pub async fn find(app: &AppState, company_id: &str, token: &str) -> Result<Option<RefreshRecord>, ApiError> {
+    if !keel_http::path::is_id(company_id) || company_id.starts_with('_') {
+        // No company has such an id: nothing to look up (and no key built from it).
+        return Ok(None);
+    }
     let c = TenantKeys::new(company_id);
     let Some(item) = app.db.get(&refresh_pk(&c, &token_hash(token)), "REFRESH").await? else { return Ok(None) };
     let record: RefreshRecord = from_item(item)?;

@@ -149,6 +149,7 @@ async fn offer_choice(state: &IdentityState, users: Vec<User>) -> Result<Company
             .collect(),
         used: false,
         expires_at: (Utc::now() + Duration::seconds(CHOICE_TTL_SECONDS)).timestamp(),
+        issued_at_ms: Utc::now().timestamp_millis(),
     };
     let mut unit = UnitOfWork::new(db);
     unit.create(keyed(&record, choice_pk(&sessions::token_hash(&token)), "CHOICE", "sign_in_choice")?);
@@ -193,8 +194,11 @@ pub async fn choose(
         e.add("company_id", "is not one of the companies offered");
         ApiError::Rule(e)
     })?;
-    let user: User =
-        read_user(db, &option.company_id, &option.user_id).await?.filter(|u| u.active).ok_or_else(ended)?;
+    let user: User = read_user(db, &option.company_id, &option.user_id)
+        .await?
+        // A password change since the password was found right voids the choice.
+        .filter(|u| u.active && record.issued_at_ms > u.tokens_valid_after_ms)
+        .ok_or_else(ended)?;
     let used = aws_sdk_dynamodb::types::Update::builder()
         .table_name(&db.table)
         .key("pk", s(pk))

@@ -8,7 +8,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{Duration, Utc};
-use keel_core::field_error::line;
 use keel_core::FieldErrors;
 use keel_http::{ApiError, ApiJson, RequestMeta, Role, TenantContext};
 use keel_store::audit::FieldChange;
@@ -20,7 +19,8 @@ use utoipa::ToSchema;
 use crate::auth::IdentityState;
 use crate::mail::{escape, Letter};
 use crate::records::{
-    add_new_company, add_new_user, credentials, keyed, signup_pk, workspace_name_pk, Company, PendingSignUp, User,
+    add_membership, add_new_company, add_new_user, credentials, keyed, name, signup_pk, workspace_name_pk, Company,
+    PendingSignUp, User,
 };
 use crate::sessions::{self, Session};
 use crate::{guard, password};
@@ -58,8 +58,8 @@ pub async fn register(
 ) -> Result<(StatusCode, Json<SignUpPending>), ApiError> {
     let r = body.value;
     let mut e = FieldErrors::default();
-    let company_name = line(&mut e, "company_name", r.company_name.as_deref(), true, 120);
-    let full_name = line(&mut e, "full_name", r.full_name.as_deref(), true, 120);
+    let company_name = name(&mut e, "company_name", r.company_name.as_deref());
+    let full_name = name(&mut e, "full_name", r.full_name.as_deref());
     let (email, pw) = credentials(&mut e, r.email.as_deref(), r.password);
     let (Some(company_name), Some(full_name), Some(email)) = (company_name, full_name, email) else {
         return Err(ApiError::Validation(e));
@@ -72,9 +72,9 @@ pub async fn register(
     guard::take_all(
         db,
         &[
-            (guard::ADDRESS_SIGN_UPS, &meta.source_ip),
+            (guard::ADDRESS_SIGN_UPS, &guard::source(&meta.source_ip)),
             (guard::ALL_SIGN_UPS, "all"),
-            (guard::MAIL_TO_EMAIL, email.as_str()),
+            (guard::SIGN_UP_MAIL, email.as_str()),
         ],
     )
     .await?;
@@ -98,15 +98,17 @@ pub async fn register(
 
 fn verification_letter(p: &PendingSignUp, link: &str) -> Letter {
     Letter {
-        subject: format!("Confirm your email to open {} on Keel", p.company_name),
+        subject: "Confirm your email for Keel CRM".into(),
         text: format!(
-            "Hello {},\n\nOpen this link to confirm your email and open {} on Keel CRM:\n\n{link}\n\n\
-             The link works for 24 hours. If you did not sign up, ignore this email: nothing is created without it.\n",
+            "Hello {},\n\nOpen this link to confirm your email and open the workspace \"{}\" on Keel CRM (you will be \
+             asked for the password you chose):\n\n{link}\n\nThe link works for 24 hours. If you did not sign up, \
+             ignore this email: nothing is created without it.\n",
             p.full_name, p.company_name
         ),
         html: format!(
-            "<p>Hello {},</p><p><a href=\"{link}\">Confirm your email and open {} on Keel CRM</a>.</p>\
-             <p>The link works for 24 hours. If you did not sign up, ignore this email: nothing is created without it.</p>",
+            "<p>Hello {},</p><p><a href=\"{link}\">Confirm your email and open the workspace &ldquo;{}&rdquo; on Keel \
+             CRM</a> (you will be asked for the password you chose).</p><p>The link works for 24 hours. If you did not \
+             sign up, ignore this email: nothing is created without it.</p>",
             escape(&p.full_name),
             escape(&p.company_name)
         ),
@@ -117,13 +119,17 @@ fn verification_letter(p: &PendingSignUp, link: &str) -> Letter {
 #[serde(deny_unknown_fields)]
 pub struct Verification {
     token: String,
+    /// The password chosen at sign-up: whoever opens the link must also be who signed up, so a
+    /// stranger's sign-up in someone's name comes to nothing even if they click.
+    password: String,
 }
 
-/// Use a verification link: the company and its administrator are created, signed in.
+/// Use a verification link (with the sign-up's password): the company and its administrator are
+/// created, signed in.
 #[utoipa::path(post, path = "/api/auth/verify-email", tag = "identity", request_body = Verification,
     responses((status = 201, description = "The company exists; its administrator is signed in", body = Session),
         (status = 409, description = "This email already opened a company of that name"),
-        (status = 422, description = "The link expired or was used")))]
+        (status = 422, description = "The link expired or was used, or the password is not the one chosen")))]
 pub async fn verify_email(
     State(state): State<IdentityState>,
     meta: RequestMeta,
@@ -141,6 +147,12 @@ pub async fn verify_email(
     let pending: PendingSignUp = app.db.get_as(&pending_pk, "SIGNUP").await?.ok_or_else(gone)?;
     if pending.expires_at < Utc::now().timestamp() {
         return Err(gone());
+    }
+    let right = password::matches_apart(body.value.password.clone(), vec![pending.password_hash.clone()]).await?;
+    if !right.first().copied().unwrap_or(false) {
+        let mut e = FieldErrors::default();
+        e.add("password", "is not the password chosen when signing up");
+        return Err(ApiError::Rule(e));
     }
     let (company_id, user_id) = (ulid::Ulid::new().to_string(), ulid::Ulid::new().to_string());
     let c = TenantKeys::new(&company_id);
@@ -191,6 +203,7 @@ pub async fn verify_email(
     );
     add_new_company(&mut unit, &c, &company)?;
     add_new_user(&mut unit, &c, &user)?;
+    add_membership(&mut unit, &user)?;
     // One company of a name per email: a sign-up sent twice (a retry, a double click) and then
     // verified twice opens one company, not two.
     let name =

@@ -1,5 +1,7 @@
 //! `/api/companies/{company_id}/users`: the company's users. Everyone reads the list (to assign
-//! records); administrators add users, change roles and deactivate. The company always keeps at
+//! records); administrators add users, change roles and deactivate. An added user is invited by
+//! email and chooses their own password through the link: nobody else ever knows it, and until
+//! the link is used the email's membership of the company signs nobody in. The company always keeps at
 //! least one active administrator: the company item counts them, and every change that would take
 //! the count below one fails its condition in the same transaction.
 
@@ -8,7 +10,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use chrono::Utc;
-use keel_core::{field_error::line, FieldErrors};
+use keel_core::FieldErrors;
 use keel_http::{
     ApiError, ApiJson, ApiPath, CompanyScope, Id, IdempotentCreate, Permission, RequestMeta, Role, TenantContext,
 };
@@ -19,8 +21,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::IdentityState;
-use crate::password;
-use crate::records::{add_new_user, company_pk, credentials, user_pk, User};
+use crate::mail::{escape, Letter};
+use crate::records::{
+    add_new_user, company_pk, email_field, keyed, name, reset_pk, user_pk, LinkPurpose, ResetRecord, User,
+};
+use crate::sessions;
 
 /// A user as others see it (never the password hash).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -31,6 +36,8 @@ pub struct UserView {
     #[schema(value_type = String)]
     pub role: Role,
     pub active: bool,
+    /// Invited and not yet signed up: no password chosen through the invitation link so far.
+    pub invitation_pending: bool,
     pub created_at: String,
 }
 
@@ -42,6 +49,7 @@ impl From<User> for UserView {
             full_name: u.full_name,
             role: u.role,
             active: u.active,
+            invitation_pending: u.password_hash.is_empty(),
             created_at: u.created_at,
         }
     }
@@ -93,8 +101,6 @@ pub struct NewUser {
     full_name: Option<String>,
     #[schema(value_type = Option<String>)]
     role: Option<Role>,
-    /// Initial password, chosen by the administrator and shared with the user.
-    password: Option<String>,
 }
 
 fn admins_change(table: &str, keys: &TenantKeys, by: i64) -> TransactWriteItem {
@@ -117,7 +123,10 @@ fn admins_change(table: &str, keys: &TenantKeys, by: i64) -> TransactWriteItem {
 const COMPANY_ROLES: &str = "must be one of admin, manager, sales_rep, viewer";
 const LAST_ADMIN: &str = "the company needs at least one active administrator";
 
-/// Add a user (administrators).
+/// How long an invitation link works.
+pub const INVITATION_TTL_SECONDS: i64 = 7 * 24 * 60 * 60;
+
+/// Add a user (administrators): they are emailed an invitation to choose their password.
 #[utoipa::path(post, path = "/api/companies/{company_id}/users", tag = "identity",
     params(("company_id" = Id, Path), ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
     request_body = NewUser,
@@ -138,8 +147,8 @@ pub async fn create_user(
     let idempotent = IdempotentCreate::from_headers(&headers, "users.create", &ctx.user_id, &body.raw)?;
     let r = body.value;
     let mut e = FieldErrors::default();
-    let full_name = line(&mut e, "full_name", r.full_name.as_deref(), true, 120);
-    let (email, pw) = credentials(&mut e, r.email.as_deref(), r.password);
+    let full_name = name(&mut e, "full_name", r.full_name.as_deref());
+    let email = email_field(&mut e, r.email.as_deref());
     let role = r.role.unwrap_or(Role::SalesRep);
     if !Role::ALL.contains(&role) {
         e.add("role", COMPANY_ROLES);
@@ -158,9 +167,10 @@ pub async fn create_user(
         role,
         active: true,
         tokens_valid_after_ms: 0,
-        password_hash: password::hash(&pw),
+        password_hash: String::new(),
         created_at: Utc::now().to_rfc3339(),
     };
+    let (invitation, link) = invitation_link(&company_id, &user_id)?;
     let change = |f: &str, v: &str| FieldChange { field: f.into(), before: serde_json::Value::Null, after: v.into() };
     let record = meta.audit(
         &ctx,
@@ -173,6 +183,7 @@ pub async fn create_user(
     let response = serde_json::to_vec(&view).map_err(|e| ApiError::Internal(e.to_string()))?;
     let mut unit = UnitOfWork::new(&state.app.db);
     add_new_user(&mut unit, &keys, &user)?;
+    unit.create(link);
     unit.audit(&keys, &record)?;
     if role == Role::Admin {
         unit.include_guarded(admins_change(table, &keys, 1), "company", "the company no longer exists");
@@ -180,7 +191,12 @@ pub async fn create_user(
     let now = Utc::now();
     idempotent.record(&mut unit, &keys, 201, &response, now);
     match unit.commit().await {
-        Ok(()) => Ok((StatusCode::CREATED, Json(view))),
+        Ok(()) => {
+            // The user exists either way: when the mail cannot go out now, an administrator
+            // sends the invitation again.
+            let _ = invite(&state, &ctx, &user, &invitation).await;
+            Ok((StatusCode::CREATED, Json(view)))
+        }
         Err(WriteError::Refused(Refusal::KeyUsed)) => {
             let first = idempotent.replay(&state.app.db, &keys, now).await?;
             let view = serde_json::from_str(&first.body).map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -188,6 +204,87 @@ pub async fn create_user(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// A new invitation link for a user: its token and the item that stores it.
+fn invitation_link(company_id: &str, user_id: &str) -> Result<(String, keel_store::Item), ApiError> {
+    let token = sessions::random_token();
+    let link = ResetRecord {
+        company_id: company_id.to_string(),
+        user_id: user_id.to_string(),
+        used: false,
+        expires_at: (Utc::now() + chrono::Duration::seconds(INVITATION_TTL_SECONDS)).timestamp(),
+        purpose: LinkPurpose::Invitation,
+        issued_at_ms: Utc::now().timestamp_millis(),
+    };
+    Ok((token.clone(), keyed(&link, reset_pk(&sessions::token_hash(&token)), "RESET", "password_link")?))
+}
+
+/// Mails `user` their invitation, from the administrator `ctx` in their company's name.
+async fn invite(state: &IdentityState, ctx: &TenantContext, user: &User, token: &str) -> Result<(), ApiError> {
+    let db = &state.app.db;
+    let (inviter, company) = tokio::try_join!(
+        crate::records::read_user(db, &ctx.tenant_id, &ctx.user_id),
+        crate::records::read_company(db, &ctx.tenant_id)
+    )?;
+    let inviter = inviter.map(|u| u.full_name).unwrap_or_else(|| "An administrator".into());
+    let company = company.map(|c| c.name).unwrap_or_else(|| "your company".into());
+    let link = state.mailer.link("accept-invitation", token);
+    let letter = Letter {
+        subject: format!("{inviter} invited you to {company} on Keel"),
+        text: format!(
+            "Hello {},\n\n{inviter} added you to {company} on Keel CRM. Choose your password to sign in:\n\n{link}\n\n\
+             The link works for 7 days, once.\n",
+            user.full_name
+        ),
+        html: format!(
+            "<p>Hello {},</p><p>{} added you to {} on Keel CRM.</p><p><a href=\"{link}\">Choose your password and sign \
+             in</a>.</p><p>The link works for 7 days, once.</p>",
+            escape(&user.full_name),
+            escape(&inviter),
+            escape(&company)
+        ),
+    };
+    state.mailer.send(&user.email, letter).await
+}
+
+/// Send a user's invitation again (administrators): a fresh link, for someone who has not chosen a
+/// password yet; earlier links keep working until used or expired.
+#[utoipa::path(post, path = "/api/companies/{company_id}/users/{user_id}/invitation", tag = "identity",
+    params(("company_id" = Id, Path), ("user_id" = Id, Path)),
+    responses((status = 202, description = "A fresh invitation is on its way", body = UserView),
+        (status = 403, description = "Not an administrator"),
+        (status = 422, description = "The user is deactivated or has accepted an invitation already")),
+    security(("bearer" = [])))]
+pub async fn resend_invitation(
+    State(state): State<IdentityState>,
+    CompanyScope(ctx): CompanyScope,
+    ApiPath((company_id, user_id)): ApiPath<(Id, Id)>,
+) -> Result<(StatusCode, Json<UserView>), ApiError> {
+    let keys = ctx.company(&company_id)?.clone();
+    ctx.require(Permission::ManageUsers)?;
+    let db = &state.app.db;
+    let user: User = db.get_as(&user_pk(&keys, &user_id), "USER").await?.ok_or(ApiError::NotFound)?;
+    let refuse = |why: &str| {
+        let mut e = FieldErrors::default();
+        e.add("user_id", why);
+        ApiError::Rule(e)
+    };
+    if !user.active {
+        return Err(refuse("is deactivated: reactivate them first"));
+    }
+    if !user.password_hash.is_empty() {
+        return Err(refuse("has accepted an invitation already: they can reset their password from the sign-in page"));
+    }
+    if let Err(retry_after) = crate::limits::take(db, crate::guard::RESET_MAIL, &user.email).await? {
+        return Err(ApiError::RateLimited { retry_after });
+    }
+    let (token, link) = invitation_link(&company_id, &user_id)?;
+    let mut unit = UnitOfWork::new(db);
+    unit.create(link);
+    unit.commit().await?;
+    invite(&state, &ctx, &user, &token).await?;
+    Ok((StatusCode::ACCEPTED, Json(user.into())))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

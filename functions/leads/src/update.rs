@@ -49,7 +49,11 @@ pub async fn update_lead(
     let patch = body.value;
     let expected_version = expected(&headers, patch.version)?;
     let current = repo::get(&app.db, keys, id).await?.ok_or(ApiError::NotFound)?;
-    let new_owner = patch.owner_id.as_deref().map(str::trim).filter(|o| !o.is_empty()).unwrap_or(&current.owner_id);
+    if patch.owner_id.as_deref().is_some_and(|o| o.trim().is_empty()) {
+        // A lead always has an owner: leaving it out keeps the current one, an empty one is no one.
+        return Err(ApiError::field("owner_id", "must name a user of the company (leave it out to keep the owner)"));
+    }
+    let new_owner = patch.owner_id.as_deref().map(str::trim).unwrap_or(&current.owner_id);
     ctx.require_edit(&current.owner_id, new_owner)?;
     if new_owner != current.owner_id && new_owner != ctx.user_id {
         repo::require_owner(&app.db, keys, new_owner).await?;

@@ -32,9 +32,10 @@ impl FieldErrors {
 }
 
 /// A trimmed text field with a length range, as most CRM fields are.
-/// A single-line text field: as [`text`], and no line breaks or tabs either.
+/// A single-line text field: as [`text`], and no line breaks (Unicode's line and paragraph
+/// separators included) or tabs either.
 pub fn line(errors: &mut FieldErrors, field: &str, value: Option<&str>, required: bool, max: usize) -> Option<String> {
-    if value.is_some_and(|v| v.trim().chars().any(char::is_control)) {
+    if value.is_some_and(|v| v.trim().chars().any(|c| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}'))) {
         errors.add(field, "must be a single line without control characters");
         return None;
     }

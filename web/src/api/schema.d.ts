@@ -139,8 +139,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Use a reset link: the new password is set, every session ends, the lock on the account lifts,
-         *     and the person is signed in.
+         * Use a reset or invitation link: the new password is set, every session ends, the lock on the
+         *     account lifts, and the person is signed in.
          */
         post: operations["confirm_reset"];
         delete?: never;
@@ -198,7 +198,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Use a verification link: the company and its administrator are created, signed in. */
+        /**
+         * Use a verification link (with the sign-up's password): the company and its administrator are
+         *     created, signed in.
+         */
         post: operations["verify_email"];
         delete?: never;
         options?: never;
@@ -315,7 +318,7 @@ export interface paths {
         /** The company's users. */
         get: operations["list_users"];
         put?: never;
-        /** Add a user (administrators). */
+        /** Add a user (administrators): they are emailed an invitation to choose their password. */
         post: operations["create_user"];
         delete?: never;
         options?: never;
@@ -338,6 +341,26 @@ export interface paths {
         head?: never;
         /** Change a user's role or deactivate / reactivate them (administrators). */
         patch: operations["update_user"];
+        trace?: never;
+    };
+    "/api/companies/{company_id}/users/{user_id}/invitation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a user's invitation again (administrators): a fresh link, for someone who has not chosen a
+         *     password yet; earlier links keep working until used or expired.
+         */
+        post: operations["resend_invitation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/health": {
@@ -777,8 +800,6 @@ export interface components {
         NewUser: {
             email?: string | null;
             full_name?: string | null;
-            /** @description Initial password, chosen by the administrator and shared with the user. */
-            password?: string | null;
             role?: string | null;
         };
         /**
@@ -997,10 +1018,17 @@ export interface components {
             created_at: string;
             email: string;
             full_name: string;
+            /** @description Invited and not yet signed up: no password chosen through the invitation link so far. */
+            invitation_pending: boolean;
             role: string;
             user_id: string;
         };
         Verification: {
+            /**
+             * @description The password chosen at sign-up: whoever opens the link must also be who signed up, so a
+             *     stranger's sign-up in someone's name comes to nothing even if they click.
+             */
+            password: string;
             token: string;
         };
     };
@@ -1822,7 +1850,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The link expired or was used. */
+            /** @description The link expired or was used, or the password is not the one chosen. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2841,6 +2869,87 @@ export interface operations {
                 };
             };
             /** @description Would leave no active administrator. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    resend_invitation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                company_id: components["schemas"]["Id"];
+                user_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A fresh invitation is on its way */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserView"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an administrator. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The user is deactivated or has accepted an invitation already. */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -4,35 +4,56 @@ import { authCard, field, formValues, PASSWORD_RULES, showProblem } from "./sign
 
 const sentence = (text: string) => text.charAt(0).toUpperCase() + text.slice(1) + (/[.!?]$/.test(text) ? "" : ".");
 
-/** The link from the sign-up email: confirms the email, creates the workspace, signs in. */
-export async function verifyEmailPage(root: HTMLElement, token: string) {
+/** The link from the sign-up email: with the password chosen at sign-up, confirms the email,
+ * creates the workspace and signs in. */
+export function verifyEmailPage(root: HTMLElement, token: string) {
   authCard(
     root,
-    "Confirming your email…",
-    html`<div class="text-center py-3" id="verifying"><div class="spinner-border text-primary" role="status"><span class="visually-hidden">Confirming</span></div></div>`,
+    "Confirm your email: enter the password you chose when signing up to open your workspace.",
+    html`<form id="verify-form" novalidate>
+      ${field("password", "Password", "password", "current-password")}
+      <div id="auth-error" class="alert alert-danger d-none" role="alert"></div>
+      <button class="btn btn-primary w-100" type="submit" id="verify-submit">Open my workspace</button>
+    </form>
+    <p class="small text-center mt-3 mb-0">Didn't sign up? Ignore the email: nothing is created without this step.</p>`,
   );
-  const r = await api.POST("/api/auth/verify-email", { body: { token } });
-  if (r.error || !r.data) {
+  const form = root.querySelector<HTMLFormElement>("#verify-form")!;
+  const error = root.querySelector<HTMLDivElement>("#auth-error")!;
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const data = formValues(form, error);
+    const button = root.querySelector<HTMLButtonElement>("#verify-submit")!;
+    button.disabled = true;
+    const r = await api.POST("/api/auth/verify-email", { body: { token, password: data.password } });
+    button.disabled = false;
+    if (r.data) {
+      await startSession(r.data);
+      location.hash = "#/leads";
+      return;
+    }
+    if (r.error?.errors?.some((e) => e.field === "password")) return showProblem(form, error, r.error);
     const already = r.response.status === 409;
     authCard(
       root,
       already ? "This workspace exists already." : "This link can't be used.",
       html`<div class="alert alert-warning" id="verify-error">${
-        already ? "You opened a workspace of this name with this email before: sign in to it." : sentence(r.error?.errors?.[0]?.message ?? r.error?.detail ?? "")
+        already
+          ? "You opened a workspace of this name with this email before: sign in to it."
+          : sentence(r.error?.errors?.[0]?.message ?? r.error?.detail ?? "")
       }</div>
       <div class="d-flex gap-2"><a class="btn btn-primary" href="#/signin">Sign in</a><a class="btn btn-outline-secondary" href="#/register">Sign up again</a></div>`,
     );
-    return;
-  }
-  await startSession(r.data);
-  location.hash = "#/leads";
+  });
 }
 
-/** The link from the reset email: choose a new password; every other session ends. */
-export function resetPasswordPage(root: HTMLElement, token: string) {
+/** The link from a reset email (choose a new password; every other session ends) or from an
+ * invitation (choose your first password). */
+export function resetPasswordPage(root: HTMLElement, token: string, invitation = false) {
   authCard(
     root,
-    "Choose a new password. Signing in again will be needed on your other devices.",
+    invitation
+      ? "You're invited. Choose your password to sign in."
+      : "Choose a new password. Signing in again will be needed on your other devices.",
     html`<form id="reset-form" novalidate>
       ${field("new_password", "New password", "password", "new-password")}
       <div class="form-text mb-3">${PASSWORD_RULES}</div>
@@ -40,7 +61,7 @@ export function resetPasswordPage(root: HTMLElement, token: string) {
       <div id="auth-error" class="alert alert-danger d-none" role="alert"></div>
       <button class="btn btn-primary w-100" type="submit" id="reset-submit">Set password and sign in</button>
     </form>
-    <p class="small text-center mt-3 mb-0"><a href="#/forgot-password">Ask for a new link</a></p>`,
+    <p class="small text-center mt-3 mb-0">Link expired? <a href="#/forgot-password">Ask for a new one</a></p>`,
   );
   const form = root.querySelector<HTMLFormElement>("#reset-form")!;
   const error = root.querySelector<HTMLDivElement>("#auth-error")!;

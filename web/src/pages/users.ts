@@ -21,14 +21,15 @@ export function usersPage(root: HTMLElement) {
       ${admin
         ? html`<div class="col-lg-4"><form class="card card-body border-0 shadow-sm" id="add-user" novalidate>
             <h2 class="h6 text-uppercase text-body-secondary">Add a user</h2>
-            ${[["full_name", "Name", "text"], ["email", "Email", "email"], ["password", "Initial password", "password"]].map(
+            ${[["full_name", "Name", "text"], ["email", "Email", "email"]].map(
               ([n, l, t]) => html`<div class="mb-2"><label class="form-label small mb-1" for="u-${n}">${l}</label>
                 <input class="form-control form-control-sm" id="u-${n}" name="${n}" type="${t}" autocomplete="off" />
                 <div class="invalid-feedback" data-error-for="${n}"></div></div>`,
             )}
             <div class="mb-3"><label class="form-label small mb-1" for="u-role">Role</label>
               <select class="form-select form-select-sm" id="u-role" name="role">${ROLES.map((r) => html`<option value="${r}" ${r === "sales_rep" ? "selected" : ""}>${roleLabel(r)}</option>`)}</select></div>
-            <button class="btn btn-primary btn-sm" type="submit" id="add-user-submit">Add user</button>
+            <div class="form-text mb-2">They get an email to choose their own password.</div>
+            <button class="btn btn-primary btn-sm" type="submit" id="add-user-submit">Invite user</button>
           </form></div>`
         : ""}
     </div>`.html;
@@ -48,7 +49,12 @@ export function usersPage(root: HTMLElement) {
           <td>${admin
             ? html`<select class="form-select form-select-sm w-auto" data-role-of="${u.user_id}">${ROLES.map((r) => html`<option value="${r}" ${r === u.role ? "selected" : ""}>${roleLabel(r)}</option>`)}</select>`
             : roleLabel(u.role)}</td>
-          <td>${u.active ? html`<span class="badge text-bg-success">active</span>` : html`<span class="badge text-bg-secondary">deactivated</span>`}
+          <td>${!u.active
+            ? html`<span class="badge text-bg-secondary">deactivated</span>`
+            : u.invitation_pending
+              ? html`<span class="badge text-bg-warning" title="Has not chosen a password through the emailed invitation yet">invited</span>`
+              : html`<span class="badge text-bg-success">active</span>`}
+            ${admin && u.active && u.invitation_pending ? html`<button class="btn btn-link btn-sm" data-resend="${u.user_id}">Resend invitation</button>` : ""}
             ${admin ? html`<button class="btn btn-link btn-sm" data-toggle-active="${u.user_id}" data-active="${u.active}">${u.active ? "Deactivate" : "Reactivate"}</button>` : ""}</td>
           <td class="small text-body-secondary">${when(u.created_at)}</td></tr>`.html,
       )
@@ -69,8 +75,17 @@ export function usersPage(root: HTMLElement) {
     const el = ev.target as HTMLSelectElement;
     if (el.dataset.roleOf) void change(el.dataset.roleOf, { role: el.value });
   });
+  async function resend(userId: string) {
+    const { data, error } = await api.POST("/api/companies/{company_id}/users/{user_id}/invitation", {
+      params: { path: { company_id: companyId(), user_id: userId } },
+    });
+    if (error) say(false, error.errors?.[0]?.message ?? error.detail);
+    else say(true, `A fresh invitation is on its way to ${data.email}.`);
+  }
+
   root.addEventListener("click", (ev) => {
     const el = ev.target as HTMLElement;
+    if (el.dataset.resend) void resend(el.dataset.resend);
     if (el.dataset.toggleActive) void change(el.dataset.toggleActive, { active: el.dataset.active !== "true" });
   });
   root.querySelector<HTMLFormElement>("#add-user")?.addEventListener("submit", async (ev) => {
@@ -91,7 +106,7 @@ export function usersPage(root: HTMLElement) {
       return say(false, error.detail);
     }
     form.reset();
-    say(true, `${data.full_name} can now sign in with the initial password.`);
+    say(true, `${data.full_name} is invited: an email asks them to choose their password.`);
     void load();
   });
   void load();
