@@ -461,6 +461,17 @@ async fn an_added_user_chooses_their_own_password_through_the_invitation() {
     assert_eq!(again.status, 422, "an invitation is used once");
     let audit = app.get("/api/audit?entity_type=user", admin).await.body.to_string();
     assert!(audit.contains("user.accept_invitation"), "{audit}");
+
+    // An invited administrator counts as one only once they have accepted: until then the company's
+    // only administrator who can sign in cannot step down.
+    let second = email();
+    let invited_admin = app.post(&users, admin, json!({"email": second, "full_name": "Ines", "role": "admin"})).await;
+    assert_eq!(invited_admin.status, 201, "{:?}", invited_admin.body);
+    let me_path = format!("{users}/{}", session["user_id"].as_str().unwrap());
+    let step_down = app.patch(&me_path, admin, json!({"role": "manager"})).await;
+    assert_eq!((step_down.status.as_u16(), step_down.error_fields()), (422, vec!["role".to_string()]));
+    accept_invitation(&app, &second, "Another-Pass-9").await;
+    assert_eq!(app.patch(&me_path, admin, json!({"role": "manager"})).await.status, 200);
 }
 
 #[tokio::test]

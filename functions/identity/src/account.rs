@@ -23,6 +23,7 @@ use crate::records::{
     ResetRecord, User,
 };
 use crate::sessions::{self, Session};
+use crate::users::{admins_change, counts_as_admin};
 use crate::{guard, limits, password};
 
 /// How long a reset link works.
@@ -38,7 +39,11 @@ fn new_password(table: &str, user: &User, hash: &str, now_ms: i64) -> TransactWr
         .key("pk", s(user_pk(&TenantKeys::new(&user.company_id), &user.user_id)))
         .key("sk", s("USER"))
         .update_expression("SET password_hash = :new, tokens_valid_after_ms = :now")
-        .condition_expression("password_hash = :old AND active = :t")
+        // As read: the same password, still active, in the same role (an accepted invitation may
+        // count the user among the company's administrators in the same transaction).
+        .condition_expression("password_hash = :old AND active = :t AND #role = :role")
+        .expression_attribute_names("#role", "role")
+        .expression_attribute_values(":role", s(user.role.as_str()))
         .expression_attribute_values(":new", s(hash))
         .expression_attribute_values(":old", s(&user.password_hash))
         .expression_attribute_values(":t", AttributeValue::Bool(true))
@@ -278,8 +283,14 @@ pub async fn confirm_reset(
         .include_guarded(new_password(&db.table, &user, &hash, now_ms), "token", GONE)
         .audit(&ctx.keys, &audit)?;
     if record.purpose == LinkPurpose::Invitation {
-        // The invitation proved the mailbox: from now on sign-in finds this company for the email.
+        // The invitation proved the mailbox: from now on sign-in finds this company for the email,
+        // and an invited administrator counts as one.
         add_membership(&mut unit, &user)?;
+        let accepted = User { password_hash: hash.clone(), ..user.clone() };
+        if counts_as_admin(&accepted) && !counts_as_admin(&user) {
+            let keys = TenantKeys::new(&user.company_id);
+            unit.include_guarded(admins_change(&db.table, &keys, 1), "token", GONE);
+        }
     }
     let session = with_fresh_session(&state, unit, &user, now_ms).await?;
     guard::lift(db, &user.email, &meta.source_ip).await?;

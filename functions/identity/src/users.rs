@@ -103,7 +103,13 @@ pub struct NewUser {
     role: Option<Role>,
 }
 
-fn admins_change(table: &str, keys: &TenantKeys, by: i64) -> TransactWriteItem {
+/// Whether `user` counts among the company's active administrators: an invited one does once they
+/// have accepted (before that nobody can sign in as them to administer anything).
+pub(crate) fn counts_as_admin(user: &User) -> bool {
+    user.active && user.role == Role::Admin && !user.password_hash.is_empty()
+}
+
+pub(crate) fn admins_change(table: &str, keys: &TenantKeys, by: i64) -> TransactWriteItem {
     let mut update = Update::builder()
         .table_name(table)
         .key("pk", s(company_pk(keys)))
@@ -157,7 +163,6 @@ pub async fn create_user(
     if !e.is_empty() {
         return Err(ApiError::Validation(e));
     }
-    let table = &state.app.db.table;
     let user_id = ulid::Ulid::new().to_string();
     let user = User {
         user_id: user_id.clone(),
@@ -185,9 +190,6 @@ pub async fn create_user(
     add_new_user(&mut unit, &keys, &user)?;
     unit.create(link);
     unit.audit(&keys, &record)?;
-    if role == Role::Admin {
-        unit.include_guarded(admins_change(table, &keys, 1), "company", "the company no longer exists");
-    }
     let now = Utc::now();
     idempotent.record(&mut unit, &keys, 201, &response, now);
     match unit.commit().await {
@@ -324,8 +326,7 @@ pub async fn update_user(
     if let Some(active) = body.value.active {
         next.active = active;
     }
-    let was_admin = current.active && current.role == Role::Admin;
-    let is_admin = next.active && next.role == Role::Admin;
+    let (was_admin, is_admin) = (counts_as_admin(&current), counts_as_admin(&next));
     let mut changes = Vec::new();
     if next.role != current.role {
         changes.push(FieldChange {
