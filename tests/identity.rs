@@ -37,7 +37,7 @@ async fn sign_up_proves_the_email_before_the_company_exists() {
     assert_eq!(login(&app, &mail, "Correct-Horse-7").await.status, 401, "nothing exists until the link is used");
     let letters = mailbox::to(&mail).await;
     assert_eq!(letters.len(), 1);
-    assert!(letters[0].body.contains("Acme Ltd"), "{}", letters[0].body);
+    assert!(!letters[0].body.contains("Acme Ltd"), "the sign-up's own words never travel in Keel's mail");
     assert!(!letters[0].body.contains("Correct-Horse"), "the password never travels by mail");
 
     // Whoever opens the link must also know the sign-up's password: a person who clicks a link for
@@ -45,6 +45,15 @@ async fn sign_up_proves_the_email_before_the_company_exists() {
     let token = mailbox::latest_token(&mail, "verify-email").await;
     let clicked = public(&app, "/api/auth/verify-email", json!({"token": token, "password": "Guessed-Horse-1"})).await;
     assert_eq!((clicked.status.as_u16(), clicked.error_fields()), (422, vec!["password".to_string()]));
+    // Guessing it is a failed sign-in like any other: limited per email and address.
+    let guesser = other_address(&app);
+    let mut guesses = Vec::new();
+    for _ in 0..6 {
+        let r =
+            public(&guesser, "/api/auth/verify-email", json!({"token": token, "password": "Guessed-Horse-1"})).await;
+        guesses.push(r.status.as_u16());
+    }
+    assert_eq!(guesses, [422, 422, 422, 422, 422, 429]);
     let verified = public(&app, "/api/auth/verify-email", verification(token)).await;
     assert_eq!(verified.status, 201, "{:?}", verified.body);
     assert_eq!(verified.header("cache-control"), Some("no-store"), "tokens are never cached");
@@ -446,6 +455,10 @@ async fn an_added_user_chooses_their_own_password_through_the_invitation() {
     let again = app.call(Method::POST, &resend, Some(admin), None, &[]).await;
     assert_eq!(again.status, 202, "{:?}", again.body);
     assert_eq!(mailbox::to(&invited).await.len(), 2);
+    // Resends are the company's own, bounded mail.
+    for expected in [202, 202, 429] {
+        assert_eq!(app.call(Method::POST, &resend, Some(admin), None, &[]).await.status, expected);
+    }
     let rep = accept_invitation(&app, &invited, "Another-Pass-9").await;
     let accepted = app.call(Method::POST, &resend, Some(admin), None, &[]).await;
     assert_eq!((accepted.status.as_u16(), accepted.error_fields()), (422, vec!["user_id".to_string()]));

@@ -40,6 +40,11 @@ pub const ALL_SIGN_UPS: Limit = Limit { name: "signup-all", window_seconds: 60, 
 pub const SIGN_UP_MAIL: Limit = Limit { name: "signup-mail", window_seconds: HOUR, max: 10 };
 pub const RESET_MAIL: Limit = Limit { name: "reset-mail", window_seconds: HOUR, max: 3 };
 pub const ADDRESS_RESETS: Limit = Limit { name: "reset-address", window_seconds: HOUR, max: 10 };
+/// Invitations a company sends (new users and resends) an hour, and resends to one invited user:
+/// an administrator cannot use Keel's sender as a mail cannon, and these counts are the company's
+/// own (they neither reveal nor use up anything of the email's sign-up or reset mail).
+pub const INVITATIONS: Limit = Limit { name: "invitations", window_seconds: HOUR, max: 100 };
+pub const RESENDS: Limit = Limit { name: "invitation-resends", window_seconds: HOUR, max: 3 };
 
 /// The longest an attempt on an account under a spread-out attack is held back.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(3);

@@ -202,16 +202,49 @@ pub fn add_new_company(unit: &mut UnitOfWork<'_>, c: &TenantKeys, company: &Comp
     Ok(())
 }
 
-/// A person's or company's name (required, one line, no web addresses: names travel in account
-/// mail, where a link would be a stranger's words in Keel's voice), reporting into `e`.
+/// A person's or company's name (required, one line, no web or email addresses: names travel in
+/// invitations, where a link would be a stranger's words in Keel's voice), reporting into `e`.
 pub fn name(e: &mut FieldErrors, field: &str, value: Option<&str>) -> Option<String> {
     let value = keel_core::field_error::line(e, field, value, true, 120)?;
-    let lower = value.to_lowercase();
-    if lower.contains("://") || lower.contains("www.") {
-        e.add(field, "must not contain web addresses");
+    if looks_like_an_address(&value) {
+        e.add(field, "must not contain web or email addresses");
         return None;
     }
     Some(value)
+}
+
+/// Whether `text` holds something a mail reader would take for a link or an address: a scheme,
+/// `www.`, an `@`, or a word ending in a dot and two or more letters (`evil.com/x`), after
+/// full-width letters are read as their ASCII twins and invisible characters dropped.
+fn looks_like_an_address(text: &str) -> bool {
+    let plain: String = text
+        .chars()
+        .filter(|c| !matches!(c, '\u{200B}' | '\u{200E}' | '\u{200F}' | '\u{2060}' | '\u{FEFF}' | '\u{061C}'))
+        .map(|c| match c {
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            '\u{3002}' | '\u{FF61}' => '.',
+            _ => c,
+        })
+        .flat_map(char::to_lowercase)
+        .collect();
+    if plain.contains("://") || plain.contains(":/") || plain.contains("//") || plain.contains("www.") {
+        return true;
+    }
+    if plain.contains('@') || plain.contains("mailto:") {
+        return true;
+    }
+    plain.split(|c: char| c.is_whitespace() || c == '/' || c == ',' || c == '(' || c == ')').any(|word| {
+        let word = word.trim_end_matches(['.', '!', '?', ':', ';']);
+        match word.rsplit_once('.') {
+            Some((head, tld)) => {
+                !head.is_empty()
+                    && head.chars().last().is_some_and(char::is_alphanumeric)
+                    && tld.chars().count() >= 2
+                    && tld.chars().all(char::is_alphabetic)
+            }
+            None => false,
+        }
+    })
 }
 
 /// A new user's email (required), reporting into `e`.
@@ -233,4 +266,31 @@ pub fn credentials(e: &mut FieldErrors, email: Option<&str>, password: Option<St
         e.add("password", why);
     }
     (email, password)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::looks_like_an_address;
+
+    #[test]
+    fn names_carry_no_addresses_however_they_are_written() {
+        for address in [
+            "Pay at www.evil.example",
+            "Reset at keel-support.com/reset",
+            "evil.com",
+            "https:/evil.example",
+            "//evil.example/x",
+            "\u{FF57}\u{FF57}\u{FF57}\u{FF0E}evil\u{FF0E}com",
+            "mailto:x@evil.com",
+            "evil\u{200B}.com",
+            "Contact ana@evil.example",
+        ] {
+            assert!(looks_like_an_address(address), "{address}");
+        }
+        for name in
+            ["Acme Ltd.", "J. R. R. Tolkien", "Ana Silva", "Müller & Söhne GmbH", "O'Brien (Sales)", "株式会社キール"]
+        {
+            assert!(!looks_like_an_address(name), "{name}");
+        }
+    }
 }

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::IdentityState;
-use crate::mail::{escape, Letter};
+use crate::mail::Letter;
 use crate::records::{
     add_membership, add_new_company, add_new_user, credentials, keyed, name, signup_pk, workspace_name_pk, Company,
     PendingSignUp, User,
@@ -89,28 +89,24 @@ pub async fn register(
     let mut unit = UnitOfWork::new(db);
     unit.create(keyed(&pending, signup_pk(&sessions::token_hash(&token)), "SIGNUP", "pending_sign_up")?);
     unit.commit().await?;
-    state
-        .mailer
-        .send(&pending.email, verification_letter(&pending, &state.mailer.link("verify-email", &token)))
-        .await?;
+    state.mailer.send(&pending.email, verification_letter(&state.mailer.link("verify-email", &token))).await?;
     Ok((StatusCode::ACCEPTED, Json(SignUpPending { email: pending.email, expires_in: VERIFY_TTL_SECONDS })))
 }
 
-fn verification_letter(p: &PendingSignUp, link: &str) -> Letter {
+/// The verification mail. It carries none of the sign-up's words (names, company): whoever signed
+/// up can send it to any address, so it says only what Keel says.
+fn verification_letter(link: &str) -> Letter {
     Letter {
         subject: "Confirm your email for Keel CRM".into(),
         text: format!(
-            "Hello {},\n\nOpen this link to confirm your email and open the workspace \"{}\" on Keel CRM (you will be \
-             asked for the password you chose):\n\n{link}\n\nThe link works for 24 hours. If you did not sign up, \
-             ignore this email: nothing is created without it.\n",
-            p.full_name, p.company_name
+            "Hello,\n\nSomeone signed up for Keel CRM with this email address. If it was you, open this link and enter \
+             the password you chose to open your workspace:\n\n{link}\n\nThe link works for 24 hours. If it was not \
+             you, ignore this email: nothing is created without the link and that password.\n"
         ),
         html: format!(
-            "<p>Hello {},</p><p><a href=\"{link}\">Confirm your email and open the workspace &ldquo;{}&rdquo; on Keel \
-             CRM</a> (you will be asked for the password you chose).</p><p>The link works for 24 hours. If you did not \
-             sign up, ignore this email: nothing is created without it.</p>",
-            escape(&p.full_name),
-            escape(&p.company_name)
+            "<p>Hello,</p><p>Someone signed up for Keel CRM with this email address. If it was you, \
+             <a href=\"{link}\">open your workspace</a> and enter the password you chose.</p><p>The link works for 24 \
+             hours. If it was not you, ignore this email: nothing is created without the link and that password.</p>"
         ),
     }
 }
@@ -129,6 +125,7 @@ pub struct Verification {
 #[utoipa::path(post, path = "/api/auth/verify-email", tag = "identity", request_body = Verification,
     responses((status = 201, description = "The company exists; its administrator is signed in", body = Session),
         (status = 409, description = "This email already opened a company of that name"),
+        (status = 429, description = "Too many wrong passwords for this email from this address"),
         (status = 422, description = "The link expired or was used, or the password is not the one chosen")))]
 pub async fn verify_email(
     State(state): State<IdentityState>,
@@ -148,8 +145,12 @@ pub async fn verify_email(
     if pending.expires_at < Utc::now().timestamp() {
         return Err(gone());
     }
+    // Each wrong password counts as a failed sign-in of the email: a pending sign-up is no way
+    // around the sign-in limits.
+    guard::admit_sign_in(&app.db, &pending.email, &meta.source_ip).await?;
     let right = password::matches_apart(body.value.password.clone(), vec![pending.password_hash.clone()]).await?;
     if !right.first().copied().unwrap_or(false) {
+        guard::record_failure(&app.db, &pending.email, &meta.source_ip).await?;
         let mut e = FieldErrors::default();
         e.add("password", "is not the password chosen when signing up");
         return Err(ApiError::Rule(e));

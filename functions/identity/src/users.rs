@@ -151,6 +151,9 @@ pub async fn create_user(
     let keys = ctx.company(&company_id)?.clone();
     ctx.require(Permission::ManageUsers)?;
     let idempotent = IdempotentCreate::from_headers(&headers, "users.create", &ctx.user_id, &body.raw)?;
+    // Every invitation is mail in the company's name: a company sends a bounded number an hour
+    // (a retry counts as an attempt).
+    crate::guard::take_all(&state.app.db, &[(crate::guard::INVITATIONS, &company_id)]).await?;
     let r = body.value;
     let mut e = FieldErrors::default();
     let full_name = name(&mut e, "full_name", r.full_name.as_deref());
@@ -278,9 +281,9 @@ pub async fn resend_invitation(
     if !user.password_hash.is_empty() {
         return Err(refuse("has accepted an invitation already: they can reset their password from the sign-in page"));
     }
-    if let Err(retry_after) = crate::limits::take(db, crate::guard::RESET_MAIL, &user.email).await? {
-        return Err(ApiError::RateLimited { retry_after });
-    }
+    // The company's own invitation limits: nothing here reveals or touches the email's other mail.
+    let resends = format!("{company_id}|{user_id}");
+    crate::guard::take_all(db, &[(crate::guard::INVITATIONS, &company_id), (crate::guard::RESENDS, &resends)]).await?;
     let (token, link) = invitation_link(&company_id, &user_id)?;
     let mut unit = UnitOfWork::new(db);
     unit.create(link);
@@ -348,7 +351,14 @@ pub async fn update_user(
         // Tokens issued before this change stop working (role and active are in every token's
         // standing); the user signs in or refreshes to get a token with the new role.
         .update_expression("SET #role = :role, active = :active, tokens_valid_after_ms = :now_ms")
-        .condition_expression("#role = :was_role AND active = :was_active")
+        // As read, accepted invitation included: whether the user counts as an administrator
+        // depends on all three, and the count changes in this same transaction.
+        .condition_expression(if current.password_hash.is_empty() {
+            "#role = :was_role AND active = :was_active AND (attribute_not_exists(password_hash) OR password_hash = :was_hash)"
+        } else {
+            "#role = :was_role AND active = :was_active AND password_hash = :was_hash"
+        })
+        .expression_attribute_values(":was_hash", s(&current.password_hash))
         .expression_attribute_names("#role", "role")
         .expression_attribute_values(":role", s(next.role.as_str()))
         .expression_attribute_values(":active", aws_sdk_dynamodb::types::AttributeValue::Bool(next.active))
