@@ -45,9 +45,9 @@ pub async fn to(address: &str) -> Vec<Mail> {
     all().await.expect("the local stack's SES").into_iter().filter(|m| m.to.iter().any(|a| a == address)).collect()
 }
 
-/// The tokens of the `page` links (`#/<page>?token=…`) in the mail sent to `address`, oldest first.
+/// The tokens of the `page` links (`/<page>#token=…`) in the mail sent to `address`, oldest first.
 pub async fn tokens(address: &str, page: &str) -> Vec<String> {
-    let marker = format!("#/{page}?token=");
+    let marker = format!("/{page}#token=");
     let mut found = Vec::new();
     for mail in to(address).await {
         for part in mail.body.split(&marker).skip(1) {

@@ -66,7 +66,7 @@ def mailed_token(email: str, page: str) -> str:
     with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=30) as r:
         messages = json.loads(r.read()).get("ses", {}).get("Message", [])
     found = [m for m in messages if email in m.get("destinations", {}).get("ToAddresses", [])]
-    tokens = re.findall(rf"#/{page}\?token=([A-Za-z0-9_-]+)", found[-1]["body"]) if found else []
+    tokens = re.findall(rf"/{page}#token=([A-Za-z0-9_-]+)", found[-1]["body"]) if found else []
     if not tokens:
         raise SystemExit(f"fuzz: no {page} link was mailed to {email}")
     return tokens[-1]

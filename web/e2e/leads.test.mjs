@@ -1,132 +1,191 @@
-// Browser test: sign up (confirming the email through the link the local SES received), sign in,
-// capture a lead through the form (first with a mistake the server catches), and find it in the
-// leads table; invite a colleague; change the password. Screenshots land in web/test-results/.
+// Browser test: a new company's administrator signs up (confirming the email through the link the
+// local SES received), captures a lead (first with a mistake the server catches), reads it, sees
+// the dashboard count it, invites a viewer, and changes the password; the viewer then accepts the
+// invitation and finds what a viewer may see and do. Every page is checked with axe (no serious or
+// critical violations) and photographed in light and dark mode into web/test-results/.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
+import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
 
 const BASE = process.env.KEEL_URL ?? "http://127.0.0.1:3000";
 const OUT = new URL("../test-results/", import.meta.url).pathname;
+const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 mkdirSync(OUT, { recursive: true });
 
 /** The latest `page` link the app mailed to `email`, as the local SES (moto) keeps it. */
 async function mailedLink(email, page) {
   const data = await (await fetch(`${process.env.AWS_ENDPOINT_URL_SESV2}/moto-api/data.json`)).json();
   const mail = (data.ses?.Message ?? []).filter((m) => m.destinations?.ToAddresses?.includes(email)).pop();
-  const token = mail?.body.match(new RegExp(`#/${page}\\?token=([A-Za-z0-9_-]+)`))?.[1];
+  const token = mail?.body.match(new RegExp(`/${page}#token=([A-Za-z0-9_-]+)`))?.[1];
   assert.ok(token, `no ${page} link was mailed to ${email}`);
-  return `${BASE}/#/${page}?token=${token}`;
+  return `${BASE}/${page}#token=${token}`;
 }
 
-test("capture a lead through the form and see it in the table", async () => {
+/** Checks the page with axe and photographs it in light and dark mode. */
+async function review(page, name) {
+  await page.addScriptTag({ path: AXE });
+  const { violations } = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
+  const serious = violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  assert.deepEqual(
+    serious.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`),
+    [],
+    `${name}: accessibility violations`,
+  );
+  for (const scheme of ["light", "dark"]) {
+    await page.emulateMedia({ colorScheme: scheme });
+    await page.waitForFunction((s) => document.documentElement.getAttribute("data-bs-theme") === s, scheme);
+    await page.screenshot({ path: `${OUT}${name}-${scheme}.png`, fullPage: true });
+  }
+  await page.emulateMedia({ colorScheme: "light" });
+}
+
+const fill = async (page, values) => {
+  for (const [k, v] of Object.entries(values)) await page.fill(`[name=${k}]`, v);
+};
+
+test("a company's administrator and viewer walk every page", async () => {
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
       "--disable-component-update", "--disable-sync", "--no-first-run"],
   });
   try {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
-    await page.goto(BASE);
-    await page.waitForSelector("#auth-form");
-    await page.click("#to-register");
-    await page.waitForSelector("[name=company_name]");
+    const admin = await (await browser.newContext({ viewport: { width: 1280, height: 860 } })).newPage();
     const email = `ana.${Date.now()}@acme.example`;
-    await page.fill("[name=company_name]", "Acme Ltd");
-    await page.fill("[name=full_name]", "Ana Silva");
-    await page.fill("[name=email]", email);
-    await page.fill("[name=password]", "tooweak");
-    await page.click("#auth-submit");
-    await page.waitForSelector("#password.is-invalid");
-    assert.match(await page.textContent('[data-error-for="password"]'), /at least 10/);
-    await page.screenshot({ path: `${OUT}register.png` });
-    await page.fill("[name=password]", "Correct-Horse-7");
-    await page.click("#auth-submit");
-    await page.waitForSelector("#check-email");
-    assert.match(await page.textContent("#check-email"), new RegExp(email.replace(/\./g, "\\.")));
-    await page.screenshot({ path: `${OUT}check-email.png` });
-    await page.goto(await mailedLink(email, "verify-email"));
-    await page.waitForSelector("#verify-form");
-    await page.fill("[name=password]", "Correct-Horse-7");
-    await page.click("#verify-submit");
-    await page.waitForSelector("#leads-table");
-    assert.match(await page.textContent("#user-menu"), new RegExp(email.replace(/\./g, "\\.")));
 
-    // Sign out and back in.
-    await page.click("#sign-out");
-    await page.waitForSelector("#auth-form");
-    await page.fill("[name=email]", email);
-    await page.fill("[name=password]", "Correct-Horse-7");
-    await page.screenshot({ path: `${OUT}signin.png` });
-    await page.click("#auth-submit");
-    await page.waitForSelector("#leads-table");
-    assert.match(await page.textContent("#user-menu"), /admin/);
+    // Signed out: sign in, sign up (a weak password is named), check your email, the link.
+    await admin.goto(`${BASE}/leads`);
+    await admin.waitForSelector("#auth-form");
+    await review(admin, "signin");
+    await admin.click("#to-forgot");
+    await admin.waitForSelector("#auth-submit:has-text('Email me a link')");
+    await review(admin, "forgot-password");
+    await admin.goto(`${BASE}/register`);
+    await admin.waitForSelector("[name=company_name]");
+    await fill(admin, { company_name: "Acme Ltd", full_name: "Ana Silva", email, password: "tooweak" });
+    await admin.click("#auth-submit");
+    await admin.waitForSelector("#password.is-invalid");
+    assert.match(await admin.textContent('[data-error-for="password"]'), /at least 10/);
+    assert.equal(await admin.inputValue("[name=company_name]"), "Acme Ltd", "the input is kept");
+    await review(admin, "register-errors");
+    await admin.fill("[name=password]", "Correct-Horse-7");
+    await admin.click("#auth-submit");
+    await admin.waitForSelector("#check-email");
+    assert.ok((await admin.textContent("#check-email")).includes(email));
+    await review(admin, "check-email");
+    await admin.goto(await mailedLink(email, "verify-email"));
+    await admin.waitForSelector("#verify-form");
+    await review(admin, "verify-email");
+    await admin.fill("[name=password]", "Correct-Horse-7");
+    await admin.keyboard.press("Enter");
+    await admin.waitForSelector("#leads-table tr[data-empty]");
+    assert.ok((await admin.textContent("#user-menu")).includes(email));
 
-    await page.click("#new-lead");
-    await page.waitForSelector("#lead-form");
-    const fill = async (values) => { for (const [k, v] of Object.entries(values)) await page.fill(`[name=${k}]`, v); };
-    await fill({ first_name: "Ana", last_name: "Silva", company_name: "Acme Ltd", email: "ana.silva@acme",
+    // Capture a lead: the server names the mistake, the input stays, then it is saved.
+    await admin.click("#new-lead");
+    await admin.waitForSelector("#lead-form");
+    await fill(admin, { first_name: "Ana", last_name: "Silva", company_name: "Acme Ltd", email: "ana.silva@acme",
       phone: "+1 415 555 0123", job_title: "Head of Sales", source: "Partner referral", campaign: "CRM-Q4-2025",
       medium: "Email", budget: "50k USD", need: "Pipeline visibility" });
-    await page.click("#save");
-    await page.waitForSelector("#email.is-invalid");
-    const message = await page.textContent('[data-error-for="email"]');
-    assert.match(message, /email address/);
-    await page.screenshot({ path: `${OUT}lead-form-errors.png`, fullPage: true });
-
-    await page.fill("[name=email]", "ana.silva@acme.example");
-    await page.click("#save");
-    await page.waitForSelector("#leads-table tbody tr[data-lead-id]");
-    const row = await page.textContent("#leads-table tbody tr[data-lead-id]");
-    assert.match(row, /Ana Silva/);
-    assert.match(row, /Acme Ltd/);
-    assert.match(row, /Partner referral/);
+    await admin.click("#save");
+    await admin.waitForSelector("#email.is-invalid");
+    assert.match(await admin.textContent('[data-error-for="email"]'), /email address/);
+    assert.equal(await admin.inputValue("[name=first_name]"), "Ana");
+    await review(admin, "lead-new-errors");
+    await admin.fill("[name=email]", "ana.silva@acme.example");
+    await admin.click("#save");
+    await admin.waitForSelector("#record");
     // Score: email 10 + phone 10 + two BANT answers 30 + company 5 + title 5 + referral 5.
-    assert.match(row, /\b65\b/);
-    await page.screenshot({ path: `${OUT}leads-table.png`, fullPage: true });
+    assert.equal(await admin.textContent("#record header .score-badge"), "65");
+    assert.match(await admin.textContent("#record header"), /Ana Silva/, "the owner is named, not an id");
+    await review(admin, "lead-record");
+    await admin.click("#edit-lead");
+    await admin.waitForSelector("#lead-form");
+    await review(admin, "lead-edit");
+    await admin.click('a.nav-link[href="/leads"]');
+    await admin.waitForSelector("#leads-table tbody tr[data-lead-id]");
+    const row = await admin.textContent("#leads-table tbody tr[data-lead-id]");
+    for (const text of ["Ana Silva", "Acme Ltd", "Partner referral"]) assert.ok(row.includes(text), text);
+    await review(admin, "leads");
+    // Filters live in the URL: back and forward restore them.
+    await admin.selectOption("#f-status", "qualified");
+    await admin.waitForSelector("#leads-table tr[data-empty]");
+    assert.match(admin.url(), /status=qualified/);
+    await admin.goBack();
+    await admin.waitForSelector("#leads-table tbody tr[data-lead-id]");
 
     // The dashboard counts the lead once its event has gone through relay, bus, queue and consumer.
-    await page.click('a.nav-link[href="#/dashboard"]');
-    await page.waitForFunction(() => document.querySelector('[data-stat="Leads"]')?.textContent === "1", null, { timeout: 30000 });
-    assert.equal(await page.textContent('[data-stat="Hot or very hot"]'), "1");
-    await page.screenshot({ path: `${OUT}dashboard.png`, fullPage: true });
+    await admin.click('a.nav-link[href="/dashboard"]');
+    await admin.waitForFunction(() => document.querySelector('[data-stat="Leads"]')?.textContent === "1", null, { timeout: 30000 });
+    assert.equal(await admin.textContent('[data-stat="Hot or very hot"]'), "1");
+    await review(admin, "dashboard");
 
-    // Invite a colleague.
-    await page.click('a.nav-link[href="#/users"]');
-    await page.waitForSelector("#add-user");
-    await page.fill("#u-full_name", "Rui Costa");
-    await page.fill("#u-email", `rui.${Date.now()}@acme.example`);
-    await page.click("#add-user-submit");
-    await page.waitForFunction(() => document.querySelector("#user-rows")?.textContent?.includes("Rui Costa"));
-    assert.match(await page.textContent("#user-rows"), /invited/);
-    await page.screenshot({ path: `${OUT}users.png`, fullPage: true });
+    // Invite a viewer.
+    await admin.click('a.nav-link[href="/users"]');
+    await admin.waitForSelector("#add-user");
+    const viewerEmail = `vera.${Date.now()}@acme.example`;
+    await admin.fill("#u-full_name", "Vera Viewer");
+    await admin.fill("#u-email", viewerEmail);
+    await admin.selectOption("#u-role", "viewer");
+    await admin.click("#add-user-submit");
+    await admin.waitForFunction(() => document.querySelector("#user-rows")?.textContent?.includes("Vera Viewer"));
+    assert.match(await admin.textContent("#user-rows"), /invited/);
+    await review(admin, "users");
 
-    // Administrators see the changes in the audit log.
-    await page.click('a.nav-link[href="#/audit"]');
-    await page.waitForSelector("#audit-rows tr[data-audit-id]");
-    assert.match(await page.textContent("#audit-rows"), /lead\.create/);
-    assert.match(await page.textContent("#audit-rows"), /user\.create/);
-    await page.screenshot({ path: `${OUT}audit-log.png`, fullPage: true });
+    // The audit log names who did what.
+    await admin.click('a.nav-link[href="/audit"]');
+    await admin.waitForSelector("#audit-table tr[data-audit-id]");
+    const audit = await admin.textContent("#audit-table");
+    assert.match(audit, /lead\.create/);
+    assert.match(audit, /Ana Silva/);
+    await review(admin, "audit-log");
 
-    // Administrators see their company's background work and how its events are delivered.
-    await page.click('a.nav-link[href="#/system"]');
-    await page.waitForSelector("#jobs tr[data-empty]");
-    await page.waitForFunction(() => /delivered|on its way/.test(document.querySelector("#delivery")?.textContent ?? ""));
-    await page.screenshot({ path: `${OUT}background-work.png`, fullPage: true });
+    // Background work and event delivery.
+    await admin.click('a.nav-link[href="/system"]');
+    await admin.waitForSelector("#jobs tr[data-empty]");
+    await admin.waitForFunction(() => /delivered|on its way/.test(document.querySelector("#delivery")?.textContent ?? ""));
+    await review(admin, "background-work");
 
     // Change the password: the current one is checked, and this session goes on.
-    await page.click("#user-menu");
-    await page.waitForSelector("#password-form");
-    await page.fill("[name=current_password]", "Wrong-Horse-7");
-    await page.fill("[name=new_password]", "Fresh-Horse-9!");
-    await page.click("#password-submit");
-    await page.waitForSelector("#current_password.is-invalid");
-    await page.fill("[name=current_password]", "Correct-Horse-7");
-    await page.click("#password-submit");
-    await page.waitForSelector("#password-alert.alert-success");
-    await page.screenshot({ path: `${OUT}account.png`, fullPage: true });
-    await page.click('a.nav-link[href="#/leads"]');
-    await page.waitForSelector("#leads-table tbody tr[data-lead-id]");
+    await admin.click("#user-menu");
+    await admin.waitForSelector("#password-form");
+    await fill(admin, { current_password: "Wrong-Horse-7", new_password: "Fresh-Horse-9!" });
+    await admin.click("#password-submit");
+    await admin.waitForSelector("#current_password.is-invalid");
+    await review(admin, "account");
+    await admin.fill("[name=current_password]", "Correct-Horse-7");
+    await admin.click("#password-submit");
+    await admin.waitForSelector(".toast:has-text('Password changed')");
+    await admin.click('a.nav-link[href="/leads"]');
+    await admin.waitForSelector("#leads-table tbody tr[data-lead-id]");
+
+    // The viewer accepts the invitation in a browser of their own and sees what a viewer may.
+    const viewer = await (await browser.newContext({ viewport: { width: 1280, height: 860 } })).newPage();
+    await viewer.goto(await mailedLink(viewerEmail, "accept-invitation"));
+    await viewer.waitForSelector("#reset-form");
+    await review(viewer, "accept-invitation");
+    await viewer.fill("[name=new_password]", "Viewer-Pass-9!");
+    await viewer.click("#reset-submit");
+    await viewer.waitForSelector("#leads-table tbody tr[data-lead-id]");
+    assert.equal(await viewer.locator("#new-lead").count(), 0, "viewers capture nothing");
+    assert.equal(await viewer.locator('a.nav-link[href="/audit"]').count(), 0);
+    assert.equal(await viewer.locator('a.nav-link[href="/system"]').count(), 0);
+    await review(viewer, "viewer-leads");
+    await viewer.click("#leads-table tbody tr[data-lead-id] a");
+    await viewer.waitForSelector("#record");
+    assert.equal(await viewer.locator("#edit-lead").count(), 0, "viewers edit nothing");
+    await review(viewer, "viewer-lead-record");
+    await viewer.click('a.nav-link[href="/users"]');
+    await viewer.waitForSelector("#users-table");
+    assert.equal(await viewer.locator("#add-user").count(), 0, "viewers invite nobody");
+    await review(viewer, "viewer-users");
+    await viewer.click('a.nav-link[href="/dashboard"]');
+    await viewer.waitForSelector('[data-stat="Leads"]');
+    await review(viewer, "viewer-dashboard");
+    await viewer.click("#sign-out");
+    await viewer.waitForSelector("#auth-form");
   } finally {
     await browser.close();
   }

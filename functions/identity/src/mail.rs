@@ -38,9 +38,9 @@ impl Mailer {
         })
     }
 
-    /// A link into the web app: `page` with `token` in the fragment's query.
+    /// A link into the web app: its `page`, with `token` in the fragment.
     pub fn link(&self, page: &str, token: &str) -> String {
-        format!("{}/#/{page}?token={token}", self.web_origin)
+        format!("{}/{page}#token={token}", self.web_origin)
     }
 
     pub async fn send(&self, to: &str, letter: Letter) -> Result<(), ApiError> {

@@ -1,13 +1,19 @@
 // The typed API client: paths and bodies come from the OpenAPI document the server generates
-// (src/api/schema.d.ts is produced from it by `make openapi`).
+// (src/api/schema.d.ts is produced from it by `make openapi`). The session lives in a signal, so
+// every component that reads it re-renders when it changes (sign-in, refresh, sign-out).
+import { signal } from "@preact/signals";
+import { jwtDecode } from "jwt-decode";
 import createClient, { type Middleware } from "openapi-fetch";
+import { navigate } from "../lib/nav";
 import type { components, paths } from "./schema";
 
 export type Lead = components["schemas"]["Lead"];
 export type NewLead = components["schemas"]["NewLead"];
 export type LeadPatch = components["schemas"]["LeadPatch"];
-export type LeadPage = components["schemas"]["Page_Lead"];
 export type Problem = components["schemas"]["Problem"];
+export type Tokens = components["schemas"]["Session"];
+export type CompanyChoice = components["schemas"]["CompanyChoice"];
+export type UserView = components["schemas"]["UserView"];
 
 export interface Session {
   token: string;
@@ -20,12 +26,25 @@ export interface Session {
   email: string;
 }
 
-export type Tokens = components["schemas"]["Session"];
-export type CompanyChoice = components["schemas"]["CompanyChoice"];
+const SESSION_KEY = "keel.session";
 
-/** A session from the identity API's answer (the role comes from the token). */
-export function sessionFrom(t: Tokens, email: string): Session {
-  const claims = JSON.parse(atob(t.access_token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+function stored(): Session | null {
+  const raw = sessionStorage.getItem(SESSION_KEY);
+  return raw ? (JSON.parse(raw) as Session) : null;
+}
+
+/** The signed-in session, or null. */
+export const session = signal<Session | null>(stored());
+
+export function saveSession(s: Session | null) {
+  if (s) sessionStorage.setItem(SESSION_KEY, JSON.stringify(s));
+  else sessionStorage.removeItem(SESSION_KEY);
+  session.value = s;
+}
+
+/** A session from the identity API's answer (the role comes from the token's claims). */
+function sessionFrom(t: Tokens, email: string): Session {
+  const claims = jwtDecode<{ role: string }>(t.access_token);
   return {
     token: t.access_token,
     refreshToken: t.refresh_token,
@@ -37,23 +56,21 @@ export function sessionFrom(t: Tokens, email: string): Session {
   };
 }
 
-const SESSION_KEY = "keel.session";
-
-export function session(): Session | null {
-  const raw = sessionStorage.getItem(SESSION_KEY);
-  return raw ? (JSON.parse(raw) as Session) : null;
-}
-
-export function saveSession(s: Session | null) {
-  if (s) sessionStorage.setItem(SESSION_KEY, JSON.stringify(s));
-  else sessionStorage.removeItem(SESSION_KEY);
+/** Starts the session `t` and learns whose it is (a verification or reset link opens without an email). */
+export async function startSession(t: Tokens, email?: string) {
+  saveSession(sessionFrom(t, email ?? session.value?.email ?? ""));
+  if (!email) {
+    const me = await api.GET("/api/auth/me");
+    if (me.data && session.value) saveSession({ ...session.value, email: me.data.email });
+  }
 }
 
 let refreshing: Promise<void> | null = null;
 
 // Access tokens live 15 minutes: trade the refresh token for a new pair shortly before expiry.
+// Concurrent requests share one refresh (the server also forgives two tabs refreshing at once).
 async function fresh(): Promise<Session | null> {
-  const s = session();
+  const s = session.value;
   if (!s || s.expiresAt - Date.now() > 60_000) return s;
   refreshing ??= (async () => {
     const r = await fetch("/api/auth/refresh", {
@@ -64,21 +81,11 @@ async function fresh(): Promise<Session | null> {
     saveSession(r.ok ? sessionFrom(await r.json(), s.email) : null);
   })().finally(() => (refreshing = null));
   await refreshing;
-  return session();
-}
-
-/** Starts the session `t` and learns whose it is (a verification or reset link opens without an email). */
-export async function startSession(t: Tokens, email?: string) {
-  saveSession(sessionFrom(t, email ?? ""));
-  if (!email) {
-    const me = await api.GET("/api/auth/me");
-    const s = session();
-    if (me.data && s) saveSession({ ...s, email: me.data.email });
-  }
+  return session.value;
 }
 
 export async function signOut() {
-  const s = session();
+  const s = session.value;
   saveSession(null);
   if (s) {
     await fetch("/api/auth/logout", {
@@ -87,7 +94,7 @@ export async function signOut() {
       body: JSON.stringify({ company_id: s.companyId, refresh_token: s.refreshToken }),
     });
   }
-  location.hash = "#/signin";
+  navigate("/signin");
 }
 
 /** Routes that take no bearer token: the session is being made, traded or ended. */
@@ -111,9 +118,9 @@ const auth: Middleware = {
   },
   onResponse({ response }) {
     // An expired or revoked token: back to sign-in rather than a page of errors.
-    if (response.status === 401 && session() && !WITHOUT_TOKEN.has(new URL(response.url).pathname)) {
+    if (response.status === 401 && session.value && !WITHOUT_TOKEN.has(new URL(response.url).pathname)) {
       saveSession(null);
-      location.hash = "#/signin";
+      navigate("/signin");
     }
     return response;
   },
@@ -123,5 +130,5 @@ export const api = createClient<paths>({ baseUrl: location.origin });
 api.use(auth);
 
 export function companyId(): string {
-  return session()?.companyId ?? "";
+  return session.value?.companyId ?? "";
 }

@@ -1,0 +1,83 @@
+// Routes (real paths: the deployed hosting and the dev server serve index.html for any path without
+// a file extension), each page its own chunk, and the guard that sends signed-out visitors to sign-in.
+import type { ComponentType } from "preact";
+import { useEffect } from "preact/hooks";
+import { ErrorBoundary, lazy, LocationProvider, Route, Router, useLocation } from "preact-iso";
+import { session } from "./api/client";
+import { Shell } from "./components/Shell";
+import "./lib/theme";
+
+const SignIn = lazy(() => import("./pages/SignIn"));
+const VerifyEmail = lazy(() => import("./pages/AccountLinks").then((m) => m.VerifyEmail));
+const ChoosePassword = lazy(() => import("./pages/AccountLinks").then((m) => m.ChoosePassword));
+const Account = lazy(() => import("./pages/Account"));
+const Leads = lazy(() => import("./pages/Leads"));
+const LeadRecord = lazy(() => import("./pages/LeadRecord"));
+const LeadForm = lazy(() => import("./pages/LeadForm"));
+const Dashboard = lazy(() => import("./pages/Dashboard"));
+const Users = lazy(() => import("./pages/Users"));
+const Audit = lazy(() => import("./pages/Audit"));
+const System = lazy(() => import("./pages/System"));
+
+/** Pages that need a session: without one, sign-in. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function Private({ page: Page, ...props }: { page: ComponentType<any> } & Record<string, unknown>) {
+  const { route, url } = useLocation();
+  const s = session.value;
+  useEffect(() => {
+    if (!s) route("/signin", true);
+  }, [s, url]);
+  if (!s) return null;
+  return (
+    <Shell>
+      <Page {...props} />
+    </Shell>
+  );
+}
+
+const TITLES: [RegExp, string][] = [
+  [/^\/leads\/new/, "New lead"],
+  [/^\/leads\/[^/]+\/edit/, "Edit lead"],
+  [/^\/leads\/./, "Lead"],
+  [/^\/leads/, "Leads"],
+  [/^\/dashboard/, "Dashboard"],
+  [/^\/users/, "Users"],
+  [/^\/audit/, "Audit log"],
+  [/^\/system/, "Background work"],
+  [/^\/account/, "Your account"],
+  [/^\/register/, "Create a workspace"],
+];
+
+function titleFor(url: string) {
+  const path = url.split("?")[0];
+  document.title = `${TITLES.find(([re]) => re.test(path))?.[1] ?? "Sign in"} · Keel CRM`;
+  // Focus moves to the new page's content, so keyboard and screen-reader users land on it.
+  requestAnimationFrame(() => document.getElementById("main")?.focus({ preventScroll: true }));
+}
+
+export function App() {
+  return (
+    <LocationProvider>
+      <ErrorBoundary>
+        <Router onRouteChange={titleFor} onLoadEnd={titleFor}>
+          <Route path="/signin" component={SignIn} />
+          <Route path="/register" component={() => <SignIn mode="register" />} />
+          <Route path="/forgot-password" component={() => <SignIn mode="forgot" />} />
+          <Route path="/verify-email" component={VerifyEmail} />
+          <Route path="/reset-password" component={ChoosePassword} />
+          <Route path="/accept-invitation" component={() => <ChoosePassword invitation />} />
+          <Route path="/leads/new" component={() => <Private page={LeadForm} />} />
+          <Route path="/leads/:id/edit" component={({ params }: { params: { id: string } }) => <Private page={LeadForm} id={params.id} />} />
+          <Route path="/leads/:id" component={({ params }: { params: { id: string } }) => <Private page={LeadRecord} id={params.id} />} />
+          <Route path="/leads" component={() => <Private page={Leads} />} />
+          <Route path="/dashboard" component={() => <Private page={Dashboard} />} />
+          <Route path="/users" component={() => <Private page={Users} />} />
+          <Route path="/audit" component={() => <Private page={Audit} />} />
+          <Route path="/system" component={() => <Private page={System} />} />
+          <Route path="/account" component={() => <Private page={Account} />} />
+          <Route default component={() => <Private page={Leads} />} />
+        </Router>
+      </ErrorBoundary>
+    </LocationProvider>
+  );
+}

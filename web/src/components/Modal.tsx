@@ -1,0 +1,81 @@
+// A dialog: focus moves into it, Esc and the backdrop close it, and focus returns where it was.
+import type { ComponentChildren } from "preact";
+import { useEffect, useRef } from "preact/hooks";
+
+export function Modal({
+  title,
+  onClose,
+  children,
+  footer,
+}: {
+  title: string;
+  onClose: () => void;
+  children: ComponentChildren;
+  footer?: ComponentChildren;
+}) {
+  const dialog = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const before = document.activeElement as HTMLElement | null;
+    const first = dialog.current?.querySelector<HTMLElement>("[data-autofocus]") ?? dialog.current?.querySelector<HTMLElement>("input, select, textarea");
+    first?.focus();
+    const onKey = (e: KeyboardEvent) => e.key === "Escape" && onClose();
+    addEventListener("keydown", onKey);
+    return () => {
+      removeEventListener("keydown", onKey);
+      before?.focus();
+    };
+  }, []);
+  return (
+    <>
+      <div class="modal d-block" role="dialog" aria-modal="true" aria-labelledby="modal-title" onClick={(e) => e.target === e.currentTarget && onClose()}>
+        <div class="modal-dialog modal-dialog-centered" ref={dialog}>
+          <div class="modal-content">
+            <div class="modal-header">
+              <h2 class="modal-title h5" id="modal-title">
+                {title}
+              </h2>
+              <button type="button" class="btn-close" aria-label="Close" onClick={onClose} />
+            </div>
+            <div class="modal-body">{children}</div>
+            {footer && <div class="modal-footer">{footer}</div>}
+          </div>
+        </div>
+      </div>
+      <div class="modal-backdrop show" />
+    </>
+  );
+}
+
+/** Asks before something consequential; Enter confirms, Esc cancels. */
+export function Confirm({
+  title,
+  text,
+  action,
+  onConfirm,
+  onClose,
+}: {
+  title: string;
+  text: string;
+  action: string;
+  onConfirm: () => void;
+  onClose: () => void;
+}) {
+  return (
+    <Modal
+      title={title}
+      onClose={onClose}
+      footer={
+        <>
+          <button type="button" class="btn btn-outline-secondary" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="button" class="btn btn-danger" id="confirm" data-autofocus onClick={onConfirm}>
+            {action}
+          </button>
+        </>
+      }
+    >
+      <p class="mb-0">{text}</p>
+    </Modal>
+  );
+}

@@ -1,0 +1,81 @@
+// The signed-in frame: navigation landmarks, the user menu, the theme toggle, a skip link.
+import type { ComponentChildren } from "preact";
+import { useLocation } from "preact-iso";
+import { session, signOut } from "../api/client";
+import { roleLabel } from "../lib/format";
+import { theme, type Theme } from "../lib/theme";
+import { Toasts } from "./Toast";
+
+const THEMES: { value: Theme; label: string }[] = [
+  { value: "system", label: "System theme" },
+  { value: "light", label: "Light" },
+  { value: "dark", label: "Dark" },
+];
+
+export function ThemeToggle() {
+  return (
+    <select
+      class="form-select form-select-sm w-auto"
+      aria-label="Colour theme"
+      id="theme"
+      value={theme.value}
+      onChange={(e) => (theme.value = e.currentTarget.value as Theme)}
+    >
+      {THEMES.map((t) => (
+        <option value={t.value}>{t.label}</option>
+      ))}
+    </select>
+  );
+}
+
+export function Shell({ children }: { children: ComponentChildren }) {
+  const { path } = useLocation();
+  const s = session.value!;
+  const admin = s.role === "admin";
+  const link = (href: string, label: string) => (
+    <li class="nav-item">
+      <a class={`nav-link ${path.startsWith(href) ? "active" : ""}`} aria-current={path.startsWith(href) ? "page" : undefined} href={href}>
+        {label}
+      </a>
+    </li>
+  );
+  return (
+    <>
+      <a class="visually-hidden-focusable position-absolute top-0 start-0 p-2 bg-body z-3" href="#main">
+        Skip to content
+      </a>
+      <header>
+        <nav class="navbar navbar-expand bg-dark navbar-dark mb-4" data-bs-theme="dark" aria-label="Main">
+          <div class="container">
+            <a class="navbar-brand fw-semibold" href="/leads">
+              <span class="brand-mark" aria-hidden="true">
+                ◆
+              </span>{" "}
+              Keel
+            </a>
+            <ul class="navbar-nav me-auto">
+              {link("/dashboard", "Dashboard")}
+              {link("/leads", "Leads")}
+              {link("/users", "Users")}
+              {admin && link("/audit", "Audit log")}
+              {admin && link("/system", "Background work")}
+            </ul>
+            <div class="d-flex align-items-center gap-2">
+              <ThemeToggle />
+              <a class="navbar-text small text-decoration-none" href="/account" title={`Your account (company ${s.companyId})`} id="user-menu">
+                {s.email} · {roleLabel(s.role)}
+              </a>
+              <button class="btn btn-sm btn-outline-light" id="sign-out" onClick={() => void signOut()}>
+                Sign out
+              </button>
+            </div>
+          </div>
+        </nav>
+      </header>
+      <main class="container pb-5" id="main" tabIndex={-1}>
+        {children}
+      </main>
+      <Toasts />
+    </>
+  );
+}
