@@ -430,3 +430,30 @@ async fn links_and_names_that_could_deceive_are_refused_and_nothing_is_written()
     }
     assert!(all_leads(&app, &t).await.is_empty());
 }
+
+#[tokio::test]
+async fn an_unchanged_resource_is_answered_304_without_a_body() {
+    let app = keel_tests::app().await;
+    let t = app.tenant().await;
+    let lead = capture(&app, &t, lead_body(1)).await;
+    let path = t.path(&format!("/leads/{}", lead["id"].as_str().unwrap()));
+    let first = app.get(&path, &t.admin()).await;
+    let etag = first.header("etag").unwrap().to_string();
+    assert_eq!(first.header("cache-control"), Some("private, no-cache"), "browsers revalidate, never reuse blindly");
+    let again = app.call(Method::GET, &path, Some(&t.admin()), None, &[("if-none-match", &etag)]).await;
+    assert_eq!((again.status.as_u16(), &again.body), (304, &serde_json::Value::Null));
+    // Lists and summaries get a digest of their body as their ETag.
+    let list = app.get(&t.path("/leads"), &t.admin()).await;
+    let tag = list.header("etag").unwrap().to_string();
+    assert!(tag.starts_with("W/\""), "{tag}");
+    let unchanged = app.call(Method::GET, &t.path("/leads"), Some(&t.admin()), None, &[("if-none-match", &tag)]).await;
+    assert_eq!(unchanged.status, 304);
+    capture(&app, &t, lead_body(2)).await;
+    let changed = app.call(Method::GET, &t.path("/leads"), Some(&t.admin()), None, &[("if-none-match", &tag)]).await;
+    assert_eq!(changed.status, 200, "a new lead changes the list");
+    assert_eq!(changed.body["items"].as_array().unwrap().len(), 2);
+    // Another company's caller with the same ETag learns nothing: its own answer is a 404.
+    let other = app.tenant().await;
+    let probe = app.call(Method::GET, &path, Some(&other.admin()), None, &[("if-none-match", &etag)]).await;
+    assert_eq!(probe.status, 404);
+}

@@ -1,6 +1,7 @@
 //! The dev server's app: the API through the local gateway, the built web UI beside it.
 
 use axum::extract::Request;
+use axum::http::{header, HeaderName, HeaderValue};
 use axum::response::IntoResponse;
 use axum::Router;
 use keel_function::Trigger;
@@ -39,24 +40,54 @@ pub fn openapi() -> OpenApi {
     doc
 }
 
+/// The dev server: /api/* through the local gateway, the rest the built UI, served as CloudFront
+/// serves them: compressed (the build's .br / .gz beside each asset), hashed assets cached for a
+/// year, `index.html` revalidated every time (so a deploy is picked up at once), and the
+/// template's security headers (`KEEL_WEB_HEADERS`, read from its ResponseHeadersPolicy) on
+/// everything.
 pub async fn app(web_dir: &str) -> Result<Router, String> {
     let api = gateway::gateway(RequestCounter::default()).await?;
-    let web = ServeDir::new(web_dir).fallback(ServeFile::new(format!("{web_dir}/index.html")));
-    // /api/* goes to the API (where an unknown path is a problem+json 404), the rest is the UI,
-    // as CloudFront splits them in AWS.
+    let index = ServeFile::new(format!("{web_dir}/index.html")).precompressed_br().precompressed_gzip();
+    let web = ServeDir::new(web_dir).precompressed_br().precompressed_gzip().fallback(index);
+    let headers = security_headers()?;
     Ok(Router::new().fallback(move |req: Request| {
-        let (api, web) = (api.clone(), web.clone());
+        let (api, web, headers) = (api.clone(), web.clone(), headers.clone());
         async move {
-            let path = req.uri().path();
-            if path == "/_dev/mailbox" {
+            let path = req.uri().path().to_string();
+            let mut response = if path == "/_dev/mailbox" {
                 crate::mailbox::page().await.into_response()
             } else if path == "/api" || path.starts_with("/api/") {
                 api.oneshot(req).await.into_response()
             } else {
-                web.oneshot(req).await.into_response()
+                let mut response = web.oneshot(req).await.into_response();
+                let cache =
+                    if path.starts_with("/assets/") { "public, max-age=31536000, immutable" } else { "no-cache" };
+                response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+                response
+            };
+            if path != "/_dev/mailbox" {
+                for (name, value) in headers.iter() {
+                    response.headers_mut().insert(name.clone(), value.clone());
+                }
             }
+            response
         }
     }))
+}
+
+/// The security headers the deployed hosting adds, as the local stack read them from template.yaml.
+fn security_headers() -> Result<std::sync::Arc<Vec<(HeaderName, HeaderValue)>>, String> {
+    let raw = std::env::var("KEEL_WEB_HEADERS").unwrap_or_else(|_| "{}".into());
+    let map: std::collections::BTreeMap<String, String> =
+        serde_json::from_str(&raw).map_err(|e| format!("KEEL_WEB_HEADERS: {e}"))?;
+    map.into_iter()
+        .map(|(k, v)| {
+            let name = HeaderName::try_from(k.as_str()).map_err(|e| format!("KEEL_WEB_HEADERS {k}: {e}"))?;
+            let value = HeaderValue::try_from(v.as_str()).map_err(|e| format!("KEEL_WEB_HEADERS {k}: {e}"))?;
+            Ok((name, value))
+        })
+        .collect::<Result<Vec<_>, String>>()
+        .map(std::sync::Arc::new)
 }
 
 #[cfg(test)]
@@ -99,7 +130,7 @@ mod tests {
                     let content = response["content"].as_object().cloned().unwrap_or_default();
                     let code: u16 = status.parse().unwrap();
                     match code {
-                        204 => assert!(content.is_empty(), "{what}"),
+                        204 | 304 => assert!(content.is_empty(), "{what}"),
                         200..=299 => {
                             assert!(content["application/json"]["schema"].is_object(), "{what}: no JSON schema")
                         }

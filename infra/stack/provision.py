@@ -187,11 +187,30 @@ def provision(template_path, stage, env):
             env_out[name] = str(resolved)
     for lid, _ in queues:
         env_out[f"KEEL_QUEUE_{_snake(lid)}"] = res.physical[lid]
+    env_out["KEEL_WEB_HEADERS"] = json.dumps(web_headers(template))
     # The sender of account mail is a verified SES identity, as scripts/bootstrap-stage.sh makes it in AWS.
     if "KEEL_MAIL_FROM" in env_out:
         ses = boto3.client("sesv2", endpoint_url=env["AWS_ENDPOINT_URL_SESV2"], **creds)
         ses.create_email_identity(EmailIdentity=env_out["KEEL_MAIL_FROM"])
     return env_out, functions(template, res)
+
+
+def web_headers(template):
+    """The security headers CloudFront adds to the UI and the API (the ResponseHeadersPolicy), for the
+    dev server to send too: what the browser enforces locally is what it will enforce deployed. HSTS is
+    left out (browsers ignore it over plain HTTP)."""
+    headers = {}
+    for _, r in _resources(template, "AWS::CloudFront::ResponseHeadersPolicy"):
+        config = r["Properties"]["ResponseHeadersPolicyConfig"].get("SecurityHeadersConfig", {})
+        if "ContentTypeOptions" in config:
+            headers["x-content-type-options"] = "nosniff"
+        if "FrameOptions" in config:
+            headers["x-frame-options"] = config["FrameOptions"]["FrameOption"]
+        if "ReferrerPolicy" in config:
+            headers["referrer-policy"] = config["ReferrerPolicy"]["ReferrerPolicy"]
+        if "ContentSecurityPolicy" in config:
+            headers["content-security-policy"] = " ".join(config["ContentSecurityPolicy"]["ContentSecurityPolicy"].split())
+    return headers
 
 
 def functions(template, res):

@@ -22,6 +22,7 @@ pub fn with_edge(router: Router) -> Router {
         .fallback(|| async { ApiError::NotFound })
         .route_layer(middleware::from_fn(record_route))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn(crate::conditional::conditional_get))
         .layer(middleware::from_fn(request_context))
 }
 

@@ -2,6 +2,7 @@
 //! problems, strict JSON bodies, request ids, structured logs and the common middleware stack.
 
 pub mod auth;
+pub mod conditional;
 pub mod idempotency;
 pub mod json;
 pub mod layers;

@@ -40,6 +40,12 @@ pub fn complete(doc: &mut OpenApi) {
         components.schemas.entry(name).or_insert(schema);
     }
     for item in doc.paths.paths.values_mut() {
+        if let Some(get) = item.get.as_mut() {
+            // `keel_http::conditional`: a GET whose `If-None-Match` names the current ETag.
+            get.responses.responses.entry("304".to_string()).or_insert_with(|| {
+                RefOr::T(Response::new("Not modified since the ETag named in `If-None-Match` (no body)."))
+            });
+        }
         for op in
             [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch].into_iter().flatten()
         {
@@ -181,7 +187,7 @@ mod tests {
             statuses(&doc, "/x/{company_id}"),
             ["200", "400", "401", "403", "404", "409", "413", "415", "428", "429", "503"]
         );
-        assert_eq!(statuses(&doc, "/open"), ["200"]);
+        assert_eq!(statuses(&doc, "/open"), ["200", "304"], "a GET answers 304 to a matching If-None-Match");
         let op = doc.paths.paths["/x/{company_id}"].patch.as_ref().unwrap();
         let RefOr::T(r429) = &op.responses.responses["429"] else { panic!() };
         assert!(r429.headers.contains_key("Retry-After") && r429.content.contains_key(PROBLEM_JSON));

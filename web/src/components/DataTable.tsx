@@ -72,12 +72,10 @@ export function DataTable<T>({
       <div class="table-responsive">
         <table class="table table-hover align-middle mb-0" id={id} aria-busy={state.loading}>
           <caption class="visually-hidden">{caption}</caption>
-          <thead class="table-light">
+          <thead>
             <tr>
               {columns.map((c) => (
-                <th scope="col" class={c.class}>
-                  {c.title}
-                </th>
+                <th scope="col">{c.title}</th>
               ))}
             </tr>
           </thead>

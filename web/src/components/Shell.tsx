@@ -62,10 +62,10 @@ export function Shell({ children }: { children: ComponentChildren }) {
             </ul>
             <div class="d-flex align-items-center gap-2">
               <ThemeToggle />
-              <a class="navbar-text small text-decoration-none" href="/account" title={`Your account (company ${s.companyId})`} id="user-menu">
+              <a class="navbar-text small text-decoration-none text-truncate user-menu" href="/account" title={`Your account (company ${s.companyId})`} id="user-menu">
                 {s.email} · {roleLabel(s.role)}
               </a>
-              <button class="btn btn-sm btn-outline-light" id="sign-out" onClick={() => void signOut()}>
+              <button class="btn btn-sm btn-outline-light text-nowrap" id="sign-out" onClick={() => void signOut()}>
                 Sign out
               </button>
             </div>

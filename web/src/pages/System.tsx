@@ -69,7 +69,7 @@ export default function System() {
               <div class="table-responsive">
                 <table class="table align-middle mb-0" id="jobs-table">
                   <caption class="visually-hidden">Background jobs</caption>
-                  <thead class="table-light">
+                  <thead>
                     <tr>
                       <th scope="col">Job</th>
                       <th scope="col">State</th>

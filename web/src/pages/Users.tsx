@@ -6,7 +6,7 @@ import { Field, FormAlert, useForm, values } from "../components/Form";
 import { PageHeader } from "../components/PageHeader";
 import { toast } from "../components/Toast";
 import { useSubmissionKey } from "../lib/idempotency";
-import { roleLabel, when } from "../lib/format";
+import { day, roleLabel, when } from "../lib/format";
 import { loadUsers, users } from "../lib/users";
 
 const ROLES = ["admin", "manager", "sales_rep", "viewer"];
@@ -42,9 +42,12 @@ function InviteForm() {
         <label class="form-label" for="u-role">
           Role
         </label>
-        <select class="form-select" id="u-role" name="role" defaultValue="sales_rep">
+        <select class="form-select" id="u-role" name="role">
           {ROLES.map((r) => (
-            <option value={r}>{roleLabel(r)}</option>
+            // `selected` (the attribute), so a reset after an invitation goes back to sales rep.
+            <option value={r} selected={r === "sales_rep"}>
+              {roleLabel(r)}
+            </option>
           ))}
         </select>
       </div>
@@ -92,13 +95,18 @@ export default function Users() {
               <div class="table-responsive">
                 <table class="table align-middle mb-0" id="users-table">
                   <caption class="visually-hidden">Users</caption>
-                  <thead class="table-light">
+                  <thead>
                     <tr>
                       <th scope="col">Name</th>
                       <th scope="col">Email</th>
                       <th scope="col">Role</th>
                       <th scope="col">Status</th>
                       <th scope="col">Since</th>
+                      {admin && (
+                        <th scope="col">
+                          <span class="visually-hidden">Actions</span>
+                        </th>
+                      )}
                     </tr>
                   </thead>
                   <tbody id="user-rows">
@@ -124,18 +132,22 @@ export default function Users() {
                         </td>
                         <td>
                           <UserStateBadge active={u.active} invited={u.invitation_pending} />
-                          {admin && u.active && u.invitation_pending && (
-                            <button class="btn btn-link btn-sm" onClick={() => void resend(u.user_id)}>
-                              Resend invitation
-                            </button>
-                          )}
-                          {admin && (
+                        </td>
+                        <td class="small text-body-secondary text-nowrap" title={when(u.created_at)}>
+                          {day(u.created_at)}
+                        </td>
+                        {admin && (
+                          <td class="text-end text-nowrap">
+                            {u.active && u.invitation_pending && (
+                              <button class="btn btn-link btn-sm" onClick={() => void resend(u.user_id)}>
+                                Resend invitation
+                              </button>
+                            )}
                             <button class="btn btn-link btn-sm" onClick={() => void change(u.user_id, { active: !u.active })}>
                               {u.active ? "Deactivate" : "Reactivate"}
                             </button>
-                          )}
-                        </td>
-                        <td class="small text-body-secondary">{when(u.created_at)}</td>
+                          </td>
+                        )}
                       </tr>
                     ))}
                   </tbody>
