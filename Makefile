@@ -39,7 +39,10 @@ fmt:
 ## Benchmarks against a local stack; results go to bench/results.md.
 bench: install
 	cargo build --release -p keel-bench -p keel-leads
+	cargo build -p keel-infra --bin keel-dev
+	$(MAKE) --no-print-directory web
 	$(STACK) exec -- $(CARGO_TARGET_DIR)/release/keel-bench bench/results.md
+	$(STACK) exec -- scripts/ui-bench.sh bench/results.md
 
 ## Release arm64 build of every function through SAM (needs cargo-lambda and zig from PyPI).
 package: install

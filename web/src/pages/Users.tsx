@@ -1,8 +1,9 @@
-import { useEffect, useRef } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { api, companyId, session } from "../api/client";
 import { RoleBadge, UserStateBadge } from "../components/Badges";
 import { ErrorNote, Spinner } from "../components/Feedback";
 import { Field, FormAlert, useForm, values } from "../components/Form";
+import { Confirm } from "../components/Modal";
 import { PageHeader } from "../components/PageHeader";
 import { toast } from "../components/Toast";
 import { useSubmissionKey } from "../lib/idempotency";
@@ -63,6 +64,7 @@ function InviteForm() {
 // The company's users and their roles; administrators invite, change roles and deactivate.
 export default function Users() {
   const admin = session.value?.role === "admin";
+  const [deactivating, setDeactivating] = useState<{ id: string; name: string } | null>(null);
   useEffect(() => void loadUsers(true), []);
   const change = async (userId: string, body: { role?: string; active?: boolean }) => {
     const { error } = await api.PATCH("/api/companies/{company_id}/users/{user_id}", {
@@ -143,7 +145,12 @@ export default function Users() {
                                 Resend invitation
                               </button>
                             )}
-                            <button class="btn btn-link btn-sm" onClick={() => void change(u.user_id, { active: !u.active })}>
+                            <button
+                              class="btn btn-link btn-sm"
+                              onClick={() =>
+                                u.active ? setDeactivating({ id: u.user_id, name: u.full_name }) : void change(u.user_id, { active: true })
+                              }
+                            >
                               {u.active ? "Deactivate" : "Reactivate"}
                             </button>
                           </td>
@@ -162,6 +169,18 @@ export default function Users() {
           </div>
         )}
       </div>
+      {deactivating && (
+        <Confirm
+          title={`Deactivate ${deactivating.name}?`}
+          text="They are signed out everywhere at once and cannot sign in until reactivated. Their records stay."
+          action="Deactivate"
+          onConfirm={() => {
+            void change(deactivating.id, { active: false });
+            setDeactivating(null);
+          }}
+          onClose={() => setDeactivating(null)}
+        />
+      )}
     </>
   );
 }
