@@ -1071,6 +1071,13 @@ export interface operations {
                     "application/json": components["schemas"]["Page_AuditRecord"];
                 };
             };
+            /** @description Not modified since the ETag named in `If-None-Match` (no body). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description A query parameter is unknown or invalid (`errors` names it). */
             400: {
                 headers: {
@@ -1370,6 +1377,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Me"];
                 };
+            };
+            /** @description Not modified since the ETag named in `If-None-Match` (no body). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description No bearer token, or one that is invalid, expired or revoked. */
             401: {
@@ -1903,6 +1917,13 @@ export interface operations {
                     "application/json": components["schemas"]["DashboardSummary"];
                 };
             };
+            /** @description Not modified since the ETag named in `If-None-Match` (no body). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description No bearer token, or one that is invalid, expired or revoked. */
             401: {
                 headers: {
@@ -1971,6 +1992,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["EventPage"];
                 };
+            };
+            /** @description Not modified since the ETag named in `If-None-Match` (no body). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description A query parameter is unknown or invalid (`errors` names it). */
             400: {
@@ -2046,6 +2074,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["BackgroundWork"];
                 };
+            };
+            /** @description Not modified since the ETag named in `If-None-Match` (no body). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description A query parameter is unknown or invalid (`errors` names it). */
             400: {
@@ -2137,6 +2172,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Page_Lead"];
                 };
+            };
+            /** @description Not modified since the ETag named in `If-None-Match` (no body). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description A query parameter is unknown or invalid (`errors` names it). */
             400: {
@@ -2338,6 +2380,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Lead"];
                 };
+            };
+            /** @description Not modified since the ETag named in `If-None-Match` (no body). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description No bearer token, or one that is invalid, expired or revoked. */
             401: {
@@ -2625,6 +2674,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["UserList"];
                 };
+            };
+            /** @description Not modified since the ETag named in `If-None-Match` (no body). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description No bearer token, or one that is invalid, expired or revoked. */
             401: {
@@ -3011,6 +3067,13 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
+            /** @description Not modified since the ETag named in `If-None-Match` (no body). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The table does not answer */
             503: {
                 headers: {
@@ -3040,6 +3103,13 @@ export interface operations {
                     "application/json": Record<string, never>;
                 };
             };
+            /** @description Not modified since the ETag named in `If-None-Match` (no body). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
     };
     me: {
@@ -3059,6 +3129,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["MyPermissions"];
                 };
+            };
+            /** @description Not modified since the ETag named in `If-None-Match` (no body). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description No bearer token, or one that is invalid, expired or revoked. */
             401: {
@@ -3110,6 +3187,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["RolePermissions"][];
                 };
+            };
+            /** @description Not modified since the ETag named in `If-None-Match` (no body). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description No bearer token, or one that is invalid, expired or revoked. */
             401: {
@@ -3165,6 +3249,13 @@ export interface operations {
                     "application/json": components["schemas"]["ProblemKind"];
                 };
             };
+            /** @description Not modified since the ETag named in `If-None-Match` (no body). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
             404: {
                 headers: {
@@ -3193,6 +3284,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["BackgroundTasks"];
                 };
+            };
+            /** @description Not modified since the ETag named in `If-None-Match` (no body). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description No bearer token, or one that is invalid, expired or revoked. */
             401: {
@@ -3328,6 +3426,13 @@ export interface operations {
                     "application/json": components["schemas"]["SystemInfo"];
                 };
             };
+            /** @description Not modified since the ETag named in `If-None-Match` (no body). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description No bearer token, or one that is invalid, expired or revoked. */
             401: {
                 headers: {
@@ -3389,6 +3494,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Job"];
                 };
+            };
+            /** @description Not modified since the ETag named in `If-None-Match` (no body). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description No bearer token, or one that is invalid, expired or revoked. */
             401: {

@@ -1,6 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, companyId, session, type Lead } from "../api/client";
 import { ScoreBadge, StatusBadge } from "../components/Badges";
+import { CopyId } from "../components/CopyId";
 import { ErrorNote, Spinner } from "../components/Feedback";
 import { Confirm } from "../components/Modal";
 import { UserName } from "../components/People";
@@ -49,17 +50,19 @@ export default function LeadRecord({ id }: { id: string }) {
         </>
       }
       actions={
-        canEdit &&
-        lead.status !== "archived" && (
-          <>
-            <a class="btn btn-primary" href={`/leads/${lead.id}/edit`} id="edit-lead">
-              Edit
-            </a>
-            <button class="btn btn-outline-danger" id="archive" onClick={() => setArchiving(true)}>
-              Archive
-            </button>
-          </>
-        )
+        <>
+          <CopyId id={lead.id} what="lead" />
+          {canEdit && lead.status !== "archived" && (
+            <>
+              <a class="btn btn-primary" href={`/leads/${lead.id}/edit`} id="edit-lead">
+                Edit
+              </a>
+              <button class="btn btn-outline-danger" id="archive" onClick={() => setArchiving(true)}>
+                Archive
+              </button>
+            </>
+          )}
+        </>
       }
       facts={[
         { label: "Owner", value: <UserName id={lead.owner_id} /> },
