@@ -7,8 +7,7 @@ export function CopyId({ id, what }: { id: string; what: string }) {
     <button
       type="button"
       class="btn btn-sm btn-outline-secondary"
-      title={id}
-      aria-label={`Copy the ${what} id ${id}`}
+      title={`The ${what} id: ${id}`}
       onClick={() =>
         void navigator.clipboard?.writeText(id).then(() => {
           setCopied(true);
