@@ -459,11 +459,13 @@ async fn an_added_user_chooses_their_own_password_through_the_invitation() {
     for expected in [202, 202, 429] {
         assert_eq!(app.call(Method::POST, &resend, Some(admin), None, &[]).await.status, expected);
     }
+    // A role change before acceptance keeps the invitation working, in the new role.
+    assert_eq!(app.patch(&format!("{users}/{user_id}"), admin, json!({"role": "manager"})).await.status, 200);
     let rep = accept_invitation(&app, &invited, "Another-Pass-9").await;
     let accepted = app.call(Method::POST, &resend, Some(admin), None, &[]).await;
     assert_eq!((accepted.status.as_u16(), accepted.error_fields()), (422, vec!["user_id".to_string()]));
     let me = app.get("/api/auth/me", &rep).await;
-    assert_eq!((me.body["role"].as_str(), me.body["company_name"].as_str()), (Some("sales_rep"), Some("Acme")));
+    assert_eq!((me.body["role"].as_str(), me.body["company_name"].as_str()), (Some("manager"), Some("Acme")));
     let listed = app.get(&users, admin).await.body;
     let rui = listed["items"].as_array().unwrap().iter().find(|u| u["email"] == invited.as_str()).unwrap().clone();
     assert_eq!(rui["invitation_pending"], false);

@@ -41,6 +41,9 @@ def files() -> list[str]:
     keys = []
     for folder, _, names in os.walk(DIST):
         for n in names:
+            # The build's .br / .gz copies are for the dev server; CloudFront compresses on its own.
+            if n.endswith((".br", ".gz")):
+                continue
             keys.append(os.path.relpath(os.path.join(folder, n), DIST).replace(os.sep, "/"))
     # Assets first, index.html last.
     return sorted(keys, key=lambda k: (not k.startswith("assets/"), k == "index.html", k))

@@ -48,21 +48,32 @@ pub fn openapi() -> OpenApi {
 pub async fn app(web_dir: &str) -> Result<Router, String> {
     let api = gateway::gateway(RequestCounter::default()).await?;
     let index = ServeFile::new(format!("{web_dir}/index.html")).precompressed_br().precompressed_gzip();
-    let web = ServeDir::new(web_dir).precompressed_br().precompressed_gzip().fallback(index);
+    let files = ServeDir::new(web_dir).precompressed_br().precompressed_gzip();
     let headers = security_headers()?;
     Ok(Router::new().fallback(move |req: Request| {
-        let (api, web, headers) = (api.clone(), web.clone(), headers.clone());
+        let (api, index, files, headers) = (api.clone(), index.clone(), files.clone(), headers.clone());
         async move {
             let path = req.uri().path().to_string();
             let mut response = if path == "/_dev/mailbox" {
                 crate::mailbox::page().await.into_response()
             } else if path == "/api" || path.starts_with("/api/") {
                 api.oneshot(req).await.into_response()
-            } else {
-                let mut response = web.oneshot(req).await.into_response();
-                let cache =
-                    if path.starts_with("/assets/") { "public, max-age=31536000, immutable" } else { "no-cache" };
+            } else if path.rsplit('/').next().is_some_and(|last| last.contains('.')) {
+                // A file: served as it is, or 404, never the app in its place (the deployed hosting
+                // rewrites only paths without an extension to index.html).
+                let mut response = files.oneshot(req).await.into_response();
+                let cache = if path.starts_with("/assets/") && response.status().is_success() {
+                    "public, max-age=31536000, immutable"
+                } else {
+                    "no-cache"
+                };
                 response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+                response.headers_mut().insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+                response
+            } else {
+                let mut response = index.oneshot(req).await.into_response();
+                response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+                response.headers_mut().insert(header::VARY, HeaderValue::from_static("accept-encoding"));
                 response
             };
             if path != "/_dev/mailbox" {

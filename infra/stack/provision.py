@@ -44,7 +44,7 @@ def local_parameters(env):
     account mail comes from an address the local SES (moto) has verified, and its links open the
     web app where `make run` serves it."""
     port = env.get("KEEL_PORT", "3000")
-    return {"MailFrom": "no-reply@keel.test", "WebOrigin": env.get("KEEL_WEB_ORIGIN", f"http://localhost:{port}")}
+    return {"MailFrom": "no-reply@keel.test", "WebOrigin": env.get("KEEL_WEB_ORIGIN", f"http://127.0.0.1:{port}")}
 
 
 class Resolver:

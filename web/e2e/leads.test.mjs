@@ -56,6 +56,7 @@ test("the UI is served as the deployed hosting serves it", async () => {
   const js = await fetch(`${BASE}${asset}`, { headers: { "accept-encoding": "gzip" } });
   assert.equal(js.headers.get("content-encoding"), "gzip");
   assert.equal(js.headers.get("cache-control"), "public, max-age=31536000, immutable");
+  assert.equal((await fetch(`${BASE}/assets/gone-0000.js`)).status, 404, "a missing file is not the app");
 });
 
 const fill = async (page, values) => {
@@ -206,8 +207,18 @@ test("a company's administrator and viewer walk every page", async () => {
     await viewer.click('a.nav-link[href="/dashboard"]');
     await viewer.waitForSelector('[data-stat="Leads"]');
     await review(viewer, "viewer-dashboard");
+    await viewer.click('a.nav-link[href="/leads"]');
+    await viewer.waitForSelector("#leads-table tbody tr[data-lead-id]");
+    // Signed out, a link to a lead leads there after signing in.
+    const leadUrl = await viewer.locator("#leads-table tbody tr[data-lead-id] a").first().getAttribute("href").catch(() => null);
     await viewer.click("#sign-out");
     await viewer.waitForSelector("#auth-form");
+    const target = leadUrl ?? (await admin.url()).replace(BASE, "");
+    await viewer.goto(`${BASE}${target}`);
+    await viewer.waitForSelector("#auth-form");
+    await fill(viewer, { email: viewerEmail, password: "Viewer-Pass-9!" });
+    await viewer.click("#auth-submit");
+    await viewer.waitForURL(`${BASE}${target}`);
     assert.deepEqual(cspViolations, [], "the UI runs under the deployed CSP");
   } finally {
     await browser.close();

@@ -3,6 +3,7 @@
 import type { ComponentType } from "preact";
 import { useEffect } from "preact/hooks";
 import { ErrorBoundary, lazy, LocationProvider, Route, Router, useLocation } from "preact-iso";
+import { signal } from "@preact/signals";
 import { session } from "./api/client";
 import { Shell } from "./components/Shell";
 import "./lib/theme";
@@ -25,7 +26,8 @@ function Private({ page: Page, ...props }: { page: ComponentType<any> } & Record
   const { route, url } = useLocation();
   const s = session.value;
   useEffect(() => {
-    if (!s) route("/signin", true);
+    // Back here after signing in (only a path of this app, never another site).
+    if (!s) route(`/signin?next=${encodeURIComponent(url)}`, true);
   }, [s, url]);
   if (!s) return null;
   return (
@@ -46,6 +48,10 @@ const TITLES: [RegExp, string][] = [
   [/^\/system/, "Background work"],
   [/^\/account/, "Your account"],
   [/^\/register/, "Create a workspace"],
+  [/^\/forgot-password/, "Forgotten password"],
+  [/^\/verify-email/, "Confirm your email"],
+  [/^\/reset-password/, "Choose a new password"],
+  [/^\/accept-invitation/, "Accept your invitation"],
 ];
 
 function titleFor(url: string) {
@@ -55,10 +61,25 @@ function titleFor(url: string) {
   requestAnimationFrame(() => document.getElementById("main")?.focus({ preventScroll: true }));
 }
 
+const failed = signal(false);
+
+/** A page's code could not be loaded (a new release, or the network): say so, offer a reload. */
+function LoadFailed() {
+  return (
+    <div class="alert alert-warning m-3" role="alert">
+      This page could not be loaded. Keel may have been updated, or the connection dropped.{" "}
+      <button class="btn btn-sm btn-primary ms-2" onClick={() => location.reload()}>
+        Reload
+      </button>
+    </div>
+  );
+}
+
 export function App() {
   return (
     <LocationProvider>
-      <ErrorBoundary>
+      <ErrorBoundary onError={() => (failed.value = true)}>
+        {failed.value && <LoadFailed />}
         <Router onRouteChange={titleFor} onLoadEnd={titleFor}>
           <Route path="/signin" component={SignIn} />
           <Route path="/register" component={() => <SignIn mode="register" />} />

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use chrono::{Duration, Utc};
 use futures::future::try_join_all;
-use keel_core::{Email, FieldErrors};
+use keel_core::Email;
 use keel_http::{ApiError, ApiJson, RequestMeta, TenantContext};
 use keel_store::db::{from_item, n, s};
 use keel_store::{StoreError, TenantKeys, UnitOfWork};
@@ -104,7 +104,7 @@ pub async fn change_password(
     let right = password::matches_apart(current_password, vec![user.password_hash.clone()]).await?;
     if !right.first().copied().unwrap_or(false) {
         guard::record_failure(db, &user.email, &meta.source_ip).await?;
-        return Err(ApiError::Rule(one("current_password", "is not right")));
+        return Err(ApiError::rule("current_password", "is not right"));
     }
     if let Some(why) = password::weakness(&chosen, &user.email) {
         return Err(ApiError::field("new_password", why));
@@ -120,12 +120,6 @@ pub async fn change_password(
     )
     .audit(&ctx.keys, &record)?;
     Ok(Json(with_fresh_session(&state, unit, &user, now_ms).await?))
-}
-
-fn one(field: &str, message: &str) -> FieldErrors {
-    let mut e = FieldErrors::default();
-    e.add(field, message);
-    e
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -251,12 +245,12 @@ pub async fn confirm_reset(
         .get_as::<ResetRecord>(&pk, "RESET")
         .await?
         .filter(|r| !r.used && r.expires_at >= Utc::now().timestamp())
-        .ok_or_else(|| ApiError::Rule(one("token", GONE)))?;
+        .ok_or_else(|| ApiError::rule("token", GONE))?;
     let user: User = read_user(db, &record.company_id, &record.user_id)
         .await?
         // A link from before the latest password change (or reset) is void.
         .filter(|u| u.active && record.issued_at_ms > u.tokens_valid_after_ms)
-        .ok_or_else(|| ApiError::Rule(one("token", GONE)))?;
+        .ok_or_else(|| ApiError::rule("token", GONE))?;
     if let Some(why) = password::weakness(&body.value.new_password, &user.email) {
         return Err(ApiError::field("new_password", why));
     }

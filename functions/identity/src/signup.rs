@@ -133,13 +133,7 @@ pub async fn verify_email(
     body: ApiJson<Verification>,
 ) -> Result<(StatusCode, Json<Session>), ApiError> {
     let app = &state.app;
-    let gone = || {
-        ApiError::Rule({
-            let mut e = FieldErrors::default();
-            e.add("token", "this link has expired or was used: sign in, or sign up again");
-            e
-        })
-    };
+    let gone = || ApiError::rule("token", "this link has expired or was used: sign in, or sign up again");
     let pending_pk = signup_pk(&sessions::token_hash(&body.value.token));
     let pending: PendingSignUp = app.db.get_as(&pending_pk, "SIGNUP").await?.ok_or_else(gone)?;
     if pending.expires_at < Utc::now().timestamp() {
@@ -151,9 +145,7 @@ pub async fn verify_email(
     let right = password::matches_apart(body.value.password.clone(), vec![pending.password_hash.clone()]).await?;
     if !right.first().copied().unwrap_or(false) {
         guard::record_failure(&app.db, &pending.email, &meta.source_ip).await?;
-        let mut e = FieldErrors::default();
-        e.add("password", "is not the password chosen when signing up");
-        return Err(ApiError::Rule(e));
+        return Err(ApiError::rule("password", "is not the password chosen when signing up"));
     }
     let (company_id, user_id) = (ulid::Ulid::new().to_string(), ulid::Ulid::new().to_string());
     let c = TenantKeys::new(&company_id);

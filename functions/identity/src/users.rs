@@ -270,11 +270,7 @@ pub async fn resend_invitation(
     ctx.require(Permission::ManageUsers)?;
     let db = &state.app.db;
     let user: User = db.get_as(&user_pk(&keys, &user_id), "USER").await?.ok_or(ApiError::NotFound)?;
-    let refuse = |why: &str| {
-        let mut e = FieldErrors::default();
-        e.add("user_id", why);
-        ApiError::Rule(e)
-    };
+    let refuse = |why: &str| ApiError::rule("user_id", why);
     if !user.active {
         return Err(refuse("is deactivated: reactivate them first"));
     }
@@ -344,13 +340,18 @@ pub async fn update_user(
     if changes.is_empty() {
         return Ok(Json(current.into()));
     }
+    // An invited user has no tokens yet: a role change leaves their invitation working; only a
+    // deactivation voids it (and every token of a signed-up user).
+    let invited = current.password_hash.is_empty();
+    let valid_after =
+        if invited && next.active { current.tokens_valid_after_ms } else { Utc::now().timestamp_millis() };
     let update = Update::builder()
         .table_name(table)
         .key("pk", s(user_pk(&keys, &user_id)))
         .key("sk", s("USER"))
         // Tokens issued before this change stop working (role and active are in every token's
         // standing); the user signs in or refreshes to get a token with the new role.
-        .update_expression("SET #role = :role, active = :active, tokens_valid_after_ms = :now_ms")
+        .update_expression("SET #role = :role, active = :active, tokens_valid_after_ms = :valid_after")
         // As read, accepted invitation included: whether the user counts as an administrator
         // depends on all three, and the count changes in this same transaction.
         .condition_expression(if current.password_hash.is_empty() {
@@ -364,7 +365,7 @@ pub async fn update_user(
         .expression_attribute_values(":active", aws_sdk_dynamodb::types::AttributeValue::Bool(next.active))
         .expression_attribute_values(":was_role", s(current.role.as_str()))
         .expression_attribute_values(":was_active", aws_sdk_dynamodb::types::AttributeValue::Bool(current.active))
-        .expression_attribute_values(":now_ms", n(Utc::now().timestamp_millis()))
+        .expression_attribute_values(":valid_after", n(valid_after))
         .build()
         .expect("key and expressions are set");
     let action = if next.active != current.active && !next.active { "user.deactivate" } else { "user.update" };

@@ -169,6 +169,13 @@ impl From<WriteError> for ApiError {
 }
 
 impl ApiError {
+    /// A business rule refused `field` (422), as opposed to its shape (400, [`ApiError::field`]).
+    pub fn rule(field: &str, message: impl Into<String>) -> ApiError {
+        let mut e = FieldErrors::default();
+        e.add(field, message);
+        ApiError::Rule(e)
+    }
+
     pub fn field(field: &str, message: impl Into<String>) -> ApiError {
         let mut e = FieldErrors::default();
         e.add(field, message);

@@ -1,4 +1,5 @@
 import type { ComponentChildren } from "preact";
+import { useState } from "preact/hooks";
 import { ThemeToggle } from "./Shell";
 
 /** The signed-out pages' card: brand, a line saying what this is, and the page's own content. */
@@ -26,7 +27,15 @@ export function AuthCard({ lead, children }: { lead: ComponentChildren; children
 
 export const PASSWORD_RULES = "At least 10 characters, mixing three of: lower case, upper case, digits, symbols.";
 
-/** The one-time token of a mailed link: it travels in the fragment, which no server ever sees. */
-export function linkToken(): string {
-  return new URLSearchParams(location.hash.replace(/^#/, "")).get("token") ?? "";
+/**
+ * The one-time token of a mailed link: it travels in the fragment, which no server ever sees, and
+ * is taken out of the address bar (and the history) as soon as it is read.
+ */
+export function useLinkToken(): string {
+  const [token] = useState(() => {
+    const found = new URLSearchParams(location.hash.replace(/^#/, "")).get("token") ?? "";
+    if (found) history.replaceState(null, "", location.pathname);
+    return found;
+  });
+  return token;
 }

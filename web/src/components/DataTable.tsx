@@ -50,7 +50,9 @@ export function DataTable<T>({
   useEffect(() => {
     let live = true;
     setState((s) => ({ ...s, loading: true }));
-    void load(cursors[page] ?? null).then((r) => {
+    void load(cursors[page] ?? null)
+      .catch(() => "The server could not be reached. Check your connection and try again.")
+      .then((r) => {
       if (!live) return;
       if (typeof r === "string") return setState({ error: r, loading: false });
       setCursors((c) => {
@@ -60,7 +62,7 @@ export function DataTable<T>({
       });
       setState({ items: r.items, loading: false });
       onPage?.(r.items);
-    });
+      });
     return () => {
       live = false;
     };
@@ -115,10 +117,23 @@ export function DataTable<T>({
           {state.loading ? "Loading…" : `Page ${page + 1} · ${items.length} shown`}
         </span>
         <div class="btn-group btn-group-sm">
-          <button class="btn btn-outline-secondary" id={`${id}-prev`} disabled={page === 0 || state.loading} onClick={() => setPage(page - 1)}>
+          {/* aria-disabled while loading, so a keyboard user's focus stays on the button. */}
+          <button
+            class="btn btn-outline-secondary"
+            id={`${id}-prev`}
+            disabled={page === 0 && !state.loading}
+            aria-disabled={page === 0 || state.loading}
+            onClick={() => !state.loading && page > 0 && setPage(page - 1)}
+          >
             ← Previous
           </button>
-          <button class="btn btn-outline-secondary" id={`${id}-next`} disabled={!cursors[page + 1] || state.loading} onClick={() => setPage(page + 1)}>
+          <button
+            class="btn btn-outline-secondary"
+            id={`${id}-next`}
+            disabled={!cursors[page + 1] && !state.loading}
+            aria-disabled={!cursors[page + 1] || state.loading}
+            onClick={() => !state.loading && cursors[page + 1] && setPage(page + 1)}
+          >
             Next →
           </button>
         </div>

@@ -18,11 +18,26 @@ export function Modal({
     const before = document.activeElement as HTMLElement | null;
     const first = dialog.current?.querySelector<HTMLElement>("[data-autofocus]") ?? dialog.current?.querySelector<HTMLElement>("input, select, textarea");
     first?.focus();
-    const onKey = (e: KeyboardEvent) => e.key === "Escape" && onClose();
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === "Escape") return onClose();
+      if (e.key !== "Tab" || !dialog.current) return;
+      // Focus stays in the dialog: Tab from the last control goes to the first, and back.
+      const controls = [...dialog.current.querySelectorAll<HTMLElement>("button, input, select, textarea, a[href]")].filter((c) => !c.hasAttribute("disabled"));
+      const [first, last] = [controls[0], controls[controls.length - 1]];
+      if (e.shiftKey && document.activeElement === first) {
+        e.preventDefault();
+        last?.focus();
+      } else if (!e.shiftKey && document.activeElement === last) {
+        e.preventDefault();
+        first?.focus();
+      }
+    };
     addEventListener("keydown", onKey);
     return () => {
       removeEventListener("keydown", onKey);
-      before?.focus();
+      // Back where it was, or to the page when that control is gone (an archived record's button).
+      if (before?.isConnected) before.focus();
+      else document.getElementById("main")?.focus();
     };
   }, []);
   return (
@@ -53,12 +68,14 @@ export function Confirm({
   action,
   onConfirm,
   onClose,
+  tone = "danger",
 }: {
   title: string;
   text: string;
   action: string;
   onConfirm: () => void;
   onClose: () => void;
+  tone?: "danger" | "primary";
 }) {
   return (
     <Modal
@@ -69,7 +86,7 @@ export function Confirm({
           <button type="button" class="btn btn-outline-secondary" onClick={onClose}>
             Cancel
           </button>
-          <button type="button" class="btn btn-danger" id="confirm" data-autofocus onClick={onConfirm}>
+          <button type="button" class={`btn btn-${tone}`} id="confirm" data-autofocus onClick={onConfirm}>
             {action}
           </button>
         </>

@@ -65,6 +65,7 @@ export function UserPicker({
         aria-expanded={open}
         aria-controls={`${name}-options`}
         aria-autocomplete="list"
+        aria-activedescendant={open && matches[active] ? `${name}-option-${matches[active].user_id}` : undefined}
         autocomplete="off"
         placeholder={placeholder}
         value={typed ?? chosen?.full_name ?? ""}
@@ -91,15 +92,17 @@ export function UserPicker({
       {open && matches.length > 0 && (
         <ul class="dropdown-menu show w-100" id={`${name}-options`} role="listbox">
           {matches.map((u, i) => (
-            <li key={u.user_id} role="option" aria-selected={i === active}>
-              <button
-                type="button"
-                class={`dropdown-item ${i === active ? "active" : ""}`}
-                onMouseDown={(e) => e.preventDefault()}
-                onClick={() => pick(u.user_id)}
-              >
-                {u.full_name} <span class="small opacity-75">{u.email}</span>
-              </button>
+            // Options are chosen with the arrows and Enter while focus stays in the box (Tab leaves it).
+            <li
+              key={u.user_id}
+              id={`${name}-option-${u.user_id}`}
+              role="option"
+              aria-selected={i === active}
+              class={`dropdown-item ${i === active ? "active" : ""}`}
+              onMouseDown={(e) => e.preventDefault()}
+              onClick={() => pick(u.user_id)}
+            >
+              {u.full_name} <span class="small opacity-75">{u.email}</span>
             </li>
           ))}
         </ul>

@@ -1,5 +1,6 @@
 // The signed-in frame: navigation landmarks, the user menu, the theme toggle, a skip link.
 import type { ComponentChildren } from "preact";
+import { useState } from "preact/hooks";
 import { useLocation } from "preact-iso";
 import { session, signOut } from "../api/client";
 import { roleLabel } from "../lib/format";
@@ -30,6 +31,7 @@ export function ThemeToggle() {
 
 export function Shell({ children }: { children: ComponentChildren }) {
   const { path } = useLocation();
+  const [open, setOpen] = useState(false);
   const s = session.value!;
   const admin = s.role === "admin";
   const link = (href: string, label: string) => (
@@ -45,14 +47,25 @@ export function Shell({ children }: { children: ComponentChildren }) {
         Skip to content
       </a>
       <header>
-        <nav class="navbar navbar-expand bg-dark navbar-dark mb-4" data-bs-theme="dark" aria-label="Main">
-          <div class="container">
+        <nav class="navbar navbar-expand-lg bg-dark navbar-dark mb-4" data-bs-theme="dark" aria-label="Main">
+          <div class="container-fluid container-wide">
             <a class="navbar-brand fw-semibold" href="/leads">
               <span class="brand-mark" aria-hidden="true">
                 ◆
               </span>{" "}
               Keel
             </a>
+            <button
+              class="navbar-toggler"
+              type="button"
+              aria-controls="nav-links"
+              aria-expanded={open}
+              aria-label="Menu"
+              onClick={() => setOpen(!open)}
+            >
+              <span class="navbar-toggler-icon" />
+            </button>
+            <div class={`collapse navbar-collapse ${open ? "show" : ""}`} id="nav-links" onClick={(e) => (e.target as HTMLElement).closest("a") && setOpen(false)}>
             <ul class="navbar-nav me-auto">
               {link("/dashboard", "Dashboard")}
               {link("/leads", "Leads")}
@@ -60,7 +73,7 @@ export function Shell({ children }: { children: ComponentChildren }) {
               {admin && link("/audit", "Audit log")}
               {admin && link("/system", "Background work")}
             </ul>
-            <div class="d-flex align-items-center gap-2">
+            <div class="d-flex flex-wrap align-items-center gap-2 py-2 py-lg-0">
               <ThemeToggle />
               <a class="navbar-text small text-decoration-none text-truncate user-menu" href="/account" title={`Your account (company ${s.companyId})`} id="user-menu">
                 {s.email} · {roleLabel(s.role)}
@@ -69,10 +82,11 @@ export function Shell({ children }: { children: ComponentChildren }) {
                 Sign out
               </button>
             </div>
+            </div>
           </div>
         </nav>
       </header>
-      <main class="container pb-5" id="main" tabIndex={-1}>
+      <main class="container-fluid container-wide pb-5" id="main" tabIndex={-1}>
         {children}
       </main>
       <Toasts />

@@ -16,12 +16,22 @@ export function usePoll(load: () => Promise<string | null>) {
     let delay = POLL_MIN_MS;
     let last: string | null = null;
     let stopped = false;
+    let inFlight = false;
     const tick = async () => {
-      if (stopped) return;
+      if (stopped || inFlight) return; // one loop at a time, however often the page is shown
       if (document.visibilityState !== "visible") return; // resumed by the visibility listener
-      const seen = await latest.current();
+      inFlight = true;
+      let seen: string | null = null;
+      try {
+        seen = await latest.current();
+      } catch {
+        seen = null; // a failed request is tried again, at the shortest interval
+      } finally {
+        inFlight = false;
+      }
       delay = seen !== null && seen === last ? Math.min(delay * 2, POLL_MAX_MS) : POLL_MIN_MS;
       last = seen;
+      window.clearTimeout(timer);
       if (!stopped) timer = window.setTimeout(tick, delay);
     };
     const onVisible = () => {

@@ -2,7 +2,7 @@
 // invitation.
 import { useState } from "preact/hooks";
 import { api, startSession } from "../api/client";
-import { AuthCard, linkToken, PASSWORD_RULES } from "../components/AuthCard";
+import { AuthCard, useLinkToken, PASSWORD_RULES } from "../components/AuthCard";
 import { Field, FormAlert, useForm, values } from "../components/Form";
 import { navigate } from "../lib/nav";
 
@@ -12,11 +12,11 @@ const sentence = (text: string) => text.charAt(0).toUpperCase() + text.slice(1) 
 export function VerifyEmail() {
   const form = useForm();
   const [dead, setDead] = useState<{ already: boolean; why: string } | null>(null);
-  const token = linkToken();
+  const token = useLinkToken();
   if (dead)
     return (
       <AuthCard lead={dead.already ? "This workspace exists already." : "This link can't be used."}>
-        <div class="alert alert-warning" id="verify-error">
+        <div class="alert alert-warning" id="verify-error" role="alert">
           {dead.already ? "You opened a workspace of this name with this email before: sign in to it." : sentence(dead.why)}
         </div>
         <div class="d-flex gap-2">
@@ -58,7 +58,7 @@ export function VerifyEmail() {
 /** A reset link (a new password; every other session ends) or an invitation (a first password). */
 export function ChoosePassword({ invitation = false }: { invitation?: boolean }) {
   const form = useForm();
-  const token = linkToken();
+  const token = useLinkToken();
   const submit = async (e: Event) => {
     const data = values(e);
     form.start();

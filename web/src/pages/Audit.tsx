@@ -26,6 +26,12 @@ interface AuditRecord {
 }
 
 const FILTERS = ["entity_type", "entity_id", "actor_id", "from", "to"] as const;
+/** The UTC instant of local midnight `days` after the start of `date` (yyyy-mm-dd). */
+function localDay(date: string, days: number): string {
+  const [y, m, d] = date.split("-").map(Number);
+  return new Date(y, m - 1, d + days).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
 const show = (v: unknown) => (v === null || v === undefined || v === "" ? "—" : String(v));
 
 /** The record an audit entry is about, as a link where it has a page. */
@@ -33,7 +39,7 @@ function Entity({ type, id }: { type: string; id: string }) {
   if (type === "lead")
     return (
       <a href={`/leads/${id}`} title={id}>
-        lead
+        lead …{id.slice(-6)}
       </a>
     );
   if (type === "user") return <UserName id={id} />;
@@ -48,7 +54,8 @@ export default function Audit() {
     const query: Record<string, string | number> = { limit: 25 };
     for (const k of FILTERS) {
       const v = filters[k];
-      if (v) query[k] = k === "from" ? `${v}T00:00:00Z` : k === "to" ? `${v}T23:59:59Z` : v;
+      // Days as the reader sees them: local midnight to local midnight, sent as UTC instants.
+      if (v) query[k] = k === "from" ? localDay(v, 0) : k === "to" ? localDay(v, 1) : v;
     }
     if (cursor) query.cursor = cursor;
     const { data, error } = await api.GET("/api/audit", { params: { query } });

@@ -43,7 +43,8 @@ export default function LeadForm({ id }: { id?: string }) {
       .then(({ data, error }) => {
         setLead(data ?? error?.detail ?? "This lead does not exist.");
         if (data) setOwner(data.owner_id);
-      });
+      })
+      .catch(() => setLead("The server could not be reached. Check your connection and reload."));
   }, [id]);
   if (lead === null) return <Spinner label="Loading the lead" />;
   if (typeof lead === "string" && lead !== "new") return <ErrorNote>{lead}</ErrorNote>;
@@ -74,7 +75,16 @@ export default function LeadForm({ id }: { id?: string }) {
         params: { path: { company_id: companyId(), lead_id: current.id }, header: { "If-Match": `"${current.version}"` } },
         body: body as never,
       });
-      if (!r.data) return form.fail(r.error ?? {}, r.response);
+      if (!r.data)
+        return form.fail(
+          r.error ?? {},
+          r.response,
+          r.response.status === 409 && (
+            <button type="button" class="btn btn-link p-0 align-baseline" onClick={() => location.reload()}>
+              Load the current version (your changes here are not kept)
+            </button>
+          ),
+        );
       toast("Changes saved.");
       navigate(`/leads/${current.id}`);
     } catch {
@@ -84,6 +94,13 @@ export default function LeadForm({ id }: { id?: string }) {
   };
 
   const title = current ? `${current.first_name} ${current.last_name}` : "New lead";
+  if (!canWrite)
+    return (
+      <>
+        <PageHeader title={title} />
+        <div class="alert alert-info">Viewers read leads; capturing and editing them needs a sales rep, manager or administrator.</div>
+      </>
+    );
   return (
     <>
       <nav class="small mb-2" aria-label="Breadcrumb">

@@ -18,14 +18,18 @@ export default function LeadRecord({ id }: { id: string }) {
   useEffect(() => {
     void api
       .GET("/api/companies/{company_id}/leads/{lead_id}", { params: { path: { company_id: companyId(), lead_id: id } } })
-      .then(({ data, error }) => setLead(data ?? error?.detail ?? "This lead does not exist."));
+      .then(({ data, error }) => setLead(data ?? error?.detail ?? "This lead does not exist."))
+      .catch(() => setLead("The server could not be reached. Check your connection and reload."));
   }, [id]);
   if (lead === null) return <Spinner label="Loading the lead" />;
   if (typeof lead === "string")
     return (
-      <ErrorNote>
-        {lead} <a href="/leads">Back to leads</a>
-      </ErrorNote>
+      <>
+        <h1 class="h3">Lead not found</h1>
+        <ErrorNote>
+          {lead} <a href="/leads">Back to leads</a>
+        </ErrorNote>
+      </>
     );
   const mine = lead.owner_id === session.value?.userId;
   const canEdit = role === "admin" || role === "manager" || (role === "sales_rep" && mine);
@@ -114,7 +118,7 @@ export default function LeadRecord({ id }: { id: string }) {
       {archiving && (
         <Confirm
           title="Archive this lead?"
-          text="It leaves the working lists and stays readable; a manager can restore it."
+          text="It leaves the working lists and stays readable here, with its history."
           action="Archive"
           onConfirm={() => void archive()}
           onClose={() => setArchiving(false)}

@@ -1,4 +1,4 @@
-import { useState } from "preact/hooks";
+import { useRef, useState } from "preact/hooks";
 import { api, companyId, session, type Lead } from "../api/client";
 import { ScoreBadge, StatusBadge } from "../components/Badges";
 import { DataTable } from "../components/DataTable";
@@ -39,7 +39,7 @@ export default function Leads() {
   const [source, setSource] = useState(filters.source);
   const [page, setPage] = useState<Lead[]>([]);
   const canWrite = session.value?.role !== "viewer";
-  let debounce = 0;
+  const debounce = useRef(0);
 
   const load = async (cursor: string | null) => {
     const query: Record<string, string | number> = { limit: 25 };
@@ -96,8 +96,8 @@ export default function Leads() {
               onInput={(e) => {
                 const v = e.currentTarget.value;
                 setSource(v);
-                clearTimeout(debounce);
-                debounce = window.setTimeout(() => setFilters({ source: v.trim() }), 300);
+                clearTimeout(debounce.current);
+                debounce.current = window.setTimeout(() => setFilters({ source: v.trim() }), 400);
               }}
             />
           </div>

@@ -1,4 +1,5 @@
 import { useState } from "preact/hooks";
+import { useLocation } from "preact-iso";
 import { api, type CompanyChoice, startSession } from "../api/client";
 import { AuthCard, PASSWORD_RULES } from "../components/AuthCard";
 import { Field, FormAlert, useForm, values } from "../components/Form";
@@ -15,8 +16,11 @@ const LEADS: Record<Mode, string> = {
 // Sign in, create a company with its first administrator, or ask for a password reset link.
 export default function SignIn({ mode = "signin" }: { mode?: Mode }) {
   const form = useForm();
+  const { query } = useLocation();
+  // Where the person was going; only a path inside the app ("//host" would be another site).
+  const next = /^\/(?!\/)/.test(query.next ?? "") ? query.next! : "/leads";
   const [sent, setSent] = useState<{ email: string; why: "verify" | "reset" } | null>(null);
-  const [choice, setChoice] = useState<{ choice: CompanyChoice; email: string } | null>(null);
+  const [choice, setChoice] = useState<{ choice: CompanyChoice; email: string; next: string } | null>(null);
   if (sent) return <CheckEmail {...sent} />;
   if (choice) return <ChooseCompany {...choice} />;
 
@@ -35,9 +39,9 @@ export default function SignIn({ mode = "signin" }: { mode?: Mode }) {
     }
     const r = await api.POST("/api/auth/login", { body: { email: data.email, password: data.password } });
     if (!r.data) return form.fail(r.error ?? {}, r.response);
-    if ("choice_token" in r.data) return setChoice({ choice: r.data, email: data.email });
+    if ("choice_token" in r.data) return setChoice({ choice: r.data, email: data.email, next });
     await startSession(r.data, data.email);
-    navigate("/leads");
+    navigate(next);
   };
 
   return (
@@ -127,14 +131,14 @@ function CheckEmail({ email, why }: { email: string; why: "verify" | "reset" }) 
 }
 
 /** The password was right in several companies: pick the one to enter. */
-function ChooseCompany({ choice, email }: { choice: CompanyChoice; email: string }) {
+function ChooseCompany({ choice, email, next }: { choice: CompanyChoice; email: string; next: string }) {
   const form = useForm();
   const enter = async (company_id: string) => {
     form.start();
     const r = await api.POST("/api/auth/login/choose", { body: { choice_token: choice.choice_token, company_id } });
     if (!r.data) return form.fail(r.error ?? {}, r.response);
     await startSession(r.data, email);
-    navigate("/leads");
+    navigate(next);
   };
   return (
     <AuthCard lead="Your email is in several workspaces. Which one do you want to open?">

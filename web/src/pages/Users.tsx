@@ -65,6 +65,7 @@ function InviteForm() {
 export default function Users() {
   const admin = session.value?.role === "admin";
   const [deactivating, setDeactivating] = useState<{ id: string; name: string } | null>(null);
+  const [promoting, setPromoting] = useState<{ id: string; name: string; role: string } | null>(null);
   useEffect(() => void loadUsers(true), []);
   const change = async (userId: string, body: { role?: string; active?: boolean }) => {
     const { error } = await api.PATCH("/api/companies/{company_id}/users/{user_id}", {
@@ -122,7 +123,7 @@ export default function Users() {
                               class="form-select form-select-sm w-auto"
                               aria-label={`Role of ${u.full_name}`}
                               value={u.role}
-                              onChange={(e) => void change(u.user_id, { role: e.currentTarget.value })}
+                              onChange={(e) => setPromoting({ id: u.user_id, name: u.full_name, role: e.currentTarget.value })}
                             >
                               {ROLES.map((r) => (
                                 <option value={r}>{roleLabel(r)}</option>
@@ -169,6 +170,22 @@ export default function Users() {
           </div>
         )}
       </div>
+      {promoting && (
+        <Confirm
+          title={`Make ${promoting.name} ${roleLabel(promoting.role)}?`}
+          text="What they may see and do changes from their next sign-in or token refresh; their current sessions end."
+          action="Change role"
+          tone="primary"
+          onConfirm={() => {
+            void change(promoting.id, { role: promoting.role });
+            setPromoting(null);
+          }}
+          onClose={() => {
+            setPromoting(null);
+            void loadUsers(true);
+          }}
+        />
+      )}
       {deactivating && (
         <Confirm
           title={`Deactivate ${deactivating.name}?`}
