@@ -210,6 +210,8 @@ def web_headers(template):
             headers["referrer-policy"] = config["ReferrerPolicy"]["ReferrerPolicy"]
         if "ContentSecurityPolicy" in config:
             headers["content-security-policy"] = " ".join(config["ContentSecurityPolicy"]["ContentSecurityPolicy"].split())
+        for item in r["Properties"]["ResponseHeadersPolicyConfig"].get("CustomHeadersConfig", {}).get("Items", []):
+            headers[item["Header"].lower()] = item["Value"]
     return headers
 
 

@@ -131,6 +131,14 @@ test("a company's administrator and viewer walk every page", async () => {
     const row = await admin.textContent("#leads-table tbody tr[data-lead-id]");
     for (const text of ["Ana Silva", "Acme Ltd", "Partner referral"]) assert.ok(row.includes(text), text);
     await review(admin, "leads");
+    // On a phone the navigation folds into a menu.
+    await admin.setViewportSize({ width: 390, height: 844 });
+    await admin.click(".navbar-toggler");
+    await admin.waitForSelector("#nav-links.show");
+    await admin.screenshot({ path: `${OUT}leads-phone-menu.png`, fullPage: true });
+    await admin.click(".navbar-toggler");
+    await admin.screenshot({ path: `${OUT}leads-phone.png`, fullPage: true });
+    await admin.setViewportSize({ width: 1280, height: 860 });
     // Filters live in the URL: back and forward restore them.
     await admin.selectOption("#f-status", "qualified");
     await admin.waitForSelector("#leads-table tr[data-empty]");
@@ -154,6 +162,7 @@ test("a company's administrator and viewer walk every page", async () => {
     await admin.click("#add-user-submit");
     await admin.waitForFunction(() => document.querySelector("#user-rows")?.textContent?.includes("Vera Viewer"));
     assert.match(await admin.textContent("#user-rows"), /invited/);
+    assert.equal(await admin.inputValue("#u-role"), "sales_rep", "the next invitation starts from the usual role");
     await review(admin, "users");
 
     // The audit log names who did what.

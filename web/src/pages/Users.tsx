@@ -14,6 +14,7 @@ const ROLES = ["admin", "manager", "sales_rep", "viewer"];
 
 function InviteForm() {
   const form = useForm();
+  const [role, setRole] = useState("sales_rep");
   const key = useSubmissionKey();
   const ref = useRef<HTMLFormElement>(null);
   const submit = async (e: Event) => {
@@ -27,6 +28,7 @@ function InviteForm() {
       key.answered();
       if (!r.data) return form.fail(r.error ?? {}, r.response);
       ref.current?.reset();
+      setRole("sales_rep");
       form.done();
       toast(`${r.data.full_name} is invited: an email asks them to choose their password.`);
       void loadUsers(true);
@@ -43,12 +45,9 @@ function InviteForm() {
         <label class="form-label" for="u-role">
           Role
         </label>
-        <select class="form-select" id="u-role" name="role">
+        <select class="form-select" id="u-role" name="role" value={role} onChange={(e) => setRole(e.currentTarget.value)}>
           {ROLES.map((r) => (
-            // `selected` (the attribute), so a reset after an invitation goes back to sales rep.
-            <option value={r} selected={r === "sales_rep"}>
-              {roleLabel(r)}
-            </option>
+            <option value={r}>{roleLabel(r)}</option>
           ))}
         </select>
       </div>
@@ -88,7 +87,7 @@ export default function Users() {
     <>
       <PageHeader title="Users & roles" note="Who works in this company and what they may do" />
       <div class="row g-3">
-        <div class={admin ? "col-lg-8" : "col-12"}>
+        <div class={admin ? "col-xxl-8" : "col-12"}>
           <div class="card border-0 shadow-sm">
             {list === null ? (
               <Spinner label="Loading users" />
@@ -165,7 +164,7 @@ export default function Users() {
           </div>
         </div>
         {admin && (
-          <div class="col-lg-4">
+          <div class="col-xxl-4 col-lg-6">
             <InviteForm />
           </div>
         )}
