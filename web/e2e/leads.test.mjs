@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
+import { mailedToken } from "./mailbox.mjs";
 
 const BASE = process.env.KEEL_URL ?? "http://127.0.0.1:3000";
 const OUT = new URL("../test-results/", import.meta.url).pathname;
@@ -17,9 +18,7 @@ mkdirSync(OUT, { recursive: true });
 
 /** The latest `page` link the app mailed to `email`, as the local SES (moto) keeps it. */
 async function mailedLink(email, page) {
-  const data = await (await fetch(`${process.env.AWS_ENDPOINT_URL_SESV2}/moto-api/data.json`)).json();
-  const mail = (data.ses?.Message ?? []).filter((m) => m.destinations?.ToAddresses?.includes(email)).pop();
-  const token = mail?.body.match(new RegExp(`/${page}#token=([A-Za-z0-9_-]+)`))?.[1];
+  const token = await mailedToken(email, page);
   assert.ok(token, `no ${page} link was mailed to ${email}`);
   return `${BASE}/${page}#token=${token}`;
 }

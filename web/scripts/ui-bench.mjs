@@ -4,6 +4,7 @@
 import { appendFileSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { chromium } from "playwright-core";
+import { mailedToken } from "../e2e/mailbox.mjs";
 
 const BASE = process.env.KEEL_URL;
 const OUT = process.argv[2];
@@ -19,12 +20,6 @@ async function call(path, body, token) {
   return r.json();
 }
 
-async function mailed(email, page) {
-  const data = await (await fetch(`${process.env.AWS_ENDPOINT_URL_SESV2}/moto-api/data.json`)).json();
-  const mail = (data.ses?.Message ?? []).filter((m) => m.destinations?.ToAddresses?.includes(email)).pop();
-  return mail.body.match(new RegExp(`/${page}#token=([A-Za-z0-9_-]+)`))[1];
-}
-
 const kb = (bytes) => `${(bytes / 1024).toFixed(1)} KB`;
 const gz = (file) => gzipSync(readFileSync(file), { level: 9 }).length;
 
@@ -36,7 +31,7 @@ const raw = assets.reduce((n, f) => n + statSync(DIST + f).size, 0);
 // A company with 25 leads.
 const email = `bench.${Date.now()}@bench.example`;
 await call("/api/auth/register", { company_name: "Bench Co", full_name: "Bench Admin", email, password: PASSWORD });
-const session = await call("/api/auth/verify-email", { token: await mailed(email, "verify-email"), password: PASSWORD });
+const session = await call("/api/auth/verify-email", { token: await mailedToken(email, "verify-email"), password: PASSWORD });
 for (let n = 0; n < 25; n++) {
   await call(`/api/companies/${session.company_id}/leads`, {
     first_name: `Lead${n}`, last_name: "Bench", email: `lead${n}.${Date.now()}@bench.example`,

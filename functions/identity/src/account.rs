@@ -11,7 +11,7 @@ use chrono::{Duration, Utc};
 use futures::future::try_join_all;
 use keel_core::Email;
 use keel_http::{ApiError, ApiJson, RequestMeta, TenantContext};
-use keel_store::db::{from_item, n, s};
+use keel_store::db::{n, s};
 use keel_store::{StoreError, TenantKeys, UnitOfWork};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -19,7 +19,7 @@ use utoipa::ToSchema;
 use crate::auth::IdentityState;
 use crate::mail::{escape, Letter};
 use crate::records::{
-    add_membership, keyed, membership_pk, read_company, read_user, reset_pk, user_pk, Company, LinkPurpose, Membership,
+    add_membership, keyed, memberships, read_company, read_user, reset_pk, use_once, user_pk, Company, LinkPurpose,
     ResetRecord, User,
 };
 use crate::sessions::{self, Session};
@@ -101,8 +101,7 @@ pub async fn change_password(
     // (and lock) exactly as failed sign-ins do.
     guard::admit_sign_in(db, &user.email, &meta.source_ip).await?;
     let PasswordChange { current_password, new_password: chosen } = body.value;
-    let right = password::matches_apart(current_password, vec![user.password_hash.clone()]).await?;
-    if !right.first().copied().unwrap_or(false) {
+    if !password::matches_one(current_password, &user.password_hash).await? {
         guard::record_failure(db, &user.email, &meta.source_ip).await?;
         return Err(ApiError::rule("current_password", "is not right"));
     }
@@ -152,21 +151,7 @@ pub async fn request_reset(
     let address = guard::source(&meta.source_ip);
     guard::take_all(db, &[(guard::ADDRESS_RESETS, &address)]).await?;
     let pending = ResetPending { email: email.to_string(), expires_in: RESET_TTL_SECONDS };
-    let memberships: Vec<Membership> = db
-        .client
-        .query()
-        .table_name(&db.table)
-        .key_condition_expression("pk = :pk")
-        .expression_attribute_values(":pk", s(membership_pk(email.as_str())))
-        .limit(25)
-        .send()
-        .await
-        .map_err(StoreError::from_sdk)?
-        .items
-        .unwrap_or_default()
-        .into_iter()
-        .map(from_item)
-        .collect::<Result<_, _>>()?;
+    let memberships = memberships(db, email.as_str()).await?;
     let found = try_join_all(memberships.iter().map(|m| async move {
         let (user, company) =
             tokio::try_join!(read_user(db, &m.company_id, &m.user_id), read_company(db, &m.company_id))?;
@@ -256,16 +241,6 @@ pub async fn confirm_reset(
     }
     let hash = password::hash_apart(body.value.new_password).await?;
     let now_ms = Utc::now().timestamp_millis();
-    let used = Update::builder()
-        .table_name(&db.table)
-        .key("pk", s(&pk))
-        .key("sk", s("RESET"))
-        .update_expression("SET used = :t")
-        .condition_expression("used = :f")
-        .expression_attribute_values(":t", AttributeValue::Bool(true))
-        .expression_attribute_values(":f", AttributeValue::Bool(false))
-        .build()
-        .expect("key and expressions are set");
     let ctx = TenantContext::acting(&user.company_id, &user.user_id, user.role);
     let action = match record.purpose {
         LinkPurpose::Reset => "user.password_reset",
@@ -273,7 +248,7 @@ pub async fn confirm_reset(
     };
     let audit = meta.audit(&ctx, action, "user", &user.user_id, vec![]);
     let mut unit = UnitOfWork::new(db);
-    unit.include_guarded(TransactWriteItem::builder().update(used).build(), "token", GONE)
+    unit.include_guarded(use_once(&db.table, &pk, "RESET"), "token", GONE)
         .include_guarded(new_password(&db.table, &user, &hash, now_ms), "token", GONE)
         .audit(&ctx.keys, &audit)?;
     if record.purpose == LinkPurpose::Invitation {

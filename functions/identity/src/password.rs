@@ -75,6 +75,11 @@ pub async fn matches_apart(password: String, stored: Vec<String>) -> Result<Vec<
     .map_err(|e| keel_http::ApiError::Internal(format!("password check: {e}")))
 }
 
+/// Whether `password` matches the one `stored` hash, checked on a blocking thread.
+pub async fn matches_one(password: String, stored: &str) -> Result<bool, keel_http::ApiError> {
+    Ok(matches_apart(password, vec![stored.to_string()]).await?.first().copied().unwrap_or(false))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

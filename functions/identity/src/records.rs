@@ -19,9 +19,10 @@
 //! (sign-up, reset, choice): their links and answers name no company. Tokens are stored only as
 //! their SHA-256, and every one of them expires (`expires_at`, the table's TTL, and checked on use).
 
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use keel_core::{Email, FieldErrors};
 use keel_http::Role;
-use keel_store::db::{s, to_item};
+use keel_store::db::{from_item, s, to_item};
 use keel_store::{Db, Item, StoreError, TenantKeys, UnitOfWork};
 use serde::{Deserialize, Serialize};
 
@@ -118,6 +119,40 @@ pub struct ChoiceRecord {
 
 pub fn identity() -> TenantKeys {
     TenantKeys::new("_identity")
+}
+
+/// The most companies one email is looked up in (sign-in, password reset).
+pub const MAX_MEMBERSHIPS: i32 = 25;
+
+/// The companies `email` is a proven user of (only ids: the lookup starts before any company is known).
+pub async fn memberships(db: &Db, email: &str) -> Result<Vec<Membership>, StoreError> {
+    let out = db
+        .client
+        .query()
+        .table_name(&db.table)
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(":pk", s(membership_pk(email)))
+        .limit(MAX_MEMBERSHIPS)
+        .send()
+        .await
+        .map_err(StoreError::from_sdk)?;
+    out.items.unwrap_or_default().into_iter().map(from_item::<Membership>).collect()
+}
+
+/// Uses up the one-time item `pk`/`sk` (a reset link, a company choice): the transaction holding
+/// it fails if the item was used already, so a link works once however many requests race.
+pub fn use_once(table: &str, pk: &str, sk: &str) -> TransactWriteItem {
+    let update = Update::builder()
+        .table_name(table)
+        .key("pk", s(pk))
+        .key("sk", s(sk))
+        .update_expression("SET used = :t")
+        .condition_expression("used = :f")
+        .expression_attribute_values(":t", AttributeValue::Bool(true))
+        .expression_attribute_values(":f", AttributeValue::Bool(false))
+        .build()
+        .expect("key and expressions are set");
+    TransactWriteItem::builder().update(update).build()
 }
 
 pub async fn read_user(db: &Db, company_id: &str, user_id: &str) -> Result<Option<User>, StoreError> {

@@ -8,22 +8,19 @@ use chrono::{Duration, Utc};
 use futures::future::try_join_all;
 use keel_core::Email;
 use keel_http::{ApiError, ApiJson, RequestMeta, TenantContext};
-use keel_store::db::{from_item, s};
-use keel_store::{StoreError, TenantKeys, UnitOfWork};
+use keel_store::{TenantKeys, UnitOfWork};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::IdentityState;
 use crate::records::{
-    choice_pk, keyed, membership_pk, read_company, read_user, ChoiceRecord, Company, Membership, User,
+    choice_pk, keyed, memberships, read_company, read_user, use_once, ChoiceRecord, Company, Membership, User,
 };
 use crate::sessions::{self, Session};
 use crate::{guard, password};
 
 /// How long the company choice stays open after the password was right.
 pub const CHOICE_TTL_SECONDS: i64 = 5 * 60;
-/// The most companies one email is looked up in at sign-in.
-const MAX_MEMBERSHIPS: i32 = 25;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -78,7 +75,7 @@ pub async fn login(
     let email = Email::parse(&creds.email).map_err(|m| ApiError::field("email", m))?;
     guard::admit_sign_in(&app.db, email.as_str(), &meta.source_ip).await?;
 
-    let memberships = memberships(&state, email.as_str()).await?;
+    let memberships = memberships(&app.db, email.as_str()).await?;
     let candidates: Vec<Membership> =
         memberships.into_iter().filter(|m| creds.company_id.as_ref().is_none_or(|c| c == &m.company_id)).collect();
     let users: Vec<User> = try_join_all(candidates.iter().map(|m| read_user(&app.db, &m.company_id, &m.user_id)))
@@ -98,22 +95,6 @@ pub async fn login(
         1 => Ok(Json(SignIn::Session(sign_in(&state, &meta, &entered.remove(0), None).await?))),
         _ => Ok(Json(SignIn::Choice(offer_choice(&state, entered).await?))),
     }
-}
-
-/// The companies `email` is a user of (only ids: the lookup starts before any company is known).
-async fn memberships(state: &IdentityState, email: &str) -> Result<Vec<Membership>, ApiError> {
-    let db = &state.app.db;
-    let out = db
-        .client
-        .query()
-        .table_name(&db.table)
-        .key_condition_expression("pk = :pk")
-        .expression_attribute_values(":pk", s(membership_pk(email)))
-        .limit(MAX_MEMBERSHIPS)
-        .send()
-        .await
-        .map_err(StoreError::from_sdk)?;
-    Ok(out.items.unwrap_or_default().into_iter().map(from_item::<Membership>).collect::<Result<_, _>>()?)
 }
 
 /// Starts a session for `user`, recorded in their company's audit trail, with `extra` items
@@ -199,16 +180,5 @@ pub async fn choose(
         // A password change since the password was found right voids the choice.
         .filter(|u| u.active && record.issued_at_ms > u.tokens_valid_after_ms)
         .ok_or_else(ended)?;
-    let used = aws_sdk_dynamodb::types::Update::builder()
-        .table_name(&db.table)
-        .key("pk", s(pk))
-        .key("sk", s("CHOICE"))
-        .update_expression("SET used = :t")
-        .condition_expression("used = :f")
-        .expression_attribute_values(":t", aws_sdk_dynamodb::types::AttributeValue::Bool(true))
-        .expression_attribute_values(":f", aws_sdk_dynamodb::types::AttributeValue::Bool(false))
-        .build()
-        .expect("key and expression are set");
-    let used = aws_sdk_dynamodb::types::TransactWriteItem::builder().update(used).build();
-    Ok(Json(sign_in(&state, &meta, &user, Some(used)).await?))
+    Ok(Json(sign_in(&state, &meta, &user, Some(use_once(&db.table, &pk, "CHOICE"))).await?))
 }

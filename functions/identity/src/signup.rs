@@ -142,8 +142,7 @@ pub async fn verify_email(
     // Each wrong password counts as a failed sign-in of the email: a pending sign-up is no way
     // around the sign-in limits.
     guard::admit_sign_in(&app.db, &pending.email, &meta.source_ip).await?;
-    let right = password::matches_apart(body.value.password.clone(), vec![pending.password_hash.clone()]).await?;
-    if !right.first().copied().unwrap_or(false) {
+    if !password::matches_one(body.value.password.clone(), &pending.password_hash).await? {
         guard::record_failure(&app.db, &pending.email, &meta.source_ip).await?;
         return Err(ApiError::rule("password", "is not the password chosen when signing up"));
     }
