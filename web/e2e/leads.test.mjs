@@ -218,6 +218,10 @@ test("a company's administrator and viewer walk every page", async () => {
     await viewer.click('a.nav-link[href="/leads"]');
     await viewer.waitForSelector("#leads-table tbody tr[data-lead-id]");
     // Signed out, a link to a lead leads there after signing in.
+    // What went wrong, should the way back fail: the API's refusals and what the page says.
+    const refused = [];
+    viewer.on("response", (r) => r.url().includes("/api/") && r.status() >= 400 &&
+      refused.push(`${r.request().method()} ${new URL(r.url()).pathname} → ${r.status()}`));
     const leadUrl = await viewer.locator("#leads-table tbody tr[data-lead-id] a").first().getAttribute("href").catch(() => null);
     await viewer.click("#sign-out");
     await viewer.waitForSelector("#auth-form");
@@ -226,7 +230,10 @@ test("a company's administrator and viewer walk every page", async () => {
     await viewer.waitForSelector("#auth-form");
     await fill(viewer, { email: viewerEmail, password: "Viewer-Pass-9!" });
     await viewer.click("#auth-submit");
-    await viewer.waitForURL(`${BASE}${target}`);
+    await viewer.waitForURL(`${BASE}${target}`).catch(async (e) => {
+      const said = await viewer.locator("[role=alert], .invalid-feedback").allTextContents().catch(() => []);
+      throw new Error(`${e.message}\nAPI refusals: ${refused.join("; ") || "none"}\nThe page says: ${said.join(" | ")}`);
+    });
     assert.deepEqual(cspViolations, [], "the UI runs under the deployed CSP");
   } finally {
     await browser.close();
