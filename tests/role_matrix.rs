@@ -22,7 +22,30 @@ fn required(method: &Method, template: &str) -> Option<Permission> {
         | ("GET", "/api/companies/{company_id}/dashboard/summary")
         | ("GET", "/api/companies/{company_id}/events")
         | ("GET", "/api/permissions/roles")
-        | ("GET", "/api/permissions/me") => ReadRecords,
+        | ("GET", "/api/permissions/me")
+        | ("GET", "/api/companies/{company_id}/leads/qualification-policy")
+        | ("GET", "/api/companies/{company_id}/leads/{lead_id}/qualification")
+        | ("GET", "/api/companies/{company_id}/leads/{lead_id}/risk-score")
+        | ("GET", "/api/companies/{company_id}/leads/{lead_id}/conversion-preview")
+        | ("GET", "/api/companies/{company_id}/customers")
+        | ("GET", "/api/companies/{company_id}/customers/{account_id}")
+        | ("GET", "/api/companies/{company_id}/customers/{account_id}/overview")
+        | ("GET", "/api/companies/{company_id}/contacts")
+        | ("GET", "/api/companies/{company_id}/contacts/{contact_id}") => ReadRecords,
+        ("POST", "/api/companies/{company_id}/customers") | ("POST", "/api/companies/{company_id}/contacts") => {
+            EditOwnRecords
+        }
+        // The lead, account and contact are someone else's: changing them takes EditAllRecords.
+        ("POST", "/api/companies/{company_id}/leads/{lead_id}/qualify")
+        | ("POST", "/api/companies/{company_id}/leads/{lead_id}/recycle")
+        | ("POST", "/api/companies/{company_id}/leads/{lead_id}/disqualify")
+        | ("POST", "/api/companies/{company_id}/leads/{lead_id}/reverse-decision")
+        | ("POST", "/api/companies/{company_id}/leads/{lead_id}/convert")
+        | ("PATCH", "/api/companies/{company_id}/customers/{account_id}")
+        | ("DELETE", "/api/companies/{company_id}/customers/{account_id}")
+        | ("PATCH", "/api/companies/{company_id}/contacts/{contact_id}")
+        | ("DELETE", "/api/companies/{company_id}/contacts/{contact_id}") => EditAllRecords,
+        ("PUT", "/api/companies/{company_id}/leads/qualification-policy") => ManageUsers,
         ("POST", "/api/companies/{company_id}/leads") => EditOwnRecords,
         ("PATCH", "/api/companies/{company_id}/leads/{lead_id}")
         | ("DELETE", "/api/companies/{company_id}/leads/{lead_id}") => EditAllRecords,
@@ -54,6 +77,24 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
     let colleague = app.post(&t.path("/users"), &t.admin(), new_user("colleague")).await;
     assert_eq!(colleague.status, 201, "{:?}", colleague.body);
     let user_id = colleague.body["user_id"].as_str().unwrap().to_string();
+    let account = app.post(&t.path("/customers"), &t.admin(), json!({"name": "Matrix Ltd"})).await;
+    let account_id = account.body["id"].as_str().unwrap().to_string();
+    let contact = app
+        .post(
+            &t.path("/contacts"),
+            &t.admin(),
+            json!({"account_id": account_id, "first_name": "Mia", "last_name": "Tan"}),
+        )
+        .await;
+    let contact_id = contact.body["id"].as_str().unwrap().to_string();
+    let doomed = app
+        .post(
+            &t.path("/contacts"),
+            &t.admin(),
+            json!({"account_id": account_id, "first_name": "Al", "last_name": "Gone"}),
+        )
+        .await;
+    let doomed_id = doomed.body["id"].as_str().unwrap().to_string();
     let doc = serde_json::to_value(keel_infra::api::openapi()).unwrap();
     let mut checked = 0;
     for (template, ops) in doc["paths"].as_object().unwrap() {
@@ -64,6 +105,8 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
                 .replace("{company_id}", &t.id)
                 .replace("{lead_id}", &lead_id)
                 .replace("{user_id}", &user_id)
+                .replace("{account_id}", &account_id)
+                .replace("{contact_id}", if method == Method::DELETE { &doomed_id } else { &contact_id })
                 .replace("{queue}", "dashboard-counters")
                 .replace("{slug}", "validation")
                 .replace("{job_id}", "01JCDEMOJOB000000000000000");
@@ -74,6 +117,31 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
                     Method::POST if template.ends_with("/leads") => Some(lead_body(100 + n as u32)),
                     Method::POST if template.ends_with("/users") => Some(new_user(&user)),
                     Method::PATCH if template.contains("/users/") => Some(json!({"role": "viewer"})),
+                    Method::POST if template.ends_with("/customers") => Some(json!({"name": format!("Acme {user}")})),
+                    Method::POST if template.ends_with("/contacts") => {
+                        Some(json!({"account_id": account_id, "first_name": "Ed", "last_name": user}))
+                    }
+                    Method::POST if template.ends_with("/qualify") => {
+                        Some(json!({"bant": {"budget": 20, "authority": 20, "need": 20, "timeline": 20}}))
+                    }
+                    Method::POST if template.ends_with("/recycle") => {
+                        let revisit = (chrono::Utc::now() + chrono::Duration::days(30)).date_naive();
+                        Some(json!({"reason": "next quarter", "revisit_on": revisit.to_string()}))
+                    }
+                    Method::POST if template.ends_with("/disqualify") || template.ends_with("/reverse-decision") => {
+                        Some(json!({"reason": "no budget"}))
+                    }
+                    Method::POST if template.ends_with("/convert") => Some(json!({})),
+                    Method::PUT => Some(json!({"version": 0, "bant_min_total": 70, "bant_no_zero_item": true,
+                        "disqualify_reasons": ["no budget"], "conversion_trigger": "off"})),
+                    Method::PATCH if template.contains("/customers/") => {
+                        let version = app.get(&path, &t.admin()).await.body["version"].clone();
+                        Some(json!({"version": version, "industry": format!("by {user}")}))
+                    }
+                    Method::PATCH if template.contains("/contacts/") => {
+                        let version = app.get(&path, &t.admin()).await.body["version"].clone();
+                        Some(json!({"version": version, "job_title": format!("by {user}")}))
+                    }
                     Method::PATCH => {
                         let version = app.get(&path, &t.admin()).await.body["version"].clone();
                         Some(json!({"version": version, "notes": format!("by {user}")}))

@@ -17,7 +17,7 @@ const PLATFORM_ROUTES: [&str; 4] = [
     "/api/system/jobs/{job_id}",
 ];
 
-async fn snapshot(app: &TestApp, a: &Tenant, lead_id: &str) -> Value {
+async fn snapshot(app: &TestApp, a: &Tenant, lead_id: &str, account_id: &str) -> Value {
     let get = |path: String| async move { app.get(&path, &a.admin()).await.body };
     json!({
         "lead": get(a.path(&format!("/leads/{lead_id}"))).await,
@@ -25,6 +25,10 @@ async fn snapshot(app: &TestApp, a: &Tenant, lead_id: &str) -> Value {
         "summary": get(a.path("/dashboard/summary")).await,
         "audit": get("/api/audit?limit=200".to_string()).await,
         "users": get(a.path("/users")).await,
+        "qualification": get(a.path(&format!("/leads/{lead_id}/qualification"))).await,
+        "policy": get(a.path("/leads/qualification-policy")).await,
+        "account": get(a.path(&format!("/customers/{account_id}/overview"))).await,
+        "contacts": get(a.path("/contacts")).await,
     })
 }
 
@@ -49,13 +53,23 @@ async fn another_company_reaches_nothing_on_any_route() {
     let lead_id = lead["id"].as_str().unwrap().to_string();
     let colleague = app.post(&a.path("/users"), &a.admin(), json!({"email": "c@acme.example", "full_name": "C"})).await;
     let user_id = colleague.body["user_id"].as_str().unwrap().to_string();
+    let account = app.post(&a.path("/customers"), &a.admin(), json!({"name": "A's account"})).await;
+    let account_id = account.body["id"].as_str().unwrap().to_string();
+    let contact = app
+        .post(
+            &a.path("/contacts"),
+            &a.admin(),
+            json!({"account_id": account_id, "first_name": "Ann", "last_name": "A"}),
+        )
+        .await;
+    let contact_id = contact.body["id"].as_str().unwrap().to_string();
     // The dashboard consumer counts A's lead asynchronously: let it finish before the snapshot.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while keel_tests::summary(&app, &a).await["leads"]["total"] != 1 {
         assert!(std::time::Instant::now() < deadline, "the dashboard never counted A's lead");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    let before = snapshot(&app, &a, &lead_id).await;
+    let before = snapshot(&app, &a, &lead_id, &account_id).await;
 
     let doc = serde_json::to_value(keel_infra::api::openapi()).unwrap();
     let mut checked = 0;
@@ -66,6 +80,8 @@ async fn another_company_reaches_nothing_on_any_route() {
                 .replace("{company_id}", &a.id)
                 .replace("{lead_id}", &lead_id)
                 .replace("{user_id}", &user_id)
+                .replace("{account_id}", &account_id)
+                .replace("{contact_id}", &contact_id)
                 .replace("{queue}", "dashboard-counters")
                 .replace("{slug}", "validation")
                 .replace("{job_id}", "01JCDEMOJOB000000000000000");
@@ -89,5 +105,5 @@ async fn another_company_reaches_nothing_on_any_route() {
         }
     }
     assert!(checked >= 8, "the matrix covered only {checked} routes");
-    assert_eq!(snapshot(&app, &a, &lead_id).await, before, "A's data changed");
+    assert_eq!(snapshot(&app, &a, &lead_id, &account_id).await, before, "A's data changed");
 }

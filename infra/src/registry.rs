@@ -7,6 +7,8 @@ use keel_function::Function;
 pub fn functions() -> Vec<Function> {
     vec![
         keel_leads::function(),
+        keel_leads::conversion_function(),
+        keel_customers::function(),
         keel_identity::function(),
         keel_dashboard::function(),
         keel_dashboard::counters_function(),

@@ -220,8 +220,9 @@ test("a company's administrator and viewer walk every page", async () => {
     // Signed out, a link to a lead leads there after signing in.
     // What went wrong, should the way back fail: the API's refusals and what the page says.
     const refused = [];
-    viewer.on("response", (r) => r.url().includes("/api/") && r.status() >= 400 &&
+    viewer.on("response", (r) => r.url().includes("/api/") &&
       refused.push(`${r.request().method()} ${new URL(r.url()).pathname} → ${r.status()}`));
+    viewer.on("framenavigated", (f) => f === viewer.mainFrame() && refused.push(`at ${f.url().replace(BASE, "")}`));
     const leadUrl = await viewer.locator("#leads-table tbody tr[data-lead-id] a").first().getAttribute("href").catch(() => null);
     await viewer.click("#sign-out");
     await viewer.waitForSelector("#auth-form");
@@ -232,7 +233,9 @@ test("a company's administrator and viewer walk every page", async () => {
     await viewer.click("#auth-submit");
     await viewer.waitForURL(`${BASE}${target}`).catch(async (e) => {
       const said = await viewer.locator("[role=alert], .invalid-feedback").allTextContents().catch(() => []);
-      throw new Error(`${e.message}\nAPI refusals: ${refused.join("; ") || "none"}\nThe page says: ${said.join(" | ")}`);
+      await viewer.screenshot({ path: `${OUT}way-back-failed.png` }).catch(() => {});
+      said.push(`email=${await viewer.inputValue("[name=email]").catch(() => "?")}`);
+      throw new Error(`${e.message}\nAPI calls and navigations: ${refused.join("; ") || "none"}\nThe page says: ${said.join(" | ")}`);
     });
     assert.deepEqual(cspViolations, [], "the UI runs under the deployed CSP");
   } finally {

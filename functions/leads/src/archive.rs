@@ -13,7 +13,7 @@ use crate::capture::actor;
 use crate::read::lead_id;
 use crate::repo;
 use crate::update::stale;
-use crate::version::etag;
+use keel_http::version::etag;
 use keel_store::{Refusal, WriteError};
 
 /// Archive a lead: it leaves the working lists but stays readable and can be restored by

@@ -14,7 +14,7 @@ use keel_store::{Refusal, UnitOfWork, WriteError};
 use ulid::Ulid;
 
 use crate::repo;
-use crate::version::etag;
+use keel_http::version::etag;
 
 const IDEMPOTENCY_SCOPE: &str = "leads.create";
 

@@ -7,7 +7,7 @@ use keel_core::Lead;
 use keel_http::{ApiError, ApiPath, AppState, Id, Permission, TenantContext};
 
 use crate::repo;
-use crate::version::etag;
+use keel_http::version::etag;
 
 /// Only well-formed ids reach the table; anything else cannot exist.
 pub(crate) fn lead_id(raw: &str) -> Result<&str, ApiError> {

@@ -14,7 +14,7 @@ use keel_store::TenantKeys;
 use crate::capture::actor;
 use crate::read::lead_id;
 use crate::repo;
-use crate::version::{etag, expected};
+use keel_http::version::{etag, expected};
 use keel_store::{Refusal, WriteError};
 
 /// Edit a lead. Send the version you read (`If-Match: "3"` or `"version": 3`); if someone changed

@@ -1,6 +1,6 @@
 //! The Lead: a person with intent, not yet an account. Capture, validation, patching, status.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use ulid::Ulid;
 use utoipa::ToSchema;
@@ -157,7 +157,7 @@ pub struct LeadPatch {
 }
 
 /// Distinguishes "absent" (outer `None`, via `default`) from "null" (`Some(None)`).
-fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+pub(crate) fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
     Ok(Some(Option::deserialize(d)?))
 }
 
@@ -212,12 +212,12 @@ impl NewLead {
     }
 }
 
-fn email(e: &mut FieldErrors, raw: Option<&str>) -> Option<Email> {
+pub(crate) fn email(e: &mut FieldErrors, raw: Option<&str>) -> Option<Email> {
     let raw = raw.map(str::trim).filter(|v| !v.is_empty())?;
     Email::parse(raw).map_err(|m| e.add("email", m)).ok()
 }
 
-fn phone(e: &mut FieldErrors, raw: Option<&str>) -> Option<Phone> {
+pub(crate) fn phone(e: &mut FieldErrors, raw: Option<&str>) -> Option<Phone> {
     let raw = raw.map(str::trim).filter(|v| !v.is_empty())?;
     Phone::parse(raw).map_err(|m| e.add("phone", m)).ok()
 }
@@ -225,7 +225,7 @@ fn phone(e: &mut FieldErrors, raw: Option<&str>) -> Option<Phone> {
 /// A web address people can open: `http(s)://` or no scheme at all, then a host name with a dot
 /// (and maybe a port). Anything else — `javascript:`, `data:`, `file://` — is refused: the UI
 /// links to it.
-fn website(e: &mut FieldErrors, raw: Option<&str>) -> Option<String> {
+pub(crate) fn website(e: &mut FieldErrors, raw: Option<&str>) -> Option<String> {
     let value = line(e, "website", raw, false, WEBSITE_MAX)?;
     let rest = match value.split_once("://") {
         Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https") => rest,
@@ -277,6 +277,30 @@ pub struct Lead {
     pub created_by: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The latest qualification score (0–100), once the lead has been assessed.
+    #[serde(default)]
+    pub qualification_score: Option<u8>,
+    /// Why the lead was last recycled or disqualified.
+    #[serde(default)]
+    pub status_reason: Option<String>,
+    /// When a recycled lead is to be looked at again.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub revisit_on: Option<NaiveDate>,
+    /// What the lead became: set once, by its conversion.
+    #[serde(default)]
+    pub conversion: Option<ConversionPointers>,
+}
+
+/// The records a conversion made from a lead (the lead itself keeps all its data).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ConversionPointers {
+    pub account_id: String,
+    pub contact_id: String,
+    pub opportunity_id: String,
+    pub activity_id: String,
+    pub converted_by: String,
+    pub converted_at: DateTime<Utc>,
 }
 
 impl Lead {
@@ -307,6 +331,10 @@ impl Lead {
             created_by: actor.to_string(),
             created_at: now,
             updated_at: now,
+            qualification_score: None,
+            status_reason: None,
+            revisit_on: None,
+            conversion: None,
         };
         lead.rescore();
         lead
@@ -385,6 +413,9 @@ impl Lead {
         };
         let mut next = Lead::capture(draft, self.id, &self.created_by, self.created_at);
         next.status = status;
+        next.qualification_score = self.qualification_score;
+        next.status_reason = self.status_reason.clone();
+        next.revisit_on = self.revisit_on;
         next.version = self.version + 1;
         next.updated_at = now;
         Ok(next)
@@ -407,7 +438,7 @@ impl Lead {
 
     /// The fields people and rules change: what "changed" means for events and the audit trail
     /// (compared by `keel_store::audit::AuditRecord::diff`).
-    pub const RECORDED_FIELDS: [&'static str; 19] = [
+    pub const RECORDED_FIELDS: [&'static str; 23] = [
         "first_name",
         "last_name",
         "company_name",
@@ -427,11 +458,34 @@ impl Lead {
         "status",
         "score",
         "score_band",
+        "qualification_score",
+        "status_reason",
+        "revisit_on",
+        "conversion",
     ];
 
     /// The lead as JSON (plain strings, numbers and nulls: serialising it cannot fail).
     pub fn as_json(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use super::*;
+
+    /// A valid lead captured at `now`.
+    pub fn lead(now: DateTime<Utc>) -> Lead {
+        let draft = NewLead {
+            first_name: Some("Ana".into()),
+            last_name: Some("Silva".into()),
+            email: Some("ana@acme.example".into()),
+            source: Some("Web".into()),
+            campaign: Some("Q4".into()),
+            medium: Some("Email".into()),
+            ..Default::default()
+        };
+        Lead::capture(draft.validate().unwrap(), Ulid::nil(), "u", now)
     }
 }
 

@@ -2,12 +2,20 @@
 //!
 //! Everything here is pure so it can be tested in isolation and reused by every function.
 
+pub mod account;
+pub mod activity;
+pub mod contact;
 pub mod contact_point;
+pub mod conversion;
 pub mod field_error;
 pub mod lead;
+pub mod money;
+pub mod opportunity;
+pub mod qualification;
 pub mod score;
 
 pub use contact_point::{Email, Phone};
 pub use field_error::{FieldError, FieldErrors};
 pub use lead::{Lead, LeadDraft, LeadPatch, LeadStatus, NewLead};
+pub use money::Money;
 pub use score::{lead_score, ScoreBand};

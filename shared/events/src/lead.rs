@@ -69,3 +69,40 @@ impl DomainEvent for LeadArchived {
     const SOURCE: &'static str = SOURCE_LEADS;
     const VERSION: u32 = 1;
 }
+
+/// A lead was assessed and met the company's thresholds: it is `qualified` and may be converted.
+/// The conversion follow-up consumer reacts to it (auto-convert, when the company's policy says so).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadQualified {
+    pub lead_id: String,
+    pub version: u64,
+    pub assessment_id: String,
+    pub owner_id: String,
+    /// The qualification score (0–100).
+    pub score: u8,
+}
+
+impl DomainEvent for LeadQualified {
+    const DETAIL_TYPE: &'static str = "LeadQualified";
+    const SOURCE: &'static str = SOURCE_LEADS;
+    const VERSION: u32 = 1;
+}
+
+/// A lead was converted, account first: what it became, in one transaction with this event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadConverted {
+    pub lead_id: String,
+    pub account_id: String,
+    /// Whether the conversion created the account (or attached to an existing one).
+    pub account_created: bool,
+    pub contact_id: String,
+    pub opportunity_id: String,
+    pub activity_id: String,
+    pub owner_id: String,
+}
+
+impl DomainEvent for LeadConverted {
+    const DETAIL_TYPE: &'static str = "LeadConverted";
+    const SOURCE: &'static str = SOURCE_LEADS;
+    const VERSION: u32 = 1;
+}

@@ -8,15 +8,19 @@ use serde::{Deserialize, Serialize};
 use ulid::Ulid;
 
 pub mod bus;
+pub mod customers;
 pub mod delivery;
 pub mod lead;
 pub mod system;
 
-pub use lead::{LeadArchived, LeadCreated, LeadUpdated};
+pub use customers::{AccountChanged, ContactChanged};
+pub use lead::{LeadArchived, LeadConverted, LeadCreated, LeadQualified, LeadUpdated};
 pub use system::RedriveRequested;
 
 /// The EventBridge `source` of every event a context publishes.
 pub const SOURCE_LEADS: &str = "keel.leads";
+/// The source of account and contact events.
+pub const SOURCE_CUSTOMERS: &str = "keel.customers";
 
 /// Who caused an event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

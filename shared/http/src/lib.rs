@@ -18,6 +18,7 @@ pub mod secrets;
 pub mod settings;
 pub mod state;
 pub mod telemetry;
+pub mod version;
 
 pub use auth::{Claims, CompanyScope, Role, TenantContext, TokenIssuer, TokenVerifier};
 pub use idempotency::IdempotentCreate;

@@ -42,7 +42,7 @@ pub struct ProblemKind {
 }
 
 /// Every kind of problem the API answers.
-pub const PROBLEM_KINDS: [ProblemKind; 16] = [
+pub const PROBLEM_KINDS: [ProblemKind; 18] = [
     kind("validation", "Invalid input", 400, "Fields are missing or malformed; `errors` names each with the reason."),
     kind(
         "malformed",
@@ -65,6 +65,18 @@ pub const PROBLEM_KINDS: [ProblemKind; 16] = [
         "Stale version",
         409,
         "The record changed since you read it; `current_version` says to what.",
+    ),
+    kind(
+        "not-eligible",
+        "Not eligible",
+        409,
+        "The record is not ready for this (a lead that is not qualified); `errors` lists each unmet condition.",
+    ),
+    kind(
+        "never-deleted",
+        "Never deleted",
+        405,
+        "Accounts are never deleted: set their lifecycle to inactive instead; their history stays.",
     ),
     kind("too-large", "Request too large", 413, "The body is larger than the limit."),
     kind("unsupported-media-type", "Unsupported media type", 415, "Send the body as application/json."),
@@ -114,6 +126,13 @@ pub enum ApiError {
     PreconditionRequired,
     #[error("rule violated")]
     Rule(FieldErrors),
+    /// The record is not ready for what was asked (a lead that is not qualified, converted):
+    /// `errors` lists each unmet condition with why.
+    #[error("not eligible")]
+    NotEligible { detail: String, errors: FieldErrors },
+    /// Records that are never deleted (accounts) answer `DELETE` with where to go instead.
+    #[error("never deleted")]
+    NeverDeleted(&'static str),
     #[error("idempotency key reused with another request")]
     IdempotencyMismatch,
     #[error("payload too large")]
@@ -239,6 +258,13 @@ impl ApiError {
                 errors: errors.0.clone(),
                 ..p(StatusCode::UNPROCESSABLE_ENTITY, "rule-violated", "Not allowed", summary(errors))
             },
+            ApiError::NotEligible { detail, errors } => Problem {
+                errors: errors.0.clone(),
+                ..p(StatusCode::CONFLICT, "not-eligible", "Not eligible", detail.clone())
+            },
+            ApiError::NeverDeleted(detail) => {
+                p(StatusCode::METHOD_NOT_ALLOWED, "never-deleted", "Never deleted", detail.to_string())
+            }
             ApiError::IdempotencyMismatch => p(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "idempotency-key-reused",
@@ -338,6 +364,8 @@ mod tests {
             ApiError::TooLarge,
             ApiError::UnsupportedMediaType,
             ApiError::Rule(FieldErrors::default()),
+            ApiError::NotEligible { detail: String::new(), errors: FieldErrors::default() },
+            ApiError::NeverDeleted("x"),
             ApiError::IdempotencyMismatch,
             ApiError::PreconditionRequired,
             ApiError::RateLimited { retry_after: 1 },

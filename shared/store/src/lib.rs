@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod aws;
 pub mod counter;
+pub mod crm;
 pub mod cursor;
 pub mod db;
 pub mod error;

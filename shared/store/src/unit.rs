@@ -206,6 +206,12 @@ impl<'a> UnitOfWork<'a> {
         self.items.len()
     }
 
+    /// The unit's items, for a consumer whose writes commit with its claim in the harness's own
+    /// transaction (`keel_worker`): the same items, conditions and all, without committing here.
+    pub fn into_items(self) -> Vec<TransactWriteItem> {
+        self.items.into_iter().map(|(item, _)| item).collect()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
     }

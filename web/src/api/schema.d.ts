@@ -209,6 +209,114 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/companies/{company_id}/contacts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Contacts by last name, of the company or of one account. */
+        get: operations["list_contacts"];
+        put?: never;
+        /**
+         * Add a contact to an account. The account's first contact is its primary contact; `primary:
+         *     true` makes a new one primary instead of the current one.
+         */
+        post: operations["create_contact"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/companies/{company_id}/contacts/{contact_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One contact. */
+        get: operations["get_contact"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a contact (managers and administrators). The audit trail keeps what it was; its
+         *     activities stay on the account's timeline. A primary contact leaves its account without one
+         *     until another is made primary.
+         */
+        delete: operations["delete_contact"];
+        options?: never;
+        head?: never;
+        /**
+         * Edit a contact (send the version you read). Another `account_id` moves it, with its history;
+         *     `primary: true` makes it its account's primary contact (the previous one stops being it).
+         */
+        patch: operations["update_contact"];
+        trace?: never;
+    };
+    "/api/companies/{company_id}/customers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The company's accounts by name (inactive ones only when asked for by lifecycle). */
+        get: operations["list_accounts"];
+        put?: never;
+        /** Create an account. Send an `Idempotency-Key` to make retries safe. */
+        post: operations["create_account"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/companies/{company_id}/customers/{account_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One account with its health score and the factors behind it. */
+        get: operations["get_account"];
+        put?: never;
+        post?: never;
+        /**
+         * Accounts are never deleted: this answers 405 with a problem pointing to deactivation
+         *     (`PATCH` with `lifecycle: inactive`), which keeps the account's history readable.
+         */
+        delete: operations["delete_account"];
+        options?: never;
+        head?: never;
+        /**
+         * Edit an account. Send the version you read (`If-Match` or `version`); a stale one is a 409.
+         *     `lifecycle` moves by the rules (prospect → customer → churned → customer; any → inactive;
+         *     inactive → prospect); any other move is a 422 naming the allowed ones.
+         */
+        patch: operations["update_account"];
+        trace?: never;
+    };
+    "/api/companies/{company_id}/customers/{account_id}/overview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The account with its contacts (roles, primary), open opportunities and latest activities. */
+        get: operations["account_overview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/companies/{company_id}/dashboard/summary": {
         parameters: {
             query?: never;
@@ -282,6 +390,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/companies/{company_id}/leads/qualification-policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The company's qualification policy (defaults until an administrator saves one). */
+        get: operations["get_policy"];
+        /** Replace the policy. Send the `version` you read; a stale one is a 409. */
+        put: operations["put_policy"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/companies/{company_id}/leads/{lead_id}": {
         parameters: {
             query?: never;
@@ -306,6 +432,160 @@ export interface paths {
          *     phone stay unique; the score is recomputed.
          */
         patch: operations["update_lead"];
+        trace?: never;
+    };
+    "/api/companies/{company_id}/leads/{lead_id}/conversion-preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What converting the lead would create, whether it may be converted now, and existing accounts
+         *     to attach it to instead.
+         */
+        get: operations["conversion_preview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/companies/{company_id}/leads/{lead_id}/convert": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Convert a qualified lead, account first: an account (or the existing `account_id`), a contact
+         *     of it, an opportunity of both and the activity recording it, in one transaction. Anything but a
+         *     qualified lead is a 409 listing the unmet conditions, with nothing written. Calling again (or
+         *     ten times at once) answers the ids of the one conversion that happened, with 200.
+         */
+        post: operations["convert_lead"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/companies/{company_id}/leads/{lead_id}/disqualify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Disqualify a lead for one of the company's reasons (`disqualify_reasons` of the policy). */
+        post: operations["disqualify_lead"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/companies/{company_id}/leads/{lead_id}/qualification": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The lead's current assessment, its history and whether it may be converted. */
+        get: operations["get_qualification"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/companies/{company_id}/leads/{lead_id}/qualify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Assess a lead. BANT items are 0–25 each (total 0–100); MEDDICC items are unknown, weak or
+         *     confirmed. The company's thresholds (default: BANT total ≥ 70 and no item at 0) decide the
+         *     outcome. Send an `Idempotency-Key` to make a retry record one assessment.
+         */
+        post: operations["qualify_lead"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/companies/{company_id}/leads/{lead_id}/recycle": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send a lead back to nurturing with the reason and the date to look at it again. */
+        post: operations["recycle_lead"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/companies/{company_id}/leads/{lead_id}/reverse-decision": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Undo the latest recycle or disqualification (managers and administrators): the lead returns to
+         *     the status it had, as long as nothing moved it since.
+         */
+        post: operations["reverse_decision"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/companies/{company_id}/leads/{lead_id}/risk-score": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The lead's risk (0–100) with each factor, its weight and why it applies or not; the same
+         *     inputs always give the same score.
+         */
+        get: operations["get_risk_score"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/companies/{company_id}/users": {
@@ -523,6 +803,136 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * @description An account as stored and returned. The counters and `last_activity_at` are kept by the
+         *     transactions that change what they count (conversion, contacts, deals), and feed the health score.
+         */
+        Account: {
+            address?: null | components["schemas"]["Address"];
+            /** Format: int32 */
+            contact_count?: number;
+            /** Format: date-time */
+            created_at: string;
+            created_by: string;
+            domain?: string | null;
+            id: string;
+            industry?: string | null;
+            /** Format: date-time */
+            last_activity_at?: string | null;
+            lifecycle: components["schemas"]["Lifecycle"];
+            name: string;
+            /** Format: int32 */
+            open_opportunities?: number;
+            owner_id: string;
+            primary_contact_id?: string | null;
+            size?: string | null;
+            /** @description The lead this account was converted from, when it was. */
+            source_lead_id?: string | null;
+            type: components["schemas"]["AccountType"];
+            /** Format: date-time */
+            updated_at: string;
+            /** Format: int64 */
+            version: number;
+            website?: string | null;
+            /** Format: int32 */
+            won_opportunities?: number;
+            /**
+             * @description Won revenue per currency, in minor units. Left out while empty: DynamoDB Local 3.x drops
+             *     the type of an empty map in stream records, which stalls every stream reader.
+             */
+            won_revenue_minor?: {
+                [key: string]: number;
+            };
+        };
+        AccountOverview: {
+            account: components["schemas"]["AccountView"];
+            /** @description Primary contact first, then by name. */
+            contacts: components["schemas"]["ContactSummary"][];
+            /** @description Newest first. */
+            latest_activities: components["schemas"]["Activity"][];
+            open_opportunities: components["schemas"]["OpportunitySummary"][];
+        };
+        /** @description The body of `PATCH …/customers/{id}`: fields left out stay; `null` clears an optional one. */
+        AccountPatch: {
+            address?: null | components["schemas"]["Address"];
+            domain?: string | null;
+            industry?: string | null;
+            lifecycle?: null | components["schemas"]["Lifecycle"];
+            name?: string | null;
+            owner_id?: string | null;
+            size?: string | null;
+            type?: null | components["schemas"]["AccountType"];
+            /** Format: int64 */
+            version?: number | null;
+            website?: string | null;
+        };
+        AccountSuggestion: {
+            account_id: string;
+            domain?: string | null;
+            lifecycle: string;
+            /** @description `domain` (the lead's email domain is the account's) or `name` (the names match). */
+            matched_by: string;
+            name: string;
+            owner_id: string;
+        };
+        /** @enum {string} */
+        AccountType: "prospect" | "customer" | "partner" | "reseller" | "other";
+        /** @description An account with its health, as the API answers it. */
+        AccountView: components["schemas"]["Account"] & {
+            health: components["schemas"]["Health"];
+        };
+        Activity: {
+            body?: string | null;
+            /** Format: date-time */
+            created_at: string;
+            created_by: string;
+            /** Format: int32 */
+            duration_minutes?: number | null;
+            id: string;
+            /** Format: date-time */
+            occurred_at: string;
+            outcome?: string | null;
+            owner_id: string;
+            related: components["schemas"]["Related"][];
+            subject: string;
+            type: components["schemas"]["ActivityType"];
+            /** Format: int64 */
+            version: number;
+        };
+        /** @enum {string} */
+        ActivityType: "call" | "email" | "meeting" | "note" | "task" | "whatsapp" | "stage_change" | "system";
+        Address: {
+            city?: string | null;
+            /**
+             * @description ISO 3166-1 alpha-2, upper case.
+             * @example PT
+             */
+            country?: string | null;
+            line1?: string | null;
+            line2?: string | null;
+            postal_code?: string | null;
+            region?: string | null;
+        };
+        /** @description One assessment as recorded: who, when, what, and what it concluded. */
+        Assessment: {
+            /** Format: date-time */
+            assessed_at: string;
+            assessed_by: string;
+            bant?: null | components["schemas"]["Bant"];
+            /** @description The thresholds' conditions as they stood for this assessment. */
+            conditions: components["schemas"]["Condition"][];
+            evidence?: null | components["schemas"]["BantEvidence"];
+            id: string;
+            meddicc?: null | components["schemas"]["Meddicc"];
+            /** Format: int32 */
+            meddicc_score?: number | null;
+            outcome: components["schemas"]["Outcome"];
+            /**
+             * Format: int32
+             * @description BANT total when BANT was assessed, else the MEDDICC score (0–100).
+             */
+            score: number;
+        };
         AuditRecord: {
             /** @description `<entity>.<verb>`, e.g. `lead.create`, `lead.update`, `lead.archive`. */
             action: string;
@@ -564,6 +974,35 @@ export interface components {
             events: components["schemas"]["EventDelivery"];
             jobs: components["schemas"]["Page_Job"];
         };
+        /** @description BANT as recorded. */
+        Bant: {
+            /** Format: int32 */
+            authority: number;
+            /** Format: int32 */
+            budget: number;
+            /** Format: int32 */
+            need: number;
+            /** Format: int32 */
+            timeline: number;
+        };
+        /** @description Why each BANT item scored what it did (free text, optional). */
+        BantEvidence: {
+            authority?: string | null;
+            budget?: string | null;
+            need?: string | null;
+            timeline?: string | null;
+        };
+        /** @description BANT as sent: integers 0–25 (wider types so a wrong number is named, not a parse failure). */
+        BantInput: {
+            /** Format: int64 */
+            authority?: number | null;
+            /** Format: int64 */
+            budget?: number | null;
+            /** Format: int64 */
+            need?: number | null;
+            /** Format: int64 */
+            timeline?: number | null;
+        };
         Choice: {
             choice_token: string;
             company_id: string;
@@ -583,6 +1022,119 @@ export interface components {
             company_id: string;
             company_name: string;
         };
+        /** @description One condition of the conversion checklist. */
+        Condition: {
+            /** @description A stable name: `status`, `bant_total`, `bant_no_zero_item`, `meddicc.<item>`. */
+            condition: string;
+            met: boolean;
+            why: string;
+        };
+        /** @description A contact as stored and returned. */
+        Contact: {
+            account_id: string;
+            /** Format: date-time */
+            created_at: string;
+            created_by: string;
+            email?: string | null;
+            first_name: string;
+            id: string;
+            job_title?: string | null;
+            last_name: string;
+            owner_id: string;
+            phone?: string | null;
+            primary: boolean;
+            roles: components["schemas"]["ContactRole"][];
+            /** @description The lead this contact was converted from, when it was. */
+            source_lead_id?: string | null;
+            /** Format: date-time */
+            updated_at: string;
+            /** Format: int64 */
+            version: number;
+        };
+        /**
+         * @description The body of `PATCH …/contacts/{id}`. Sending another `account_id` moves the contact (its
+         *     history stays with it); `primary: true` makes it its account's primary contact.
+         */
+        ContactPatch: {
+            account_id?: string | null;
+            email?: string | null;
+            first_name?: string | null;
+            job_title?: string | null;
+            last_name?: string | null;
+            owner_id?: string | null;
+            phone?: string | null;
+            primary?: boolean | null;
+            roles?: components["schemas"]["ContactRole"][] | null;
+            /** Format: int64 */
+            version?: number | null;
+        };
+        /** @enum {string} */
+        ContactRole: "decision_maker" | "influencer" | "champion" | "end_user" | "technical" | "executive";
+        /** @description What an account's overview shows of a contact, kept in the account's collection. */
+        ContactSummary: {
+            contact_id: string;
+            email?: string | null;
+            first_name: string;
+            job_title?: string | null;
+            last_name: string;
+            primary: boolean;
+            roles: components["schemas"]["ContactRole"][];
+        };
+        /** @description The records a conversion made from a lead (the lead itself keeps all its data). */
+        ConversionPointers: {
+            account_id: string;
+            activity_id: string;
+            contact_id: string;
+            /** Format: date-time */
+            converted_at: string;
+            converted_by: string;
+            opportunity_id: string;
+        };
+        ConversionPreview: {
+            conversion_eligibility: components["schemas"]["Condition"][];
+            eligible: boolean;
+            lead_id: string;
+            /** @description The email domain a new account would get, unless it is a public mail provider's. */
+            new_account_domain?: string | null;
+            /** @description The name a new account would get (the lead's company, else the person's name). */
+            new_account_name: string;
+            /** @description Existing accounts to attach to instead, domain matches first. */
+            suggestions: components["schemas"]["AccountSuggestion"][];
+        };
+        ConversionResult: {
+            /** @description Whether this conversion created the account (false: it joined an existing one). */
+            account_created: boolean;
+            account_id: string;
+            activity_id: string;
+            contact_id: string;
+            lead_id: string;
+            opportunity_id: string;
+        };
+        /**
+         * @description What happens when a lead becomes qualified.
+         * @enum {string}
+         */
+        ConversionTrigger: "off" | "auto_convert";
+        ConvertOpportunity: {
+            amount?: null | components["schemas"]["Money"];
+            /**
+             * @description `YYYY-MM-DD`; defaults to 90 days from today.
+             * @example 2027-03-31
+             */
+            close_date?: string | null;
+            name?: string | null;
+            owner_id?: string | null;
+            /** @description An open stage of the pipeline; defaults to `qualification`. */
+            stage?: string | null;
+        };
+        /** @description The body of `POST …/leads/{id}/convert`. Everything is optional: the lead supplies the rest. */
+        ConvertRequest: {
+            account?: null | components["schemas"]["NewAccount"];
+            /** @description Attach to this existing account instead of creating one. */
+            account_id?: string | null;
+            contact?: null | components["schemas"]["NewContact"];
+            opportunity?: null | components["schemas"]["ConvertOpportunity"];
+        };
         Credentials: {
             /** @description Signs straight into this company when the password is right there. */
             company_id?: string | null;
@@ -594,6 +1146,8 @@ export interface components {
             /** @description When the counters last changed (they follow events within seconds). */
             updated_at?: string | null;
         };
+        /** @enum {string} */
+        Decision: "recycled" | "disqualified" | "reversed";
         /** @description How the company's latest event is doing on its way to the bus. */
         EventDelivery: {
             /**
@@ -632,10 +1186,35 @@ export interface components {
             message: string;
         };
         Health: {
-            dynamodb: string;
-            /** @description `up` or `down`. */
-            status: string;
+            /** @description `healthy` (≥ 70), `watch` (40–69) or `at_risk` (< 40). */
+            band: string;
+            factors: components["schemas"]["HealthFactor"][];
+            /**
+             * Format: int32
+             * @description 0–100: the points of every factor.
+             */
+            score: number;
         };
+        /** @description One factor of an account's health. */
+        HealthFactor: {
+            factor: string;
+            /** Format: int32 */
+            max: number;
+            /**
+             * Format: int32
+             * @description Points earned of `max`.
+             */
+            points: number;
+            why: string;
+        };
+        /** @description One entry of a lead's qualification history. */
+        HistoryEntry: (components["schemas"]["Assessment"] & {
+            /** @enum {string} */
+            record: "assessment";
+        }) | (components["schemas"]["StatusDecision"] & {
+            /** @enum {string} */
+            record: "decision";
+        });
         /**
          * @description An id: 1-64 letters, digits, `-` or `_` (Keel mints ULIDs).
          * @example 01JD7Z3K8Q6W9X2Y4B5C6D7E8F
@@ -666,6 +1245,7 @@ export interface components {
             budget?: string | null;
             campaign: string;
             company_name?: string | null;
+            conversion?: null | components["schemas"]["ConversionPointers"];
             /** Format: date-time */
             created_at: string;
             created_by: string;
@@ -682,12 +1262,21 @@ export interface components {
             phone?: string | null;
             /**
              * Format: int32
+             * @description The latest qualification score (0–100), once the lead has been assessed.
+             */
+            qualification_score?: number | null;
+            /** @description When a recycled lead is to be looked at again. */
+            revisit_on?: string | null;
+            /**
+             * Format: int32
              * @description 0-100, recomputed whenever the profile changes.
              */
             score: number;
             score_band: components["schemas"]["ScoreBand"];
             source: string;
             status: components["schemas"]["LeadStatus"];
+            /** @description Why the lead was last recycled or disqualified. */
+            status_reason?: string | null;
             timeline?: string | null;
             /** Format: date-time */
             updated_at: string;
@@ -742,6 +1331,8 @@ export interface components {
          * @enum {string}
          */
         LeadStatus: "new" | "contacted" | "nurturing" | "qualified" | "unqualified" | "converted" | "archived";
+        /** @enum {string} */
+        Lifecycle: "prospect" | "customer" | "churned" | "inactive";
         Me: {
             company_id: string;
             company_name: string;
@@ -751,11 +1342,73 @@ export interface components {
             role: string;
             user_id: string;
         };
+        /** @description MEDDICC: an item left out is `unknown`. */
+        Meddicc: {
+            champion?: components["schemas"]["MeddiccItem"];
+            competition?: components["schemas"]["MeddiccItem"];
+            decision_criteria?: components["schemas"]["MeddiccItem"];
+            decision_process?: components["schemas"]["MeddiccItem"];
+            economic_buyer?: components["schemas"]["MeddiccItem"];
+            identify_pain?: components["schemas"]["MeddiccItem"];
+            metrics?: components["schemas"]["MeddiccItem"];
+        };
+        MeddiccItem: {
+            notes?: string | null;
+            status?: components["schemas"]["MeddiccStatus"];
+        };
+        /** @enum {string} */
+        MeddiccStatus: "unknown" | "weak" | "confirmed";
+        Money: {
+            /**
+             * @description ISO 4217 code, upper case.
+             * @example USD
+             */
+            currency: string;
+            /**
+             * Format: int64
+             * @description The amount in the currency's minor unit (cents for USD): 1250000 is 12,500.00.
+             * @example 1250000
+             */
+            value_minor: number;
+        };
         MyPermissions: {
             company_id: string;
             permissions: string[];
             role: string;
             user_id: string;
+        };
+        /** @description The body of `POST …/customers` (and the account part of a conversion). */
+        NewAccount: {
+            address?: null | components["schemas"]["Address"];
+            /**
+             * @description The email domain people of this account write from (`acme.example`); taken from the
+             *     website when left out.
+             */
+            domain?: string | null;
+            industry?: string | null;
+            /** @example Acme Ltd */
+            name?: string | null;
+            /** @description Defaults to the person creating the account. */
+            owner_id?: string | null;
+            size?: string | null;
+            type?: null | components["schemas"]["AccountType"];
+            website?: string | null;
+        };
+        /**
+         * @description The body of `POST …/contacts` (and the contact part of a conversion, where every field is
+         *     taken from the lead unless sent).
+         */
+        NewContact: {
+            account_id?: string | null;
+            email?: string | null;
+            first_name?: string | null;
+            job_title?: string | null;
+            last_name?: string | null;
+            owner_id?: string | null;
+            phone?: string | null;
+            /** @description Make this the account's primary contact (the account's first contact always is). */
+            primary?: boolean;
+            roles?: components["schemas"]["ContactRole"][];
         };
         /**
          * @description The body of `POST …/leads`. Everything is optional at the parsing layer so that validation can
@@ -802,6 +1455,68 @@ export interface components {
             full_name?: string | null;
             role?: string | null;
         };
+        /** @enum {string} */
+        OpportunityStatus: "open" | "won" | "lost";
+        /** @description What an account's overview shows of an opportunity, kept in the account's collection. */
+        OpportunitySummary: {
+            amount?: null | components["schemas"]["Money"];
+            close_date: string;
+            name: string;
+            opportunity_id: string;
+            owner_id: string;
+            stage: string;
+            status: components["schemas"]["OpportunityStatus"];
+        };
+        /**
+         * @description The qualification's verdict.
+         * @enum {string}
+         */
+        Outcome: "qualified" | "nurturing";
+        /**
+         * @description A page of a listing. Filtered pages may hold fewer than `limit` items: keep following
+         *     `next_cursor` until it is null.
+         */
+        Page_Account: {
+            items: {
+                address?: null | components["schemas"]["Address"];
+                /** Format: int32 */
+                contact_count?: number;
+                /** Format: date-time */
+                created_at: string;
+                created_by: string;
+                domain?: string | null;
+                id: string;
+                industry?: string | null;
+                /** Format: date-time */
+                last_activity_at?: string | null;
+                lifecycle: components["schemas"]["Lifecycle"];
+                name: string;
+                /** Format: int32 */
+                open_opportunities?: number;
+                owner_id: string;
+                primary_contact_id?: string | null;
+                size?: string | null;
+                /** @description The lead this account was converted from, when it was. */
+                source_lead_id?: string | null;
+                type: components["schemas"]["AccountType"];
+                /** Format: date-time */
+                updated_at: string;
+                /** Format: int64 */
+                version: number;
+                website?: string | null;
+                /** Format: int32 */
+                won_opportunities?: number;
+                /**
+                 * @description Won revenue per currency, in minor units. Left out while empty: DynamoDB Local 3.x drops
+                 *     the type of an empty map in stream records, which stalls every stream reader.
+                 */
+                won_revenue_minor?: {
+                    [key: string]: number;
+                };
+            }[];
+            /** @description `cursor` for the next page; null on the last one. */
+            next_cursor?: string | null;
+        };
         /**
          * @description A page of a listing. Filtered pages may hold fewer than `limit` items: keep following
          *     `next_cursor` until it is null.
@@ -820,6 +1535,35 @@ export interface components {
                 request_id: string;
                 role: string;
                 source_ip: string;
+            }[];
+            /** @description `cursor` for the next page; null on the last one. */
+            next_cursor?: string | null;
+        };
+        /**
+         * @description A page of a listing. Filtered pages may hold fewer than `limit` items: keep following
+         *     `next_cursor` until it is null.
+         */
+        Page_Contact: {
+            items: {
+                account_id: string;
+                /** Format: date-time */
+                created_at: string;
+                created_by: string;
+                email?: string | null;
+                first_name: string;
+                id: string;
+                job_title?: string | null;
+                last_name: string;
+                owner_id: string;
+                phone?: string | null;
+                primary: boolean;
+                roles: components["schemas"]["ContactRole"][];
+                /** @description The lead this contact was converted from, when it was. */
+                source_lead_id?: string | null;
+                /** Format: date-time */
+                updated_at: string;
+                /** Format: int64 */
+                version: number;
             }[];
             /** @description `cursor` for the next page; null on the last one. */
             next_cursor?: string | null;
@@ -859,6 +1603,7 @@ export interface components {
                 budget?: string | null;
                 campaign: string;
                 company_name?: string | null;
+                conversion?: null | components["schemas"]["ConversionPointers"];
                 /** Format: date-time */
                 created_at: string;
                 created_by: string;
@@ -875,12 +1620,21 @@ export interface components {
                 phone?: string | null;
                 /**
                  * Format: int32
+                 * @description The latest qualification score (0–100), once the lead has been assessed.
+                 */
+                qualification_score?: number | null;
+                /** @description When a recycled lead is to be looked at again. */
+                revisit_on?: string | null;
+                /**
+                 * Format: int32
                  * @description 0-100, recomputed whenever the profile changes.
                  */
                 score: number;
                 score_band: components["schemas"]["ScoreBand"];
                 source: string;
                 status: components["schemas"]["LeadStatus"];
+                /** @description Why the lead was last recycled or disqualified. */
+                status_reason?: string | null;
                 timeline?: string | null;
                 /** Format: date-time */
                 updated_at: string;
@@ -894,6 +1648,17 @@ export interface components {
         PasswordChange: {
             current_password: string;
             new_password: string;
+        };
+        /** @description The body of `PUT …/leads/qualification-policy`. */
+        PolicyUpdate: {
+            /** Format: int64 */
+            bant_min_total: number;
+            bant_no_zero_item: boolean;
+            conversion_trigger: components["schemas"]["ConversionTrigger"];
+            disqualify_reasons: string[];
+            meddicc_required?: string[];
+            /** Format: int64 */
+            version: number;
         };
         /** @description `application/problem+json`. */
         Problem: {
@@ -924,6 +1689,73 @@ export interface components {
             status: number;
             title: string;
         };
+        /** @description A company's qualification rules (admins edit them; versioned). */
+        QualificationPolicy: {
+            /**
+             * Format: int32
+             * @description The BANT total (0–100) a lead needs to qualify.
+             */
+            bant_min_total: number;
+            /** @description Whether any BANT item at 0 keeps a lead from qualifying. */
+            bant_no_zero_item: boolean;
+            conversion_trigger: components["schemas"]["ConversionTrigger"];
+            /** @description The reasons a lead may be disqualified for. */
+            disqualify_reasons: string[];
+            /** @description MEDDICC items that must be `confirmed` to qualify (none by default). */
+            meddicc_required: string[];
+            /** Format: int64 */
+            version: number;
+        };
+        QualificationView: {
+            /** @description Each condition for conversion, met or not and why. */
+            conversion_eligibility: components["schemas"]["Condition"][];
+            current?: null | components["schemas"]["Assessment"];
+            eligible: boolean;
+            /** @description Assessments and decisions, newest first (the latest 50). */
+            history: components["schemas"]["HistoryEntry"][];
+            lead_id: string;
+            status: string;
+        };
+        /** @description The body of `POST …/leads/{id}/qualify`: BANT, MEDDICC or both. */
+        QualifyRequest: {
+            bant?: null | components["schemas"]["BantInput"];
+            evidence?: null | components["schemas"]["BantEvidence"];
+            meddicc?: null | components["schemas"]["Meddicc"];
+        };
+        QualifyResult: {
+            assessment: components["schemas"]["Assessment"];
+            conditions: components["schemas"]["Condition"][];
+            outcome: components["schemas"]["Outcome"];
+            /**
+             * Format: int32
+             * @description 0–100: the BANT total, or the MEDDICC score when only MEDDICC was assessed.
+             */
+            score: number;
+            status: string;
+            /**
+             * Format: int64
+             * @description The lead's version after the assessment.
+             */
+            version: number;
+        };
+        /** @description The body of `POST …/disqualify` and `POST …/reverse-decision`. */
+        ReasonRequest: {
+            reason?: string | null;
+        };
+        /**
+         * @description The kinds of record an activity relates to (the timelines that show it).
+         * @enum {string}
+         */
+        RecordKind: "lead" | "account" | "contact" | "deal";
+        /** @description The body of `POST …/recycle`. */
+        RecycleRequest: {
+            reason?: string | null;
+            /**
+             * @description When to look at the lead again (`YYYY-MM-DD`, after today).
+             * @example 2027-01-15
+             */
+            revisit_on?: string | null;
+        };
         RefreshRequest: {
             company_id: string;
             refresh_token: string;
@@ -933,6 +1765,10 @@ export interface components {
             email?: string | null;
             full_name?: string | null;
             password?: string | null;
+        };
+        Related: {
+            id: string;
+            kind: components["schemas"]["RecordKind"];
         };
         RelayStatus: {
             /**
@@ -960,6 +1796,25 @@ export interface components {
         };
         ResetRequest: {
             email: string;
+        };
+        /** @description One factor of the risk score. */
+        RiskFactor: {
+            applies: boolean;
+            factor: string;
+            /**
+             * Format: int32
+             * @description Points this factor adds when it applies; all weights add up to 100.
+             */
+            weight: number;
+            why: string;
+        };
+        RiskScore: {
+            factors: components["schemas"]["RiskFactor"][];
+            /**
+             * Format: int32
+             * @description 0 (no known risk) to 100: the sum of the weights of the factors that apply.
+             */
+            score: number;
         };
         RolePermissions: {
             permissions: string[];
@@ -995,6 +1850,20 @@ export interface components {
              * @description Seconds the link works.
              */
             expires_in: number;
+        };
+        /** @description A recycle, a disqualification or a manager's reversal of one: recorded with the lead. */
+        StatusDecision: {
+            /** Format: date-time */
+            decided_at: string;
+            decided_by: string;
+            decision: components["schemas"]["Decision"];
+            id: string;
+            /** @description The status the lead had before, which a reversal restores. */
+            previous_status: components["schemas"]["LeadStatus"];
+            reason: string;
+            /** Format: date */
+            revisit_on?: string | null;
+            status: components["schemas"]["LeadStatus"];
         };
         SystemInfo: {
             commit: string;
@@ -1897,6 +2766,1056 @@ export interface operations {
             };
         };
     };
+    list_contacts: {
+        parameters: {
+            query?: {
+                /** @description Only this account's contacts */
+                account_id?: string;
+                /** @description decision_maker, influencer, champion, end_user, technical, executive */
+                role?: string;
+                owner_id?: string;
+                /** @description Contacts whose last name starts with this */
+                name?: string;
+                /** @description 1-200, default 50 */
+                limit?: number;
+                /** @description `next_cursor` of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                company_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of contacts, by name */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_Contact"];
+                };
+            };
+            /** @description Not modified since the ETag named in `If-None-Match` (no body). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A query parameter is unknown or invalid (`errors` names it). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_contact: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                company_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewContact"];
+            };
+        };
+        responses: {
+            /** @description Contact created */
+            201: {
+                headers: {
+                    ETag?: string;
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Contact"];
+                };
+            };
+            /** @description The body is not JSON, or a field is missing, unknown or invalid (`errors` names each). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role may not create contacts, or not for another owner. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The account kept changing; try again. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 256 KB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The account does not exist or is inactive, or the owner is not an active user. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_contact: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                company_id: components["schemas"]["Id"];
+                contact_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The contact */
+            200: {
+                headers: {
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Contact"];
+                };
+            };
+            /** @description Not modified since the ETag named in `If-None-Match` (no body). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_contact: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                company_id: components["schemas"]["Id"];
+                contact_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only managers and administrators delete contacts. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The contact or its account changed meanwhile. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_contact: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read */
+                "If-Match"?: string | null;
+            };
+            path: {
+                company_id: components["schemas"]["Id"];
+                contact_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ContactPatch"];
+            };
+        };
+        responses: {
+            /** @description The updated contact */
+            200: {
+                headers: {
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Contact"];
+                };
+            };
+            /** @description The body is not JSON, or a field is missing, unknown or invalid (`errors` names each); `If-Match` is not an ETag this API sent. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role may not edit this contact, or not give it to another owner. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The record changed since you read it (`current_version` says to what). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 256 KB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The primary contact cannot stop being primary in place; the account is missing or inactive. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No version given: send `If-Match` or `version`. */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_accounts: {
+        parameters: {
+            query?: {
+                /** @description prospect, customer, churned, inactive (without it, inactive accounts are left out) */
+                lifecycle?: string;
+                /** @description prospect, customer, partner, reseller, other */
+                type?: string;
+                owner_id?: string;
+                industry?: string;
+                /** @description Accounts whose name starts with this (legal forms like "Ltd" ignored) */
+                name?: string;
+                /** @description 1-200, default 50 */
+                limit?: number;
+                /** @description `next_cursor` of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                company_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of accounts, by name */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_Account"];
+                };
+            };
+            /** @description Not modified since the ETag named in `If-None-Match` (no body). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A query parameter is unknown or invalid (`errors` names it). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_account: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes retries safe */
+                "Idempotency-Key"?: string | null;
+            };
+            path: {
+                company_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewAccount"];
+            };
+        };
+        responses: {
+            /** @description Account created */
+            201: {
+                headers: {
+                    ETag?: string;
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountView"];
+                };
+            };
+            /** @description The body is not JSON, or a field is missing, unknown or invalid (`errors` names each); `Idempotency-Key` is not 1-255 visible ASCII characters. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role may not create accounts, or not for another owner. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 256 KB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The owner is not an active user; the `Idempotency-Key` was used with another body. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_account: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                company_id: components["schemas"]["Id"];
+                account_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The account */
+            200: {
+                headers: {
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountView"];
+                };
+            };
+            /** @description Not modified since the ETag named in `If-None-Match` (no body). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_account: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                company_id: components["schemas"]["Id"];
+                account_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role may not change accounts it does not own. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Accounts are never deleted; set lifecycle to inactive. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_account: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read */
+                "If-Match"?: string | null;
+            };
+            path: {
+                company_id: components["schemas"]["Id"];
+                account_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccountPatch"];
+            };
+        };
+        responses: {
+            /** @description The updated account */
+            200: {
+                headers: {
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountView"];
+                };
+            };
+            /** @description The body is not JSON, or a field is missing, unknown or invalid (`errors` names each); `If-Match` is not an ETag this API sent. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role may not edit this account, or not give it to another owner. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The record changed since you read it (`current_version` says to what). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 256 KB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Lifecycle move not allowed, or the owner is not an active user. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No version given: send `If-Match` or `version`. */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    account_overview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                company_id: components["schemas"]["Id"];
+                account_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The account overview */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountOverview"];
+                };
+            };
+            /** @description Not modified since the ETag named in `If-None-Match` (no body). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     dashboard_summary: {
         parameters: {
             query?: never;
@@ -2359,6 +4278,186 @@ export interface operations {
             };
         };
     };
+    get_policy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                company_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The policy */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QualificationPolicy"];
+                };
+            };
+            /** @description Not modified since the ETag named in `If-None-Match` (no body). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    put_policy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                company_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PolicyUpdate"];
+            };
+        };
+        responses: {
+            /** @description The saved policy */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QualificationPolicy"];
+                };
+            };
+            /** @description The body is not JSON, or a field is missing, unknown or invalid (`errors` names each). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only administrators set policies. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Someone saved the policy since you read it. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 256 KB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     get_lead: {
         parameters: {
             query?: never;
@@ -2624,6 +4723,835 @@ export interface operations {
             };
             /** @description No version given: send `If-Match` or `version`. */
             428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    conversion_preview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                company_id: components["schemas"]["Id"];
+                lead_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The preview */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversionPreview"];
+                };
+            };
+            /** @description Not modified since the ETag named in `If-None-Match` (no body). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    convert_lead: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                company_id: components["schemas"]["Id"];
+                lead_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConvertRequest"];
+            };
+        };
+        responses: {
+            /** @description Converted before: the same ids */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversionResult"];
+                };
+            };
+            /** @description Converted */
+            201: {
+                headers: {
+                    /** @description The account */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversionResult"];
+                };
+            };
+            /** @description The body is not JSON, or a field is missing, unknown or invalid (`errors` names each). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role may not convert this lead, or not assign to others. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not qualified (`errors` lists the unmet conditions), or the lead changed meanwhile. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 256 KB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The account does not exist or is inactive, or an owner is not an active user. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    disqualify_lead: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                company_id: components["schemas"]["Id"];
+                lead_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReasonRequest"];
+            };
+        };
+        responses: {
+            /** @description The disqualified lead */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Lead"];
+                };
+            };
+            /** @description The body is not JSON, or a field is missing, unknown or invalid (`errors` names each). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role may not change this lead. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The lead changed meanwhile. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 256 KB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not one of the company's reasons, or the lead cannot be disqualified. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_qualification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                company_id: components["schemas"]["Id"];
+                lead_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The qualification */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QualificationView"];
+                };
+            };
+            /** @description Not modified since the ETag named in `If-None-Match` (no body). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    qualify_lead: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes retries safe */
+                "Idempotency-Key"?: string | null;
+            };
+            path: {
+                company_id: components["schemas"]["Id"];
+                lead_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QualifyRequest"];
+            };
+        };
+        responses: {
+            /** @description The assessment and its outcome */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QualifyResult"];
+                };
+            };
+            /** @description The body is not JSON, or a field is missing, unknown or invalid (`errors` names each); `Idempotency-Key` is not 1-255 visible ASCII characters. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role may not qualify this lead. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The lead changed while it was being assessed. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 256 KB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The lead is converted, archived or disqualified; the `Idempotency-Key` was used with another body. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    recycle_lead: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                company_id: components["schemas"]["Id"];
+                lead_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RecycleRequest"];
+            };
+        };
+        responses: {
+            /** @description The recycled lead */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Lead"];
+                };
+            };
+            /** @description The body is not JSON, or a field is missing, unknown or invalid (`errors` names each). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role may not change this lead. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The lead changed meanwhile. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 256 KB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The lead is converted, archived or disqualified. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    reverse_decision: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                company_id: components["schemas"]["Id"];
+                lead_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReasonRequest"];
+            };
+        };
+        responses: {
+            /** @description The lead, back where it was */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Lead"];
+                };
+            };
+            /** @description The body is not JSON, or a field is missing, unknown or invalid (`errors` names each). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only managers and administrators reverse decisions. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The lead changed meanwhile. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 256 KB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No decision to reverse, or the lead has moved on since. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_risk_score: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                company_id: components["schemas"]["Id"];
+                lead_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The risk score */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RiskScore"];
+                };
+            };
+            /** @description Not modified since the ETag named in `If-None-Match` (no body). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,7 +1,7 @@
 //! Optimistic concurrency on the wire: `ETag: "<version>"` out, `If-Match` (or `version`) in.
 
+use crate::ApiError;
 use axum::http::{header, HeaderMap, HeaderValue};
-use keel_http::ApiError;
 
 pub fn etag(version: u64) -> (header::HeaderName, HeaderValue) {
     (header::ETAG, HeaderValue::from_str(&format!("\"{version}\"")).expect("digits are a valid header"))

@@ -1,0 +1,468 @@
+//! `/api/companies/{company_id}/contacts`: the people of accounts. A contact always belongs to an
+//! account; each account has one primary contact, switched atomically (the account, the new and
+//! the old primary move in one transaction, each guarded by its version). Moving a contact to
+//! another account keeps its history; deleting one is for managers and leaves its activities on
+//! the account.
+
+use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
+use axum::extract::{RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use keel_core::account::Account;
+use keel_core::contact::{Contact, ContactPatch, ContactRole, NewContact};
+use keel_core::FieldErrors;
+use keel_events::{ContactChanged, Envelope};
+use keel_http::version::{etag, expected};
+use keel_http::{
+    query, ApiError, ApiJson, ApiPath, AppState, CompanyScope, Id, Page, Pager, Permission, RequestMeta, TenantContext,
+};
+use keel_store::audit::AuditRecord;
+use keel_store::crm;
+use keel_store::db::{n, s};
+use keel_store::{Db, Refusal, StoreError, TenantKeys, UnitOfWork, WriteError};
+use serde::{Deserialize, Serialize};
+use ulid::Ulid;
+use utoipa::IntoParams;
+
+use crate::accounts::actor;
+use crate::repo::{self, record_id, IndexPage};
+
+/// Attempts when the account changes between reading it and writing (another contact joined).
+const ATTEMPTS: usize = 3;
+
+fn answer(status: StatusCode, contact: Contact, location: Option<String>) -> Response {
+    let mut response = (status, [etag(contact.version)], Json(contact)).into_response();
+    if let Some(v) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        response.headers_mut().insert(header::LOCATION, v);
+    }
+    response
+}
+
+/// Overwrites an item that moves with an entity already guarded in the same unit (a summary).
+fn overwrite(table: &str, item: keel_store::Item) -> TransactWriteItem {
+    TransactWriteItem::builder()
+        .put(Put::builder().table_name(table).set_item(Some(item)).build().expect("set"))
+        .build()
+}
+
+fn remove(table: &str, pk: String, sk: String) -> TransactWriteItem {
+    let delete = Delete::builder().table_name(table).key("pk", s(pk)).key("sk", s(sk)).build().expect("set");
+    TransactWriteItem::builder().delete(delete).build()
+}
+
+fn remove_versioned(table: &str, pk: String, sk: &str, version: u64) -> TransactWriteItem {
+    let delete = Delete::builder()
+        .table_name(table)
+        .key("pk", s(pk))
+        .key("sk", s(sk))
+        .condition_expression("version = :v")
+        .expression_attribute_values(":v", n(version))
+        .build()
+        .expect("set");
+    TransactWriteItem::builder().delete(delete).build()
+}
+
+fn summary_sk(id: &str) -> String {
+    format!("{}{id}", crm::CONTACT_SUMMARY)
+}
+
+/// An account after contacts joined or left it.
+fn touched(account: &Account, now: DateTime<Utc>, change: impl FnOnce(&mut Account)) -> Account {
+    let mut next = account.clone();
+    change(&mut next);
+    next.version += 1;
+    next.updated_at = now;
+    next
+}
+
+/// The account's current primary contact, demoted (None when there is none, or it is `except`).
+async fn demoted(
+    db: &Db,
+    keys: &TenantKeys,
+    account: &Account,
+    except: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<(Contact, Contact)>, StoreError> {
+    let Some(old) = account.primary_contact_id.as_deref().filter(|id| *id != except) else { return Ok(None) };
+    let Some(current) = repo::contact(db, keys, old).await? else { return Ok(None) };
+    let mut next = current.clone();
+    next.primary = false;
+    next.version += 1;
+    next.updated_at = now;
+    Ok(Some((current, next)))
+}
+
+/// Adds a demotion to a unit: the old primary and its summary.
+fn include_demotion(
+    unit: &mut UnitOfWork<'_>,
+    keys: &TenantKeys,
+    demotion: &Option<(Contact, Contact)>,
+) -> Result<(), StoreError> {
+    if let Some((before, after)) = demotion {
+        unit.replace(crm::contact_item(keys, after)?, before.version);
+        let table = unit.table().to_string();
+        unit.include(overwrite(&table, crm::contact_summary_item(keys, after)?));
+    }
+    Ok(())
+}
+
+fn changed_event(
+    c: &Contact,
+    change: &str,
+    previous_account_id: Option<String>,
+    changed: Vec<String>,
+) -> ContactChanged {
+    ContactChanged {
+        contact_id: c.id.to_string(),
+        account_id: c.account_id.clone(),
+        change: change.into(),
+        previous_account_id,
+        primary: c.primary,
+        changed,
+    }
+}
+
+/// Add a contact to an account. The account's first contact is its primary contact; `primary:
+/// true` makes a new one primary instead of the current one.
+#[utoipa::path(
+    post,
+    path = "/api/companies/{company_id}/contacts",
+    tag = "contacts",
+    params(("company_id" = Id, Path)),
+    request_body = NewContact,
+    responses(
+        (status = 201, description = "Contact created", body = Contact, headers(("Location" = String), ("ETag" = String))),
+        (status = 403, description = "Role may not create contacts, or not for another owner"),
+        (status = 409, description = "The account kept changing; try again"),
+        (status = 422, description = "The account does not exist or is inactive, or the owner is not an active user"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn create_contact(
+    State(app): State<AppState>,
+    CompanyScope(ctx): CompanyScope,
+    ApiPath(company_id): ApiPath<Id>,
+    meta: RequestMeta,
+    body: ApiJson<NewContact>,
+) -> Result<Response, ApiError> {
+    let keys = ctx.company(&company_id)?;
+    ctx.require(Permission::EditOwnRecords)?;
+    let draft = body.value.validate().map_err(ApiError::Validation)?;
+    let owner = draft.owner_id.clone().unwrap_or_else(|| ctx.user_id.clone());
+    ctx.require_edit(&ctx.user_id, &owner)?;
+    if owner != ctx.user_id {
+        repo::require_owner(&app.db, keys, &owner).await?;
+    }
+    let id = Ulid::new();
+    for _ in 0..ATTEMPTS {
+        let account = repo::joinable_account(&app.db, keys, &draft.account_id).await?;
+        let now = Utc::now();
+        let mut contact = Contact::create(draft.clone(), id, &ctx.user_id, now);
+        contact.primary = draft.primary || account.primary_contact_id.is_none();
+        let demotion =
+            if contact.primary { demoted(&app.db, keys, &account, &id.to_string(), now).await? } else { None };
+        let next_account = touched(&account, now, |a| {
+            a.contact_count += 1;
+            if contact.primary {
+                a.primary_contact_id = Some(id.to_string());
+            }
+        });
+        let mut unit = UnitOfWork::new(&app.db);
+        unit.create(crm::contact_item(keys, &contact)?);
+        unit.create(crm::contact_summary_item(keys, &contact)?);
+        unit.replace(crm::account_item(keys, &next_account)?, account.version);
+        include_demotion(&mut unit, keys, &demotion)?;
+        unit.event(&Envelope::new(
+            &ctx.tenant_id,
+            actor(&ctx),
+            now,
+            &changed_event(&contact, "created", None, vec![]),
+        ))?;
+        let changes = AuditRecord::diff(None, &contact.as_json(), &Contact::RECORDED_FIELDS);
+        unit.audit(keys, &meta.audit(&ctx, "contact.create", "contact", &id.to_string(), changes))?;
+        match unit.commit().await {
+            Ok(()) => {
+                let location = format!("/api/companies/{company_id}/contacts/{id}");
+                return Ok(answer(StatusCode::CREATED, contact, Some(location)));
+            }
+            Err(WriteError::Refused(Refusal::Stale)) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::Stale { current_version: None })
+}
+
+/// One contact.
+#[utoipa::path(
+    get,
+    path = "/api/companies/{company_id}/contacts/{contact_id}",
+    tag = "contacts",
+    params(("company_id" = Id, Path), ("contact_id" = Id, Path)),
+    responses((status = 200, description = "The contact", body = Contact, headers(("ETag" = String)))),
+    security(("bearer" = []))
+)]
+pub async fn get_contact(
+    State(app): State<AppState>,
+    ctx: TenantContext,
+    ApiPath((company_id, raw)): ApiPath<(Id, Id)>,
+) -> Result<Response, ApiError> {
+    let keys = ctx.company(&company_id)?;
+    ctx.require(Permission::ReadRecords)?;
+    let contact = repo::contact(&app.db, keys, record_id(&raw)?).await?.ok_or(ApiError::NotFound)?;
+    Ok(answer(StatusCode::OK, contact, None))
+}
+
+/// Edit a contact (send the version you read). Another `account_id` moves it, with its history;
+/// `primary: true` makes it its account's primary contact (the previous one stops being it).
+#[utoipa::path(
+    patch,
+    path = "/api/companies/{company_id}/contacts/{contact_id}",
+    tag = "contacts",
+    params(("company_id" = Id, Path), ("contact_id" = Id, Path),
+        ("If-Match" = Option<String>, Header, description = "The ETag you read")),
+    request_body = ContactPatch,
+    responses(
+        (status = 200, description = "The updated contact", body = Contact, headers(("ETag" = String))),
+        (status = 403, description = "Role may not edit this contact, or not give it to another owner"),
+        (status = 422, description = "The primary contact cannot stop being primary in place; the account is missing or inactive"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn update_contact(
+    State(app): State<AppState>,
+    CompanyScope(ctx): CompanyScope,
+    ApiPath((company_id, raw)): ApiPath<(Id, Id)>,
+    meta: RequestMeta,
+    headers: HeaderMap,
+    body: ApiJson<ContactPatch>,
+) -> Result<Response, ApiError> {
+    let keys = ctx.company(&company_id)?;
+    ctx.require(Permission::EditOwnRecords)?;
+    let id = record_id(&raw)?;
+    let patch = body.value;
+    let version = expected(&headers, patch.version)?;
+    let current = repo::contact(&app.db, keys, id).await?.ok_or(ApiError::NotFound)?;
+    if patch.owner_id.as_deref().is_some_and(|o| o.trim().is_empty()) {
+        return Err(ApiError::field("owner_id", "must name a user of the company (leave it out to keep the owner)"));
+    }
+    let now = Utc::now();
+    let mut next = current.patched(&patch, now).map_err(ApiError::Validation)?;
+    ctx.require_edit(&current.owner_id, &next.owner_id)?;
+    let moving = next.account_id != current.account_id;
+    if current.primary && !next.primary && !moving {
+        return Err(ApiError::rule(
+            "primary",
+            "an account always has a primary contact: make another of its contacts primary instead",
+        ));
+    }
+    let changes = AuditRecord::diff(Some(&current.as_json()), &next.as_json(), &Contact::RECORDED_FIELDS);
+    if changes.is_empty() {
+        return Ok(answer(StatusCode::OK, current, None));
+    }
+    if version != current.version {
+        return Err(ApiError::Stale { current_version: Some(current.version) });
+    }
+    if next.owner_id != current.owner_id && next.owner_id != ctx.user_id {
+        repo::require_owner(&app.db, keys, &next.owner_id).await?;
+    }
+    let old_account = repo::account(&app.db, keys, &current.account_id).await?.ok_or(ApiError::NotFound)?;
+    let mut unit = UnitOfWork::new(&app.db);
+    let table = unit.table().to_string();
+    let demotion;
+    if moving {
+        let new_account = repo::joinable_account(&app.db, keys, &next.account_id).await?;
+        next.primary = patch.primary == Some(true) || new_account.primary_contact_id.is_none();
+        demotion = if next.primary { demoted(&app.db, keys, &new_account, id, now).await? } else { None };
+        let left = touched(&old_account, now, |a| {
+            a.contact_count = a.contact_count.saturating_sub(1);
+            if a.primary_contact_id.as_deref() == Some(id) {
+                a.primary_contact_id = None;
+            }
+        });
+        let joined = touched(&new_account, now, |a| {
+            a.contact_count += 1;
+            if next.primary {
+                a.primary_contact_id = Some(id.to_string());
+            }
+        });
+        unit.include(remove(&table, crm::account_pk(keys, &current.account_id), summary_sk(id)));
+        unit.replace(crm::account_item(keys, &left)?, old_account.version);
+        unit.replace(crm::account_item(keys, &joined)?, new_account.version);
+    } else {
+        demotion =
+            if next.primary && !current.primary { demoted(&app.db, keys, &old_account, id, now).await? } else { None };
+        if next.primary && !current.primary {
+            let account = touched(&old_account, now, |a| a.primary_contact_id = Some(id.to_string()));
+            unit.replace(crm::account_item(keys, &account)?, old_account.version);
+        }
+    }
+    unit.replace(crm::contact_item(keys, &next)?, current.version);
+    unit.include(overwrite(&table, crm::contact_summary_item(keys, &next)?));
+    include_demotion(&mut unit, keys, &demotion)?;
+    let changed: Vec<String> = changes.iter().map(|c| c.field.clone()).collect();
+    let event = if moving {
+        changed_event(&next, "moved", Some(current.account_id.clone()), changed)
+    } else {
+        changed_event(&next, "updated", None, changed)
+    };
+    unit.event(&Envelope::new(&ctx.tenant_id, actor(&ctx), now, &event))?;
+    unit.audit(keys, &meta.audit(&ctx, "contact.update", "contact", id, changes))?;
+    match unit.commit().await {
+        Ok(()) => Ok(answer(StatusCode::OK, next, None)),
+        Err(WriteError::Refused(Refusal::Stale)) => {
+            Err(ApiError::Stale { current_version: repo::contact(&app.db, keys, id).await?.map(|c| c.version) })
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Delete a contact (managers and administrators). The audit trail keeps what it was; its
+/// activities stay on the account's timeline. A primary contact leaves its account without one
+/// until another is made primary.
+#[utoipa::path(
+    delete,
+    path = "/api/companies/{company_id}/contacts/{contact_id}",
+    tag = "contacts",
+    params(("company_id" = Id, Path), ("contact_id" = Id, Path)),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, description = "Only managers and administrators delete contacts"),
+        (status = 409, description = "The contact or its account changed meanwhile"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn delete_contact(
+    State(app): State<AppState>,
+    ctx: TenantContext,
+    ApiPath((company_id, raw)): ApiPath<(Id, Id)>,
+    meta: RequestMeta,
+) -> Result<StatusCode, ApiError> {
+    let keys = ctx.company(&company_id)?;
+    ctx.require(Permission::EditAllRecords)?;
+    let id = record_id(&raw)?;
+    for _ in 0..ATTEMPTS {
+        let Some(contact) = repo::contact(&app.db, keys, id).await? else {
+            // Already gone (a retried delete): the outcome asked for holds.
+            return Ok(StatusCode::NO_CONTENT);
+        };
+        let account = repo::account(&app.db, keys, &contact.account_id).await?.ok_or(ApiError::NotFound)?;
+        let now = Utc::now();
+        let left = touched(&account, now, |a| {
+            a.contact_count = a.contact_count.saturating_sub(1);
+            if a.primary_contact_id.as_deref() == Some(id) {
+                a.primary_contact_id = None;
+            }
+        });
+        let mut unit = UnitOfWork::new(&app.db);
+        let table = unit.table().to_string();
+        unit.include_entity(remove_versioned(&table, crm::contact_pk(keys, id), crm::CONTACT_SK, contact.version));
+        unit.include(remove(&table, crm::account_pk(keys, &contact.account_id), summary_sk(id)));
+        unit.replace(crm::account_item(keys, &left)?, account.version);
+        let mut gone = contact.clone();
+        gone.primary = false;
+        unit.event(&Envelope::new(&ctx.tenant_id, actor(&ctx), now, &changed_event(&gone, "deleted", None, vec![])))?;
+        let changes = AuditRecord::diff(Some(&contact.as_json()), &serde_json::json!({}), &Contact::RECORDED_FIELDS);
+        unit.audit(keys, &meta.audit(&ctx, "contact.delete", "contact", id, changes))?;
+        match unit.commit().await {
+            Ok(()) => return Ok(StatusCode::NO_CONTENT),
+            Err(WriteError::Refused(Refusal::Stale)) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::Stale { current_version: None })
+}
+
+const DEFAULT_LIMIT: u32 = 50;
+const MAX_LIMIT: u32 = 200;
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ContactListParams {
+    /// Only this account's contacts
+    #[param(max_length = 64)]
+    account_id: Option<String>,
+    /// decision_maker, influencer, champion, end_user, technical, executive
+    role: Option<String>,
+    #[param(max_length = 64)]
+    owner_id: Option<String>,
+    /// Contacts whose last name starts with this
+    #[param(max_length = 100)]
+    name: Option<String>,
+    /// 1-200, default 50
+    #[param(minimum = 1, maximum = 200)]
+    limit: Option<u32>,
+    /// `next_cursor` of the previous page
+    cursor: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ContactFilter<'a> {
+    account_id: Option<&'a str>,
+    role: Option<&'a str>,
+    owner_id: Option<&'a str>,
+    name: &'a str,
+}
+
+/// Contacts by last name, of the company or of one account.
+#[utoipa::path(
+    get,
+    path = "/api/companies/{company_id}/contacts",
+    tag = "contacts",
+    params(("company_id" = Id, Path), ContactListParams),
+    responses((status = 200, description = "A page of contacts, by name", body = Page<Contact>)),
+    security(("bearer" = []))
+)]
+pub async fn list_contacts(
+    State(app): State<AppState>,
+    ctx: TenantContext,
+    ApiPath(company_id): ApiPath<Id>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Page<Contact>>, ApiError> {
+    let keys = ctx.company(&company_id)?;
+    ctx.require(Permission::ReadRecords)?;
+    let params: ContactListParams = keel_http::parse_query(raw.as_deref())?;
+    let mut errors = FieldErrors::default();
+    let account = query::id(&mut errors, "account_id", &params.account_id);
+    let role = query::text(&params.role);
+    let role_ok = role.as_deref().map(|r| serde_json::from_value::<ContactRole>(serde_json::json!(r)).is_ok());
+    if role_ok == Some(false) {
+        errors.add("role", "must be one of decision_maker, influencer, champion, end_user, technical, executive");
+    }
+    let owner = query::id(&mut errors, "owner_id", &params.owner_id);
+    let name = query::text(&params.name).map(|n| keel_core::account::name_key(&n)).unwrap_or_default();
+    let limit = query::limit(&mut errors, params.limit, DEFAULT_LIMIT, MAX_LIMIT);
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let filter = ContactFilter {
+        account_id: account.as_deref(),
+        role: role.as_deref(),
+        owner_id: owner.as_deref(),
+        name: &name,
+    };
+    let signer = app.cursors.signer().await?;
+    let pager = Pager::new(&signer, keys, "contacts", &filter);
+    let start = pager.start(params.cursor.as_deref())?;
+    let (index, partition) = match account.as_deref() {
+        Some(a) => ("gsi2", crm::contacts_of_account_index(keys, a)),
+        None => ("gsi1", crm::contacts_index(keys)),
+    };
+    let equals = owner.as_deref().map(|o| vec![("owner_id", o)]).unwrap_or_default();
+    let contains = role.as_deref().map(|r| vec![("roles", r)]).unwrap_or_default();
+    let q = IndexPage {
+        index,
+        partition,
+        prefix: Some(&name),
+        equals,
+        not_equals: vec![],
+        contains,
+        limit: limit as i32,
+        start,
+    };
+    let (items, last) = repo::page(&app.db, q).await?;
+    let contacts = items.into_iter().map(crm::read::<Contact>).collect::<Result<Vec<_>, _>>()?;
+    Ok(Json(pager.page(contacts, last)))
+}
