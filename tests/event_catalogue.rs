@@ -2,8 +2,9 @@
 //! through the real handlers.
 
 use keel_dashboard::DashboardCounters;
+use keel_events::customers::{AccountChanged, ContactChanged};
 use keel_events::delivery::BusDelivery;
-use keel_events::lead::{LeadArchived, LeadCreated, LeadUpdated};
+use keel_events::lead::{LeadArchived, LeadConverted, LeadCreated, LeadQualified, LeadUpdated};
 use keel_events::{DomainEvent, RedriveRequested};
 use keel_tests::summary;
 use keel_worker::Harness;
@@ -31,6 +32,14 @@ fn every_eventbridge_example_parses_into_its_type() {
     assert_eq!(updated.after.status.as_str(), "contacted");
     let archived: LeadArchived = parse("eventbridge-LeadArchived.json");
     assert_eq!(archived.previous_status.as_str(), "contacted");
+    let qualified: LeadQualified = parse("eventbridge-LeadQualified.json");
+    assert_eq!(qualified.score, 75);
+    let converted: LeadConverted = parse("eventbridge-LeadConverted.json");
+    assert!(converted.account_created);
+    let account: AccountChanged = parse("eventbridge-AccountChanged.json");
+    assert_eq!(account.previous_lifecycle.map(|l| l.as_str()), Some("prospect"));
+    let contact: ContactChanged = parse("eventbridge-ContactChanged.json");
+    assert_eq!(contact.change, "moved");
     let redrive: RedriveRequested = parse("eventbridge-RedriveRequested.json");
     assert_eq!(redrive.queue, "dashboard-counters");
     let catalogue = include_str!("../docs/events.md");

@@ -46,11 +46,11 @@ pub struct ConversionResult {
 }
 
 impl ConversionResult {
-    fn of(lead: &Lead, account_created: bool) -> Option<Self> {
+    fn of(lead: &Lead) -> Option<Self> {
         lead.conversion.as_ref().map(|c| ConversionResult {
             lead_id: lead.id.to_string(),
             account_id: c.account_id.clone(),
-            account_created,
+            account_created: c.account_created,
             contact_id: c.contact_id.clone(),
             opportunity_id: c.opportunity_id.clone(),
             activity_id: c.activity_id.clone(),
@@ -236,7 +236,7 @@ pub async fn convert_lead(
         };
         let lead = lead.ok_or(ApiError::NotFound)?;
         ctx.require_edit(&lead.owner_id, &lead.owner_id)?;
-        if let Some(done) = ConversionResult::of(&lead, false) {
+        if let Some(done) = ConversionResult::of(&lead) {
             return Ok(answer(StatusCode::OK, &company_id, done));
         }
         if lead.status != LeadStatus::Qualified {
@@ -259,7 +259,7 @@ pub async fn convert_lead(
         let unit = conversion_unit(&app.db, write, audit)?;
         match unit.commit().await {
             Ok(()) => {
-                let result = ConversionResult::of(&plan.lead, plan.account_is_new).expect("the plan converts");
+                let result = ConversionResult::of(&plan.lead).expect("the plan converts");
                 return Ok(answer(StatusCode::CREATED, &company_id, result));
             }
             // Someone else converted it, or changed the lead or the account: look again.

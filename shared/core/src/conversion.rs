@@ -252,6 +252,7 @@ impl ConvertRequest {
         converted.status = LeadStatus::Converted;
         converted.conversion = Some(ConversionPointers {
             account_id: account.id.to_string(),
+            account_created: account_is_new,
             contact_id: contact.id.to_string(),
             opportunity_id: opportunity.id.to_string(),
             activity_id: activity.id.to_string(),

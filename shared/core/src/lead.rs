@@ -296,6 +296,9 @@ pub struct Lead {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ConversionPointers {
     pub account_id: String,
+    /// Whether the conversion created the account (false: it joined an existing one).
+    #[serde(default)]
+    pub account_created: bool,
     pub contact_id: String,
     pub opportunity_id: String,
     pub activity_id: String,

@@ -1082,6 +1082,8 @@ export interface components {
         };
         /** @description The records a conversion made from a lead (the lead itself keeps all its data). */
         ConversionPointers: {
+            /** @description Whether the conversion created the account (false: it joined an existing one). */
+            account_created?: boolean;
             account_id: string;
             activity_id: string;
             contact_id: string;
