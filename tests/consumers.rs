@@ -248,3 +248,60 @@ async fn a_tenant_with_endless_sources_keeps_a_bounded_rollup() {
     assert_eq!(by_source["(other)"], 30);
     assert_eq!(by_source.values().map(|v| v.as_u64().unwrap()).sum::<u64>(), n as u64);
 }
+
+/// A consumer whose write is guarded by a version it read: the first attempt loses a race.
+struct Optimistic {
+    db: Db,
+    attempts: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Consumer for Optimistic {
+    fn name(&self) -> &'static str {
+        "optimistic-test-consumer"
+    }
+
+    fn retries_conflicts(&self) -> bool {
+        true
+    }
+
+    async fn handle(&self, event: &Envelope) -> Result<Vec<TransactWriteItem>, HandlerError> {
+        let keys = TenantKeys::new(&event.tenant_id);
+        let pk = keys.key(&format!("OPTIMISTIC#{}", event.event_id));
+        // The first attempt expects a version that someone else's write has moved past.
+        let expected = if self.attempts.fetch_add(1, Ordering::SeqCst) == 0 { 0 } else { 1 };
+        let put = aws_sdk_dynamodb::types::Put::builder()
+            .table_name(&self.db.table)
+            .item("pk", s(&pk))
+            .item("sk", s("DONE"))
+            .item("version", keel_store::db::n(2))
+            .condition_expression("version = :v")
+            .expression_attribute_values(":v", keel_store::db::n(expected))
+            .build()
+            .unwrap();
+        Ok(vec![TransactWriteItem::builder().put(put).build()])
+    }
+}
+
+#[tokio::test]
+async fn a_consumer_that_loses_a_race_decides_again_on_the_next_delivery() {
+    let app = keel_tests::app().await;
+    let t = app.tenant().await;
+    let db = app.state.db.clone();
+    let event = lead_created_event(&t.id, 1, "Webinar");
+    let pk = TenantKeys::new(&t.id).key(&format!("OPTIMISTIC#{}", event.event_id));
+    let existing = keel_store::Item::from([
+        ("pk".to_string(), s(&pk)),
+        ("sk".to_string(), s("DONE")),
+        ("version".to_string(), keel_store::db::n(1)),
+    ]);
+    db.client.put_item().table_name(&db.table).set_item(Some(existing)).send().await.unwrap();
+    let attempts = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let harness = Harness::new(db.clone(), Optimistic { db: db.clone(), attempts: attempts.clone() });
+    let message = sqs_batch(&event).records.remove(0);
+    assert!(matches!(harness.handle_message(&message).await, Outcome::Failed(_)), "a lost race is not a refusal");
+    assert_eq!(harness.handle_message(&message).await, Outcome::Applied, "the next delivery reads again");
+    assert_eq!(harness.handle_message(&message).await, Outcome::Duplicate);
+    assert_eq!(attempts.load(Ordering::SeqCst), 2);
+    let item = db.get(&pk, "DONE").await.unwrap().unwrap();
+    assert_eq!(item["version"].as_n().unwrap(), "2");
+}

@@ -286,3 +286,65 @@ async fn the_overview_is_one_query_however_long_the_history() {
         "the latest, newest first"
     );
 }
+
+#[tokio::test]
+async fn a_won_deal_makes_its_account_a_customer_once() {
+    let app = keel_tests::app().await;
+    let t = app.tenant().await;
+    let a = account(&app, &t, json!({"name": "Wayne Enterprises"})).await;
+    let id = a["id"].as_str().unwrap();
+    let deal = keel_events::DealWon {
+        opportunity_id: ulid::Ulid::new().to_string(),
+        account_id: id.to_string(),
+        version: 3,
+        amount: Some(keel_core::Money { value_minor: 1_200_000, currency: "USD".into() }),
+        owner_id: t.user_id.clone(),
+    };
+    let actor = keel_events::Actor { user_id: t.user_id.clone(), role: "admin".into() };
+    let event = keel_events::Envelope::new(&t.id, actor, chrono::Utc::now(), &deal);
+    let sqs: aws_lambda_events::event::sqs::SqsEvent =
+        serde_json::from_value(json!({"Records": [{"messageId": "m-1", "body": keel_tests::bus_message(&event)}]}))
+            .unwrap();
+    // The consumer as its Lambda builds it, from its declaration.
+    let keel_function::Trigger::Queue { handler, .. } = keel_customers::revenue_function().trigger else {
+        panic!("the revenue function is a queue consumer")
+    };
+    let handler = handler(keel_function::Runtime::new("AccountRevenueFunction").await).await.unwrap();
+    assert!(handler(sqs.clone()).await.batch_item_failures.is_empty());
+    assert!(handler(sqs).await.batch_item_failures.is_empty(), "delivered again");
+    let after = app.get(&t.path(&format!("/customers/{id}")), &t.admin()).await.body;
+    assert_eq!((after["lifecycle"].as_str(), after["won_opportunities"].as_u64()), (Some("customer"), Some(1)));
+    assert_eq!(after["won_revenue_minor"], json!({"USD": 1_200_000}));
+    assert_eq!(after["version"], 2, "applied once");
+    let won = after["health"]["factors"].as_array().unwrap().iter().find(|f| f["factor"] == "won_revenue").unwrap();
+    assert_eq!(won["points"], 30);
+    let changed =
+        keel_tests::outbox(&app, &t).await.into_iter().find(|e| e["detail"]["previous_lifecycle"] == "prospect");
+    assert!(changed.is_some(), "AccountChanged says it moved");
+}
+
+#[tokio::test]
+async fn a_retried_contact_creation_makes_one_contact() {
+    let app = keel_tests::app().await;
+    let t = app.tenant().await;
+    let a = account(&app, &t, json!({"name": "Retry Co"})).await;
+    let body = json!({"account_id": a["id"], "first_name": "Once", "last_name": "Only"});
+    let key = [("Idempotency-Key", "contact-retry-1")];
+    let (path, admin) = (t.path("/contacts"), t.admin());
+    let send = || app.call(axum::http::Method::POST, &path, Some(&admin), Some(body.clone()), &key);
+    let (first, again) = (send().await, send().await);
+    assert_eq!((first.status.as_u16(), again.status.as_u16()), (201, 201));
+    assert_eq!(first.body["id"], again.body["id"]);
+    let other = app
+        .call(
+            axum::http::Method::POST,
+            &t.path("/contacts"),
+            Some(&t.admin()),
+            Some(json!({"account_id": a["id"], "first_name": "X", "last_name": "Y"})),
+            &key,
+        )
+        .await;
+    assert_eq!(other.status, 422, "the same key with another body");
+    let o = app.get(&t.path(&format!("/customers/{}/overview", a["id"].as_str().unwrap())), &t.admin()).await.body;
+    assert_eq!(o["account"]["contact_count"], 1);
+}

@@ -8,10 +8,13 @@
 //! (d) release binary sizes;
 //! (e) event throughput end to end;
 //! (f) DynamoDB write units rate limiting spends per request, at the deployed limits;
-//! (g) signed-in requests while sign-ups flood in.
+//! (g) signed-in requests while sign-ups flood in;
+//! (i) converting a lead and an account's overview (`keel-bench OUT.md i` runs this one alone and
+//!     replaces its section in OUT.md).
 //!
 //! Numbers are recorded, never asserted: timing belongs in this report, not in tests.
 
+mod conversion;
 mod runtime_api;
 
 use std::collections::BTreeMap;
@@ -25,6 +28,7 @@ use keel_testkit::TestApp;
 use serde_json::json;
 
 const ITERATIONS: usize = 300;
+const CONVERSION_HEADING: &str = "## (i) Conversion and the account overview, in-process on DynamoDB Local";
 const STARTS: usize = 21;
 
 struct Stats {
@@ -294,6 +298,25 @@ async fn sign_up_flood() -> String {
 #[tokio::main]
 async fn main() {
     let out = std::env::args().nth(1).unwrap_or_else(|| "bench/results.md".into());
+    std::env::set_var("KEEL_RATE_LIMIT_USER", "100000000");
+    std::env::set_var("KEEL_RATE_LIMIT_TENANT", "100000000");
+    let conversion = conversion::conversion_and_overview().await;
+    if std::env::args().nth(2).as_deref() == Some("i") {
+        let report = std::fs::read_to_string(&out).unwrap_or_default();
+        let section = format!("{CONVERSION_HEADING}\n\n{conversion}");
+        let report = match report.find(CONVERSION_HEADING) {
+            Some(at) => {
+                let end = report[at + 1..].find("\n## ").map(|e| at + 1 + e + 1).unwrap_or(report.len());
+                format!("{}{section}\n{}", &report[..at], &report[end..])
+            }
+            None => format!("{report}\n{section}"),
+        };
+        std::fs::write(&out, report).unwrap();
+        println!("{conversion}");
+        return;
+    }
+    std::env::remove_var("KEEL_RATE_LIMIT_USER");
+    std::env::remove_var("KEEL_RATE_LIMIT_TENANT");
     let rate_limits = rate_limit_cost().await;
     let flood = sign_up_flood().await;
     // The rest drives one user far past a deployment's per-minute limits, so the limits are
@@ -518,6 +541,9 @@ async fn main() {
 
     writeln!(report, "\n## (g) Signed-in requests during a sign-up flood\n").unwrap();
     writeln!(report, "{flood}").unwrap();
+
+    writeln!(report, "\n{CONVERSION_HEADING}\n").unwrap();
+    writeln!(report, "{conversion}").unwrap();
 
     // (d) sizes.
     writeln!(report, "\n## (d) Release binary size\n").unwrap();

@@ -16,9 +16,26 @@ use crate::{gateway, registry};
 /// The whole API's OpenAPI document: every HTTP function's paths plus the shared parts.
 pub fn openapi() -> OpenApi {
     let mut doc = OpenApi::default();
+    // Schemas are merged by name: two functions naming different shapes alike would have one
+    // silently describe the other's answers (the fuzzer then finds it, far from the cause).
+    let mut schemas: std::collections::BTreeMap<String, (&str, serde_json::Value)> = Default::default();
     for function in registry::functions() {
         if let Trigger::Http { openapi, .. } = function.trigger {
-            doc.merge(openapi());
+            let part = openapi();
+            for (name, schema) in part.components.iter().flat_map(|c| c.schemas.iter()) {
+                let shape = serde_json::to_value(schema).unwrap_or_default();
+                match schemas.get(name) {
+                    Some((owner, seen)) => assert!(
+                        *seen == shape,
+                        "schema {name} means one thing in {owner} and another in {}: rename one",
+                        function.logical_id
+                    ),
+                    None => {
+                        schemas.insert(name.clone(), (function.logical_id, shape));
+                    }
+                }
+            }
+            doc.merge(part);
         }
     }
     doc.info = InfoBuilder::new()

@@ -1,8 +1,9 @@
 // Browser test: a new company's administrator signs up (confirming the email through the link the
-// local SES received), captures a lead (first with a mistake the server catches), reads it, sees
-// the dashboard count it, invites a viewer, and changes the password; the viewer then accepts the
-// invitation and finds what a viewer may see and do. Every page is checked with axe (no serious or
-// critical violations) and photographed in light and dark mode into web/test-results/.
+// local SES received), captures a lead (first with a mistake the server catches), reads it,
+// qualifies and converts it into an account, sees the dashboard count it, invites a viewer, and
+// changes the password; the viewer then accepts the invitation and finds what a viewer may see and
+// do. Every page is checked with axe (no serious or critical violations) and photographed in light
+// and dark mode into web/test-results/.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync } from "node:fs";
@@ -145,6 +146,49 @@ test("a company's administrator and viewer walk every page", async () => {
     await admin.goBack();
     await admin.waitForSelector("#leads-table tbody tr[data-lead-id]");
 
+    // Qualify the lead with BANT (20/20/20/15 = 75 of the 70 needed), then convert it: the new
+    // account's page shows the contact and the opportunity the lead became.
+    await admin.click("#leads-table tbody tr[data-lead-id] a");
+    await admin.waitForSelector("#qualify-form");
+    for (const [item, score] of [["budget", "20"], ["authority", "20"], ["need", "20"], ["timeline", "15"]]) {
+      await admin.fill(`#bant-${item}`, score);
+    }
+    await admin.fill("#evidence-budget", "50k USD approved for Q1");
+    assert.match(await admin.textContent("#panel-bant [data-score]"), /^75$/, "the running total");
+    await admin.click("#qualify-submit");
+    await admin.waitForSelector("#qualify-outcome");
+    assert.match(await admin.textContent("#qualify-outcome"), /Qualified · score 75/);
+    await admin.waitForFunction(() => document.querySelector("#eligible")?.textContent === "Ready to convert.");
+    assert.equal(await admin.locator('#eligibility-list [data-met="false"]').count(), 0, "every condition is met");
+    assert.match(await admin.textContent("#qualification-history"), /Assessed: qualified score 75/);
+    await review(admin, "lead-qualified");
+    await admin.click("#convert");
+    await admin.waitForSelector("#convert-form");
+    assert.equal(await admin.inputValue("#convert-account-name"), "Acme Ltd", "a new account, named after the lead's company");
+    await admin.fill("#convert-amount", "50000");
+    await admin.check("#convert-role-decision_maker");
+    await review(admin, "lead-convert");
+    await admin.click("#convert-submit");
+    await admin.waitForURL(/\/accounts\/[^/]+$/);
+    await admin.waitForSelector("#contact-list");
+    assert.match(await admin.textContent("#record h1"), /Acme Ltd/);
+    assert.match(await admin.textContent("#contact-list"), /Ana Silva/);
+    assert.match(await admin.textContent("#contact-list"), /decision maker/);
+    const deal = await admin.textContent("#opportunity-table tbody");
+    assert.match(deal, /Acme Ltd – new business/);
+    assert.match(deal, /50,000\.00/);
+    await review(admin, "account-record");
+    await admin.click('a.nav-link[href="/accounts"]');
+    await admin.waitForSelector("#accounts-table tbody tr[data-account-id] [data-health]");
+    await review(admin, "accounts");
+    await admin.click('a.nav-link[href="/contacts"]');
+    await admin.waitForSelector("#contacts-table tbody tr[data-contact-id] a[data-account-id]");
+    assert.match(await admin.textContent("#contacts-table tbody"), /Acme Ltd/, "the account by name");
+    await review(admin, "contacts");
+    await admin.click("#contacts-table tbody tr[data-contact-id] a");
+    await admin.waitForSelector("#record #edit-contact");
+    await review(admin, "contact-record");
+
     // The dashboard counts the lead once its event has gone through relay, bus, queue and consumer.
     await admin.click('a.nav-link[href="/dashboard"]');
     await admin.waitForFunction(() => document.querySelector('[data-stat="Leads"]')?.textContent === "1", null, { timeout: 30000 });
@@ -212,6 +256,10 @@ test("a company's administrator and viewer walk every page", async () => {
     await viewer.waitForSelector("#users-table");
     assert.equal(await viewer.locator("#add-user").count(), 0, "viewers invite nobody");
     await review(viewer, "viewer-users");
+    await viewer.click('a.nav-link[href="/accounts"]');
+    await viewer.waitForSelector("#accounts-table tbody tr[data-account-id]");
+    assert.equal(await viewer.locator("#new-account").count(), 0, "viewers create no accounts");
+    await review(viewer, "viewer-accounts");
     await viewer.click('a.nav-link[href="/dashboard"]');
     await viewer.waitForSelector('[data-stat="Leads"]');
     await review(viewer, "viewer-dashboard");

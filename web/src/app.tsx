@@ -15,6 +15,10 @@ const Account = lazy(() => import("./pages/Account"));
 const Leads = lazy(() => import("./pages/Leads"));
 const LeadRecord = lazy(() => import("./pages/LeadRecord"));
 const LeadForm = lazy(() => import("./pages/LeadForm"));
+const Accounts = lazy(() => import("./pages/Accounts"));
+const AccountRecord = lazy(() => import("./pages/AccountRecord"));
+const Contacts = lazy(() => import("./pages/Contacts"));
+const ContactRecord = lazy(() => import("./pages/ContactRecord"));
 const Dashboard = lazy(() => import("./pages/Dashboard"));
 const Users = lazy(() => import("./pages/Users"));
 const Audit = lazy(() => import("./pages/Audit"));
@@ -26,8 +30,9 @@ function Private({ page: Page, ...props }: { page: ComponentType<any> } & Record
   const { route, url } = useLocation();
   const s = session.value;
   useEffect(() => {
-    // Back here after signing in (only a path of this app, never another site).
-    if (!s) route(`/signin?next=${encodeURIComponent(url)}`, true);
+    // Back here after signing in (only a path of this app, never another site). While the sign-in
+    // page's code loads, this page is still shown at the sign-in address: not one to come back to.
+    if (!s && !url.startsWith("/signin")) route(`/signin?next=${encodeURIComponent(url)}`, true);
   }, [s, url]);
   if (!s) return null;
   return (
@@ -42,6 +47,10 @@ const TITLES: [RegExp, string][] = [
   [/^\/leads\/[^/]+\/edit/, "Edit lead"],
   [/^\/leads\/./, "Lead"],
   [/^\/leads/, "Leads"],
+  [/^\/accounts\/./, "Account"],
+  [/^\/accounts/, "Accounts"],
+  [/^\/contacts\/./, "Contact"],
+  [/^\/contacts/, "Contacts"],
   [/^\/dashboard/, "Dashboard"],
   [/^\/users/, "Users"],
   [/^\/audit/, "Audit log"],
@@ -91,6 +100,10 @@ export function App() {
           <Route path="/leads/:id/edit" component={({ params }: { params: { id: string } }) => <Private page={LeadForm} id={params.id} />} />
           <Route path="/leads/:id" component={({ params }: { params: { id: string } }) => <Private page={LeadRecord} id={params.id} />} />
           <Route path="/leads" component={() => <Private page={Leads} />} />
+          <Route path="/accounts/:id" component={({ params }: { params: { id: string } }) => <Private page={AccountRecord} id={params.id} />} />
+          <Route path="/accounts" component={() => <Private page={Accounts} />} />
+          <Route path="/contacts/:id" component={({ params }: { params: { id: string } }) => <Private page={ContactRecord} id={params.id} />} />
+          <Route path="/contacts" component={() => <Private page={Contacts} />} />
           <Route path="/dashboard" component={() => <Private page={Dashboard} />} />
           <Route path="/users" component={() => <Private page={Users} />} />
           <Route path="/audit" component={() => <Private page={Audit} />} />

@@ -6,7 +6,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::Utc;
-use keel_core::account::{health, name_key, Account, AccountPatch, AccountType, Health, Lifecycle, NewAccount};
+use keel_core::account::{health, name_key, Account, AccountHealth, AccountPatch, AccountType, Lifecycle, NewAccount};
 use keel_core::FieldErrors;
 use keel_events::{AccountChanged, Actor, Envelope};
 use keel_http::version::{etag, expected};
@@ -32,7 +32,7 @@ pub(crate) fn actor(ctx: &TenantContext) -> Actor {
 pub struct AccountView {
     #[serde(flatten)]
     pub account: Account,
-    pub health: Health,
+    pub health: AccountHealth,
 }
 
 impl AccountView {
@@ -270,7 +270,7 @@ const TYPES: [(&str, AccountType); 5] = [
     path = "/api/companies/{company_id}/customers",
     tag = "customers",
     params(("company_id" = Id, Path), AccountListParams),
-    responses((status = 200, description = "A page of accounts, by name", body = Page<Account>)),
+    responses((status = 200, description = "A page of accounts with their health, by name", body = Page<AccountView>)),
     security(("bearer" = []))
 )]
 pub async fn list_accounts(
@@ -278,7 +278,7 @@ pub async fn list_accounts(
     ctx: TenantContext,
     ApiPath(company_id): ApiPath<Id>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Page<Account>>, ApiError> {
+) -> Result<Json<Page<AccountView>>, ApiError> {
     let keys = ctx.company(&company_id)?;
     ctx.require(Permission::ReadRecords)?;
     let params: AccountListParams = keel_http::parse_query(raw.as_deref())?;
@@ -331,6 +331,7 @@ pub async fn list_accounts(
         start,
     };
     let (items, last) = repo::page(&app.db, q).await?;
-    let accounts = items.into_iter().map(crm::read::<Account>).collect::<Result<Vec<_>, _>>()?;
+    let accounts =
+        items.into_iter().map(|i| crm::read::<Account>(i).map(AccountView::of)).collect::<Result<Vec<_>, _>>()?;
     Ok(Json(pager.page(accounts, last)))
 }

@@ -16,7 +16,8 @@ use keel_core::FieldErrors;
 use keel_events::{ContactChanged, Envelope};
 use keel_http::version::{etag, expected};
 use keel_http::{
-    query, ApiError, ApiJson, ApiPath, AppState, CompanyScope, Id, Page, Pager, Permission, RequestMeta, TenantContext,
+    query, ApiError, ApiJson, ApiPath, AppState, CompanyScope, Id, IdempotentCreate, Page, Pager, Permission,
+    RequestMeta, TenantContext,
 };
 use keel_store::audit::AuditRecord;
 use keel_store::crm;
@@ -130,7 +131,8 @@ fn changed_event(
     post,
     path = "/api/companies/{company_id}/contacts",
     tag = "contacts",
-    params(("company_id" = Id, Path)),
+    params(("company_id" = Id, Path),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
     request_body = NewContact,
     responses(
         (status = 201, description = "Contact created", body = Contact, headers(("Location" = String), ("ETag" = String))),
@@ -145,10 +147,12 @@ pub async fn create_contact(
     CompanyScope(ctx): CompanyScope,
     ApiPath(company_id): ApiPath<Id>,
     meta: RequestMeta,
+    headers: HeaderMap,
     body: ApiJson<NewContact>,
 ) -> Result<Response, ApiError> {
     let keys = ctx.company(&company_id)?;
     ctx.require(Permission::EditOwnRecords)?;
+    let idempotent = IdempotentCreate::from_headers(&headers, "contacts.create", &ctx.user_id, &body.raw)?;
     let draft = body.value.validate().map_err(ApiError::Validation)?;
     let owner = draft.owner_id.clone().unwrap_or_else(|| ctx.user_id.clone());
     ctx.require_edit(&ctx.user_id, &owner)?;
@@ -169,7 +173,9 @@ pub async fn create_contact(
                 a.primary_contact_id = Some(id.to_string());
             }
         });
+        let response = serde_json::to_vec(&contact).map_err(|e| ApiError::Internal(e.to_string()))?;
         let mut unit = UnitOfWork::new(&app.db);
+        idempotent.record(&mut unit, keys, 201, &response, now);
         unit.create(crm::contact_item(keys, &contact)?);
         unit.create(crm::contact_summary_item(keys, &contact)?);
         unit.replace(crm::account_item(keys, &next_account)?, account.version);
@@ -185,6 +191,13 @@ pub async fn create_contact(
         match unit.commit().await {
             Ok(()) => {
                 let location = format!("/api/companies/{company_id}/contacts/{id}");
+                return Ok(answer(StatusCode::CREATED, contact, Some(location)));
+            }
+            Err(WriteError::Refused(Refusal::KeyUsed)) => {
+                let first = idempotent.replay(&app.db, keys, now).await?;
+                let contact: Contact =
+                    serde_json::from_str(&first.body).map_err(|e| ApiError::Internal(e.to_string()))?;
+                let location = format!("/api/companies/{company_id}/contacts/{}", contact.id);
                 return Ok(answer(StatusCode::CREATED, contact, Some(location)));
             }
             Err(WriteError::Refused(Refusal::Stale)) => continue,

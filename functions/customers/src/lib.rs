@@ -6,14 +6,19 @@ mod accounts;
 mod contacts;
 mod overview;
 mod repo;
+mod revenue;
 
-use keel_function::{Function, Trigger};
+use std::sync::Arc;
+
+use keel_function::{Function, QueueHandler, Trigger};
 use keel_http::AppState;
+use keel_worker::Harness;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use accounts::AccountView;
 pub use overview::AccountOverview;
+pub use revenue::AccountRevenue;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -45,6 +50,31 @@ pub fn function() -> Function {
             "dynamodb:Query",
             "secretsmanager:GetSecretValue",
         ],
+        writes_events: true,
+    }
+}
+
+/// The account revenue Lambda: `DealWon` → the account becomes a customer and its counters move.
+pub fn revenue_function() -> Function {
+    Function {
+        logical_id: "AccountRevenueFunction",
+        trigger: Trigger::Queue {
+            queue: "AccountRevenueQueue",
+            source: "keel.deals",
+            detail_types: &["DealWon"],
+            handler: |runtime| {
+                Box::pin(async move {
+                    let db = runtime.db()?;
+                    let harness = Arc::new(Harness::new(db.clone(), AccountRevenue { db }));
+                    let handler: QueueHandler = Arc::new(move |event| {
+                        let harness = harness.clone();
+                        Box::pin(async move { harness.handle_batch(event).await })
+                    });
+                    Ok(handler)
+                })
+            },
+        },
+        aws_calls: &["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
         writes_events: true,
     }
 }

@@ -159,8 +159,8 @@ pub async fn disqualify_lead(
     apply(&app, &ctx, &meta, keys, Decided { current: &current, next, decision, action: "lead.disqualify" }).await
 }
 
-/// Undo the latest recycle or disqualification (managers and administrators): the lead returns to
-/// the status it had, as long as nothing moved it since.
+/// Undo a recycle or disqualification that is the lead's latest qualification entry (managers and
+/// administrators): the lead returns to the status it had, as long as nothing moved it since.
 #[utoipa::path(
     post,
     path = "/api/companies/{company_id}/leads/{lead_id}/reverse-decision",
@@ -187,12 +187,12 @@ pub async fn reverse_decision(
     let id = lead_id(&raw)?;
     let reason = body.value.validate().map_err(ApiError::Validation)?;
     let (current, history) = lead_with_history(&app.db, keys, id).await?.ok_or(ApiError::NotFound)?;
-    let last = history.iter().find_map(|e| match e {
-        HistoryEntry::Decision(d) => Some(d),
-        HistoryEntry::Assessment(_) => None,
-    });
-    let Some(last) = last.filter(|d| d.decision != Decision::Reversed) else {
-        return Err(ApiError::rule("status", "there is no recycle or disqualification to reverse"));
+    // Only the newest entry: once the lead has been assessed again, that assessment stands.
+    let last = match history.first() {
+        Some(HistoryEntry::Decision(d)) if d.decision != Decision::Reversed => d,
+        _ => {
+            return Err(ApiError::rule("status", "the latest qualification entry is not a recycle or disqualification"))
+        }
     };
     if current.status != last.status || current.conversion.is_some() {
         return Err(ApiError::rule(

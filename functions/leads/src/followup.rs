@@ -30,6 +30,13 @@ impl Consumer for ConversionFollowups {
         "conversion-followups"
     }
 
+    /// The conversion is guarded by the lead's version: an edit that lands between the read and
+    /// the write sends the event round again, and the next attempt converts the lead as it is then
+    /// (or finds it converted by hand, and does nothing).
+    fn retries_conflicts(&self) -> bool {
+        true
+    }
+
     async fn handle(&self, event: &Envelope) -> Result<Vec<TransactWriteItem>, HandlerError> {
         let qualified: LeadQualified = serde_json::from_value(event.detail.clone())
             .map_err(|e| HandlerError::Refuse(format!("unreadable: {e}")))?;

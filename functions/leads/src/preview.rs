@@ -23,12 +23,20 @@ const SUGGESTIONS: i32 = 5;
 pub struct AccountSuggestion {
     pub account_id: String,
     pub name: String,
-    #[schema(value_type = String)]
     pub lifecycle: Lifecycle,
     pub domain: Option<String>,
     pub owner_id: String,
-    /// `domain` (the lead's email domain is the account's) or `name` (the names match).
-    pub matched_by: String,
+    pub matched_by: SuggestionMatch,
+}
+
+/// Why an account is suggested.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SuggestionMatch {
+    /// The lead's email domain (or website) is the account's.
+    Domain,
+    /// The names match once legal forms are dropped.
+    Name,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -44,7 +52,7 @@ pub struct ConversionPreview {
     pub suggestions: Vec<AccountSuggestion>,
 }
 
-fn suggestion(item: Item, matched_by: &str) -> Option<AccountSuggestion> {
+fn suggestion(item: Item, matched_by: SuggestionMatch) -> Option<AccountSuggestion> {
     let text = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
     Some(AccountSuggestion {
         account_id: text("id")?,
@@ -52,7 +60,7 @@ fn suggestion(item: Item, matched_by: &str) -> Option<AccountSuggestion> {
         lifecycle: Lifecycle::parse(&text("lifecycle")?)?,
         domain: text("domain"),
         owner_id: text("owner_id").unwrap_or_default(),
-        matched_by: matched_by.into(),
+        matched_by,
     })
 }
 
@@ -126,8 +134,8 @@ pub async fn conversion_preview(
     let mut suggestions: Vec<AccountSuggestion> = Vec::new();
     for s in domain_hits
         .into_iter()
-        .filter_map(|i| suggestion(i, "domain"))
-        .chain(name_hits.into_iter().filter_map(|i| suggestion(i, "name")))
+        .filter_map(|i| suggestion(i, SuggestionMatch::Domain))
+        .chain(name_hits.into_iter().filter_map(|i| suggestion(i, SuggestionMatch::Name)))
     {
         if !suggestions.iter().any(|x| x.account_id == s.account_id) && s.lifecycle != Lifecycle::Inactive {
             suggestions.push(s);

@@ -92,7 +92,6 @@ pub fn latest_assessment(history: &[HistoryEntry]) -> Option<&Assessment> {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct QualificationView {
     pub lead_id: String,
-    #[schema(value_type = String)]
     pub status: LeadStatus,
     /// The latest assessment, if any.
     pub current: Option<Assessment>,

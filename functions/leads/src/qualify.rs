@@ -30,7 +30,6 @@ pub struct QualifyResult {
     /// 0–100: the BANT total, or the MEDDICC score when only MEDDICC was assessed.
     pub score: u8,
     pub outcome: Outcome,
-    #[schema(value_type = String)]
     pub status: LeadStatus,
     /// The lead's version after the assessment.
     pub version: u64,

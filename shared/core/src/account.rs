@@ -124,6 +124,8 @@ pub struct NewAccount {
     #[serde(rename = "type")]
     pub account_type: Option<AccountType>,
     pub industry: Option<String>,
+    /// Head count: 1-10, 11-50, 51-200, 201-1000, 1001-5000 or 5000+.
+    #[schema(example = "51-200")]
     pub size: Option<String>,
     pub website: Option<String>,
     /// The email domain people of this account write from (`acme.example`); taken from the
@@ -423,9 +425,18 @@ fn present_address<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Opti
     Option::<Address>::deserialize(d).map(Some)
 }
 
+/// How an account's health reads at a glance: `healthy` (≥ 70), `watch` (40–69), `at_risk` (< 40).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthBand {
+    Healthy,
+    Watch,
+    AtRisk,
+}
+
 /// One factor of an account's health.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct HealthFactor {
+pub struct AccountHealthFactor {
     pub factor: String,
     /// Points earned of `max`.
     pub points: u8,
@@ -434,17 +445,16 @@ pub struct HealthFactor {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct Health {
+pub struct AccountHealth {
     /// 0–100: the points of every factor.
     pub score: u8,
-    /// `healthy` (≥ 70), `watch` (40–69) or `at_risk` (< 40).
-    pub band: String,
-    pub factors: Vec<HealthFactor>,
+    pub band: HealthBand,
+    pub factors: Vec<AccountHealthFactor>,
 }
 
 /// An account's health at `now`, from what its records keep current: how recently anything
 /// happened with it, whether it has opportunities open, and whether it has bought.
-pub fn health(account: &Account, now: DateTime<Utc>) -> Health {
+pub fn health(account: &Account, now: DateTime<Utc>) -> AccountHealth {
     let mut factors = Vec::new();
     let (points, why) = match account.last_activity_at.map(|at| (now - at).num_days()) {
         None => (0, "no activity yet".to_string()),
@@ -453,9 +463,9 @@ pub fn health(account: &Account, now: DateTime<Utc>) -> Health {
         Some(d) if d <= 90 => (10, format!("last activity {d} days ago (within three months)")),
         Some(d) => (0, format!("last activity {d} days ago")),
     };
-    factors.push(HealthFactor { factor: "engagement_recency".into(), points, max: 40, why });
+    factors.push(AccountHealthFactor { factor: "engagement_recency".into(), points, max: 40, why });
     let open = account.open_opportunities;
-    factors.push(HealthFactor {
+    factors.push(AccountHealthFactor {
         factor: "open_opportunities".into(),
         points: match open {
             0 => 0,
@@ -466,7 +476,7 @@ pub fn health(account: &Account, now: DateTime<Utc>) -> Health {
         why: format!("{open} open opportunit{}", if open == 1 { "y" } else { "ies" }),
     });
     let won = account.won_opportunities;
-    factors.push(HealthFactor {
+    factors.push(AccountHealthFactor {
         factor: "won_revenue".into(),
         points: if won > 0 { 30 } else { 0 },
         max: 30,
@@ -478,11 +488,11 @@ pub fn health(account: &Account, now: DateTime<Utc>) -> Health {
     });
     let score = factors.iter().map(|f| u32::from(f.points)).sum::<u32>().min(100) as u8;
     let band = match score {
-        70.. => "healthy",
-        40..=69 => "watch",
-        _ => "at_risk",
+        70.. => HealthBand::Healthy,
+        40..=69 => HealthBand::Watch,
+        _ => HealthBand::AtRisk,
     };
-    Health { score, band: band.into(), factors }
+    AccountHealth { score, band, factors }
 }
 
 #[cfg(test)]
@@ -518,6 +528,6 @@ mod tests {
         a.last_activity_at = Some(now);
         a.open_opportunities = 1;
         let h = health(&a, now);
-        assert_eq!((h.score, h.band.as_str()), (60, "watch"));
+        assert_eq!((h.score, h.band), (60, HealthBand::Watch));
     }
 }

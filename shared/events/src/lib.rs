@@ -9,11 +9,13 @@ use ulid::Ulid;
 
 pub mod bus;
 pub mod customers;
+pub mod deals;
 pub mod delivery;
 pub mod lead;
 pub mod system;
 
 pub use customers::{AccountChanged, ContactChanged};
+pub use deals::DealWon;
 pub use lead::{LeadArchived, LeadConverted, LeadCreated, LeadQualified, LeadUpdated};
 pub use system::RedriveRequested;
 
@@ -21,6 +23,8 @@ pub use system::RedriveRequested;
 pub const SOURCE_LEADS: &str = "keel.leads";
 /// The source of account and contact events.
 pub const SOURCE_CUSTOMERS: &str = "keel.customers";
+/// The source of opportunity events.
+pub const SOURCE_DEALS: &str = "keel.deals";
 
 /// Who caused an event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -56,6 +56,14 @@ pub trait Consumer: Send + Sync {
     fn name(&self) -> &'static str;
 
     fn handle(&self, event: &Envelope) -> impl Future<Output = Result<Vec<TransactWriteItem>, HandlerError>> + Send;
+
+    /// Whether a failed condition on the handler's writes means "someone changed what I read"
+    /// (optimistic writes guarded by versions: retried, and the handler decides again on fresh
+    /// reads) rather than "this event can never apply" (refused). Retries are bounded by the
+    /// queue's `maxReceiveCount`.
+    fn retries_conflicts(&self) -> bool {
+        false
+    }
 }
 
 /// What happened to one message.
@@ -206,6 +214,10 @@ impl<C: Consumer> Harness<C> {
                 if failed.iter().any(|i| *i >= handler_items) {
                     // Our lease ran out and someone else took the event over: theirs to finish.
                     Outcome::Busy
+                } else if self.consumer.retries_conflicts() {
+                    // What the handler read changed under it: read again on the next delivery.
+                    self.release(&pk, &owner).await;
+                    Outcome::Failed(format!("the consumer's writes {failed:?} lost a race; retried"))
                 } else {
                     // The handler's own conditions refuse the event: it would fail the same way again.
                     self.refuse(&pk, &owner, format!("the consumer's writes {failed:?} failed their conditions")).await

@@ -558,8 +558,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Undo the latest recycle or disqualification (managers and administrators): the lead returns to
-         *     the status it had, as long as nothing moved it since.
+         * Undo a recycle or disqualification that is the lead's latest qualification entry (managers and
+         *     administrators): the lead returns to the status it had, as long as nothing moved it since.
          */
         post: operations["reverse_decision"];
         delete?: never;
@@ -844,6 +844,27 @@ export interface components {
                 [key: string]: number;
             };
         };
+        AccountHealth: {
+            band: components["schemas"]["HealthBand"];
+            factors: components["schemas"]["AccountHealthFactor"][];
+            /**
+             * Format: int32
+             * @description 0–100: the points of every factor.
+             */
+            score: number;
+        };
+        /** @description One factor of an account's health. */
+        AccountHealthFactor: {
+            factor: string;
+            /** Format: int32 */
+            max: number;
+            /**
+             * Format: int32
+             * @description Points earned of `max`.
+             */
+            points: number;
+            why: string;
+        };
         AccountOverview: {
             account: components["schemas"]["AccountView"];
             /** @description Primary contact first, then by name. */
@@ -869,9 +890,8 @@ export interface components {
         AccountSuggestion: {
             account_id: string;
             domain?: string | null;
-            lifecycle: string;
-            /** @description `domain` (the lead's email domain is the account's) or `name` (the names match). */
-            matched_by: string;
+            lifecycle: components["schemas"]["Lifecycle"];
+            matched_by: components["schemas"]["SuggestionMatch"];
             name: string;
             owner_id: string;
         };
@@ -879,7 +899,7 @@ export interface components {
         AccountType: "prospect" | "customer" | "partner" | "reseller" | "other";
         /** @description An account with its health, as the API answers it. */
         AccountView: components["schemas"]["Account"] & {
-            health: components["schemas"]["Health"];
+            health: components["schemas"]["AccountHealth"];
         };
         Activity: {
             body?: string | null;
@@ -1188,27 +1208,15 @@ export interface components {
             message: string;
         };
         Health: {
-            /** @description `healthy` (≥ 70), `watch` (40–69) or `at_risk` (< 40). */
-            band: string;
-            factors: components["schemas"]["HealthFactor"][];
-            /**
-             * Format: int32
-             * @description 0–100: the points of every factor.
-             */
-            score: number;
+            dynamodb: string;
+            /** @description `up` or `down`. */
+            status: string;
         };
-        /** @description One factor of an account's health. */
-        HealthFactor: {
-            factor: string;
-            /** Format: int32 */
-            max: number;
-            /**
-             * Format: int32
-             * @description Points earned of `max`.
-             */
-            points: number;
-            why: string;
-        };
+        /**
+         * @description How an account's health reads at a glance: `healthy` (≥ 70), `watch` (40–69), `at_risk` (< 40).
+         * @enum {string}
+         */
+        HealthBand: "healthy" | "watch" | "at_risk";
         /** @description One entry of a lead's qualification history. */
         HistoryEntry: (components["schemas"]["Assessment"] & {
             /** @enum {string} */
@@ -1392,6 +1400,10 @@ export interface components {
             name?: string | null;
             /** @description Defaults to the person creating the account. */
             owner_id?: string | null;
+            /**
+             * @description Head count: 1-10, 11-50, 51-200, 201-1000, 1001-5000 or 5000+.
+             * @example 51-200
+             */
             size?: string | null;
             type?: null | components["schemas"]["AccountType"];
             website?: string | null;
@@ -1478,44 +1490,10 @@ export interface components {
          * @description A page of a listing. Filtered pages may hold fewer than `limit` items: keep following
          *     `next_cursor` until it is null.
          */
-        Page_Account: {
-            items: {
-                address?: null | components["schemas"]["Address"];
-                /** Format: int32 */
-                contact_count?: number;
-                /** Format: date-time */
-                created_at: string;
-                created_by: string;
-                domain?: string | null;
-                id: string;
-                industry?: string | null;
-                /** Format: date-time */
-                last_activity_at?: string | null;
-                lifecycle: components["schemas"]["Lifecycle"];
-                name: string;
-                /** Format: int32 */
-                open_opportunities?: number;
-                owner_id: string;
-                primary_contact_id?: string | null;
-                size?: string | null;
-                /** @description The lead this account was converted from, when it was. */
-                source_lead_id?: string | null;
-                type: components["schemas"]["AccountType"];
-                /** Format: date-time */
-                updated_at: string;
-                /** Format: int64 */
-                version: number;
-                website?: string | null;
-                /** Format: int32 */
-                won_opportunities?: number;
-                /**
-                 * @description Won revenue per currency, in minor units. Left out while empty: DynamoDB Local 3.x drops
-                 *     the type of an empty map in stream records, which stalls every stream reader.
-                 */
-                won_revenue_minor?: {
-                    [key: string]: number;
-                };
-            }[];
+        Page_AccountView: {
+            items: (components["schemas"]["Account"] & {
+                health: components["schemas"]["AccountHealth"];
+            })[];
             /** @description `cursor` for the next page; null on the last one. */
             next_cursor?: string | null;
         };
@@ -1716,7 +1694,7 @@ export interface components {
             /** @description Assessments and decisions, newest first (the latest 50). */
             history: components["schemas"]["HistoryEntry"][];
             lead_id: string;
-            status: string;
+            status: components["schemas"]["LeadStatus"];
         };
         /** @description The body of `POST …/leads/{id}/qualify`: BANT, MEDDICC or both. */
         QualifyRequest: {
@@ -1733,7 +1711,7 @@ export interface components {
              * @description 0–100: the BANT total, or the MEDDICC score when only MEDDICC was assessed.
              */
             score: number;
-            status: string;
+            status: components["schemas"]["LeadStatus"];
             /**
              * Format: int64
              * @description The lead's version after the assessment.
@@ -1867,6 +1845,11 @@ export interface components {
             revisit_on?: string | null;
             status: components["schemas"]["LeadStatus"];
         };
+        /**
+         * @description Why an account is suggested.
+         * @enum {string}
+         */
+        SuggestionMatch: "domain" | "name";
         SystemInfo: {
             commit: string;
             event_bus: string;
@@ -2861,7 +2844,10 @@ export interface operations {
     create_contact: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes retries safe */
+                "Idempotency-Key"?: string | null;
+            };
             path: {
                 company_id: components["schemas"]["Id"];
             };
@@ -2884,7 +2870,7 @@ export interface operations {
                     "application/json": components["schemas"]["Contact"];
                 };
             };
-            /** @description The body is not JSON, or a field is missing, unknown or invalid (`errors` names each). */
+            /** @description The body is not JSON, or a field is missing, unknown or invalid (`errors` names each); `Idempotency-Key` is not 1-255 visible ASCII characters. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2947,7 +2933,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The account does not exist or is inactive, or the owner is not an active user. */
+            /** @description The account does not exist or is inactive, or the owner is not an active user; the `Idempotency-Key` was used with another body. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3288,13 +3274,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description A page of accounts, by name */
+            /** @description A page of accounts with their health, by name */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Page_Account"];
+                    "application/json": components["schemas"]["Page_AccountView"];
                 };
             };
             /** @description Not modified since the ETag named in `If-None-Match` (no body). */

@@ -3,6 +3,7 @@
 import type { ComponentChildren } from "preact";
 import { useState } from "preact/hooks";
 import type { Problem } from "../api/client";
+import { words } from "../lib/format";
 
 export interface FormState {
   errors: Record<string, string>;
@@ -20,13 +21,29 @@ export function useForm() {
     fail(p: Partial<Problem>, response?: Response, extra?: ComponentChildren) {
       const errors: Record<string, string> = {};
       for (const e of p.errors ?? []) errors[e.field] = e.message;
+      // An error about something the form has no field for (a value the record supplies, a
+      // condition) is said in the alert, so it is never lost.
+      const unplaced = (p.errors ?? []).filter((e) => !document.querySelector(`[data-error-for="${CSS.escape(e.field)}"]`));
       const wait = Number(response?.headers.get("retry-after") ?? 0);
       const alert =
         p.status === 429 && wait > 0
           ? `Too many attempts. Try again in ${wait >= 120 ? `${Math.ceil(wait / 60)} minutes` : `${wait} seconds`}.`
-          : Object.keys(errors).length
-            ? null
-            : (p.detail ?? p.title ?? "Something went wrong.");
+          : unplaced.length
+            ? (
+                <>
+                  {p.detail}
+                  <ul class="mb-0">
+                    {unplaced.map((e) => (
+                      <li>
+                        {words(e.field)}: {e.message}
+                      </li>
+                    ))}
+                  </ul>
+                </>
+              )
+            : Object.keys(errors).length
+              ? null
+              : (p.detail ?? p.title ?? "Something went wrong.");
       setState({ errors, alert: alert || extra ? <>{alert} {extra}</> : null, busy: false });
       requestAnimationFrame(() => document.querySelector<HTMLElement>("form .is-invalid")?.focus());
     },
@@ -43,6 +60,10 @@ interface InputProps {
   autocomplete?: string;
   defaultValue?: string;
   placeholder?: string;
+  min?: number | string;
+  max?: number | string;
+  step?: number;
+  onInput?: (e: Event & { currentTarget: HTMLInputElement }) => void;
 }
 
 /** A labelled input with its error under it (`aria-describedby`), as every form here lays them out. */
@@ -85,6 +106,66 @@ export function Field({
         </div>
       )}
       <div class="invalid-feedback" id={`${inputId}-error`} data-error-for={name}>
+        {error}
+      </div>
+    </div>
+  );
+}
+
+/** A labelled select with its error under it, laid out like `Field`. */
+export function SelectField({
+  name,
+  id,
+  label,
+  options,
+  error,
+  hint,
+  class: cls = "mb-3",
+  small,
+  ...select
+}: {
+  name: string;
+  id?: string;
+  label: string;
+  /** value → label */
+  options: [string, string][];
+  error?: string;
+  hint?: string;
+  class?: string;
+  small?: boolean;
+  value?: string;
+  defaultValue?: string;
+  onChange?: (e: Event & { currentTarget: HTMLSelectElement }) => void;
+}) {
+  // A <select> has no default value of its own: the option starts selected instead.
+  const { defaultValue, ...controlled } = select;
+  const selectId = id ?? name;
+  const described = [error ? `${selectId}-error` : "", hint ? `${selectId}-hint` : ""].filter(Boolean).join(" ") || undefined;
+  return (
+    <div class={cls}>
+      <label class={small ? "form-label small mb-1" : "form-label"} for={selectId}>
+        {label}
+      </label>
+      <select
+        class={`form-select ${small ? "form-select-sm" : ""} ${error ? "is-invalid" : ""}`}
+        id={selectId}
+        name={name}
+        aria-invalid={error ? true : undefined}
+        aria-describedby={described}
+        {...controlled}
+      >
+        {options.map(([value, text]) => (
+          <option value={value} selected={defaultValue === undefined ? undefined : value === defaultValue}>
+            {text}
+          </option>
+        ))}
+      </select>
+      {hint && (
+        <div class="form-text" id={`${selectId}-hint`}>
+          {hint}
+        </div>
+      )}
+      <div class="invalid-feedback" id={`${selectId}-error`} data-error-for={name}>
         {error}
       </div>
     </div>

@@ -7,22 +7,29 @@ export function Modal({
   onClose,
   children,
   footer,
+  wide,
 }: {
   title: string;
   onClose: () => void;
   children: ComponentChildren;
   footer?: ComponentChildren;
+  /** For forms with several parts: wider, and the body scrolls under a fixed header and footer. */
+  wide?: boolean;
 }) {
   const dialog = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const before = document.activeElement as HTMLElement | null;
-    const first = dialog.current?.querySelector<HTMLElement>("[data-autofocus]") ?? dialog.current?.querySelector<HTMLElement>("input, select, textarea");
+    // The first field, or the close button while the dialog's content is still loading.
+    const first =
+      dialog.current?.querySelector<HTMLElement>("[data-autofocus]") ??
+      dialog.current?.querySelector<HTMLElement>("input:not([type=hidden]), select, textarea") ??
+      dialog.current?.querySelector<HTMLElement>(".btn-close");
     first?.focus();
     const onKey = (e: KeyboardEvent) => {
       if (e.key === "Escape") return onClose();
       if (e.key !== "Tab" || !dialog.current) return;
       // Focus stays in the dialog: Tab from the last control goes to the first, and back.
-      const controls = [...dialog.current.querySelectorAll<HTMLElement>("button, input, select, textarea, a[href]")].filter((c) => !c.hasAttribute("disabled"));
+      const controls = [...dialog.current.querySelectorAll<HTMLElement>("button, input:not([type=hidden]), select, textarea, a[href]")].filter((c) => !c.hasAttribute("disabled"));
       const [first, last] = [controls[0], controls[controls.length - 1]];
       if (e.shiftKey && document.activeElement === first) {
         e.preventDefault();
@@ -43,7 +50,7 @@ export function Modal({
   return (
     <>
       <div class="modal d-block" role="dialog" aria-modal="true" aria-labelledby="modal-title" onClick={(e) => e.target === e.currentTarget && onClose()}>
-        <div class="modal-dialog modal-dialog-centered" ref={dialog}>
+        <div class={`modal-dialog modal-dialog-centered ${wide ? "modal-lg modal-dialog-scrollable" : ""}`} ref={dialog}>
           <div class="modal-content">
             <div class="modal-header">
               <h2 class="modal-title h5" id="modal-title">

@@ -1,6 +1,8 @@
-// The layout every record page shares (leads now; accounts, contacts and deals later): a header
-// with the key facts and actions, sections of details, and a column for the timeline.
+// The layout every record page shares (leads, accounts, contacts; deals later): a header with the
+// key facts and actions, sections of details, and a column for the timeline.
 import type { ComponentChildren } from "preact";
+import { when } from "../lib/format";
+import { UserName } from "./People";
 
 export function RecordPage({
   back,
@@ -36,7 +38,7 @@ export function RecordPage({
               {subtitle && <div class="text-body-secondary">{subtitle}</div>}
               {badges && <div class="mt-2 d-flex gap-2 align-items-center">{badges}</div>}
             </div>
-            {actions && <div class="d-flex gap-2">{actions}</div>}
+            {actions && <div class="d-flex flex-wrap gap-2">{actions}</div>}
           </div>
           <dl class="row mt-3 mb-0 record-facts">
             {facts.map((f) => (
@@ -72,5 +74,58 @@ export function Section({ title, rows }: { title: string; rows: [string, Compone
         </dl>
       </div>
     </section>
+  );
+}
+
+/** A titled card of anything, with actions beside its title. */
+export function Panel({ title, id, actions, children }: { title: string; id: string; actions?: ComponentChildren; children: ComponentChildren }) {
+  return (
+    <section class="card border-0 shadow-sm mb-3" aria-labelledby={`${id}-title`} id={id}>
+      <div class="card-body">
+        <div class="d-flex flex-wrap justify-content-between align-items-start gap-2 mb-3">
+          <h2 class="h6 text-uppercase text-body-secondary mb-0" id={`${id}-title`}>
+            {title}
+          </h2>
+          {actions && <div class="d-flex flex-wrap gap-2">{actions}</div>}
+        </div>
+        {children}
+      </div>
+    </section>
+  );
+}
+
+export interface TimelineEntry {
+  key: string;
+  title: ComponentChildren;
+  /** Who did it (a user id: shown by name). */
+  by?: string;
+  at: string;
+  detail?: ComponentChildren;
+}
+
+/** What happened to a record, newest first, for the record page's side column. */
+export function Timeline({ title = "Timeline", id = "timeline", entries, empty }: { title?: string; id?: string; entries: TimelineEntry[]; empty?: string }) {
+  return (
+    <Panel title={title} id={`${id}-panel`}>
+      {entries.length === 0 ? (
+        <p class="small text-body-secondary mb-0">{empty ?? "Nothing yet."}</p>
+      ) : (
+        <ol class="list-unstyled small mb-0 timeline" id={id}>
+          {entries.map((e) => (
+            <li class="mb-3" key={e.key}>
+              <span class="fw-semibold">{e.title}</span>
+              {e.by && (
+                <>
+                  {" "}
+                  by <UserName id={e.by} />
+                </>
+              )}
+              <div class="text-body-secondary">{when(e.at)}</div>
+              {e.detail && <div class="mt-1">{e.detail}</div>}
+            </li>
+          ))}
+        </ol>
+      )}
+    </Panel>
   );
 }

@@ -69,6 +69,8 @@ export function Shell({ children }: { children: ComponentChildren }) {
             <ul class="navbar-nav me-auto">
               {link("/dashboard", "Dashboard")}
               {link("/leads", "Leads")}
+              {link("/accounts", "Accounts")}
+              {link("/contacts", "Contacts")}
               {link("/users", "Users")}
               {admin && link("/audit", "Audit log")}
               {admin && link("/system", "Background work")}

@@ -1,7 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, companyId, session, type Lead } from "../api/client";
 import { ErrorNote, Spinner } from "../components/Feedback";
-import { Field, FormAlert, useForm, values } from "../components/Form";
+import { Field, FormAlert, SelectField, useForm, values } from "../components/Form";
 import { PageHeader } from "../components/PageHeader";
 import { UserPicker } from "../components/People";
 import { toast } from "../components/Toast";
@@ -129,19 +129,14 @@ export default function LeadForm({ id }: { id?: string }) {
                 <UserPicker name="owner_id" label="Owner" value={owner} onChange={setOwner} error={form.errors.owner_id} placeholder="You, unless you pick someone" />
               </div>
               {current && (
-                <div class="col-md-6 mb-3">
-                  <label class="form-label" for="status">
-                    Status
-                  </label>
-                  <select class={`form-select ${form.errors.status ? "is-invalid" : ""}`} id="status" name="status" defaultValue={current.status}>
-                    {STATUSES.map((s) => (
-                      <option value={s}>{s}</option>
-                    ))}
-                  </select>
-                  <div class="invalid-feedback" data-error-for="status">
-                    {form.errors.status}
-                  </div>
-                </div>
+                <SelectField
+                  class="col-md-6 mb-3"
+                  name="status"
+                  label="Status"
+                  options={STATUSES.map((s) => [s, s])}
+                  defaultValue={current.status}
+                  error={form.errors.status}
+                />
               )}
             </div>
           </fieldset>

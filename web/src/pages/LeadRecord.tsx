@@ -5,22 +5,60 @@ import { CopyId } from "../components/CopyId";
 import { ErrorNote, Spinner } from "../components/Feedback";
 import { Confirm } from "../components/Modal";
 import { UserName } from "../components/People";
-import { RecordPage, Section } from "../components/RecordPage";
+import { RecordPage, Section, Timeline } from "../components/RecordPage";
 import { toast } from "../components/Toast";
-import { ago, bandLabel, when } from "../lib/format";
+import { ago, bandLabel, calendarDate, when } from "../lib/format";
 import { navigate } from "../lib/nav";
+import { ConversionPanel, ConvertDialog } from "./LeadConversion";
+import {
+  DecisionDialog,
+  EligibilityPanel,
+  historyEntries,
+  isOpen,
+  QualificationPanel,
+  RiskPanel,
+  type DecisionKind,
+  type QualificationPolicy,
+  type QualificationView,
+  type RiskScore,
+} from "./LeadQualification";
 
-/** One lead, to read: key facts and actions up top, details, attribution and score below. */
+/** What the qualification parts read besides the lead; each loads on its own and may be missing. */
+interface Qualification {
+  view?: QualificationView;
+  risk?: RiskScore;
+  policy?: QualificationPolicy;
+}
+
+const DECIDED: Record<DecisionKind, string> = {
+  recycle: "Lead recycled: back to nurturing until its revisit date.",
+  disqualify: "Lead disqualified.",
+  reverse: "Decision reversed: the lead is back where it was.",
+};
+
+/** One lead: key facts and actions up top; qualification, conversion, details and score below. */
 export default function LeadRecord({ id }: { id: string }) {
   const [lead, setLead] = useState<Lead | null | string>(null);
+  const [q, setQ] = useState<Qualification>({});
   const [archiving, setArchiving] = useState(false);
+  const [converting, setConverting] = useState(false);
+  const [deciding, setDeciding] = useState<DecisionKind | null>(null);
   const role = session.value?.role;
-  useEffect(() => {
+  const load = () => {
+    const path = { company_id: companyId(), lead_id: id };
     void api
-      .GET("/api/companies/{company_id}/leads/{lead_id}", { params: { path: { company_id: companyId(), lead_id: id } } })
+      .GET("/api/companies/{company_id}/leads/{lead_id}", { params: { path } })
       .then(({ data, error }) => setLead(data ?? error?.detail ?? "This lead does not exist."))
       .catch(() => setLead("The server could not be reached. Check your connection and reload."));
-  }, [id]);
+    void Promise.all([
+      api.GET("/api/companies/{company_id}/leads/{lead_id}/qualification", { params: { path } }),
+      api.GET("/api/companies/{company_id}/leads/{lead_id}/risk-score", { params: { path } }),
+      api.GET("/api/companies/{company_id}/leads/qualification-policy", { params: { path: { company_id: companyId() } } }),
+    ])
+      .then(([view, risk, policy]) => setQ({ view: view.data, risk: risk.data, policy: policy.data }))
+      .catch(() => undefined);
+  };
+  useEffect(load, [id]);
   if (lead === null) return <Spinner label="Loading the lead" />;
   if (typeof lead === "string")
     return (
@@ -32,7 +70,12 @@ export default function LeadRecord({ id }: { id: string }) {
       </>
     );
   const mine = lead.owner_id === session.value?.userId;
-  const canEdit = role === "admin" || role === "manager" || (role === "sales_rep" && mine);
+  const manages = role === "admin" || role === "manager";
+  const canEdit = manages || (role === "sales_rep" && mine);
+  const open = isOpen(lead);
+  const latest = q.view?.history[0];
+  // Only the latest recycle or disqualification can be reversed, while the lead is where it left it.
+  const reversible = manages && latest?.record === "decision" && latest.decision !== "reversed" && latest.status === lead.status;
   const archive = async () => {
     setArchiving(false);
     const { data, error } = await api.DELETE("/api/companies/{company_id}/leads/{lead_id}", {
@@ -56,6 +99,11 @@ export default function LeadRecord({ id }: { id: string }) {
       actions={
         <>
           <CopyId id={lead.id} what="lead" />
+          {canEdit && open && (
+            <button class="btn btn-success" id="convert" onClick={() => setConverting(true)}>
+              Convert
+            </button>
+          )}
           {canEdit && lead.status !== "archived" && (
             <>
               <a class="btn btn-primary" href={`/leads/${lead.id}/edit`} id="edit-lead">
@@ -75,25 +123,56 @@ export default function LeadRecord({ id }: { id: string }) {
         { label: "Updated", value: <span title={when(lead.updated_at)}>{ago(lead.updated_at)}</span> },
       ]}
       aside={
-        <section class="card border-0 shadow-sm" aria-label="Timeline">
-          <div class="card-body">
-            <h2 class="h6 text-uppercase text-body-secondary mb-3">Timeline</h2>
-            <ol class="list-unstyled small mb-0" id="timeline">
-              <li class="mb-2">
-                <span class="fw-semibold">Captured</span> by <UserName id={lead.created_by} />
-                <div class="text-body-secondary">{when(lead.created_at)}</div>
-              </li>
-              {lead.updated_at !== lead.created_at && (
-                <li>
-                  <span class="fw-semibold">Last changed</span>
-                  <div class="text-body-secondary">{when(lead.updated_at)}</div>
-                </li>
-              )}
-            </ol>
-          </div>
-        </section>
+        <>
+          {q.view && !lead.conversion && <EligibilityPanel view={q.view} />}
+          {q.risk && <RiskPanel risk={q.risk} />}
+          {q.view && <Timeline title="Qualification history" id="qualification-history" entries={historyEntries(q.view.history)} empty="Not assessed yet." />}
+          <Timeline
+            entries={[
+              ...(lead.conversion ? [{ key: "converted", title: "Converted", by: lead.conversion.converted_by, at: lead.conversion.converted_at }] : []),
+              ...(lead.updated_at !== lead.created_at ? [{ key: "changed", title: "Last changed", at: lead.updated_at }] : []),
+              { key: "captured", title: "Captured", by: lead.created_by, at: lead.created_at },
+            ]}
+          />
+        </>
       }
     >
+      {lead.conversion && <ConversionPanel conversion={lead.conversion} />}
+      {lead.status_reason && (
+        <div class="alert alert-secondary" role="status" id="status-reason">
+          {lead.status === "unqualified" ? "Disqualified" : "Recycled"}: {lead.status_reason}
+          {lead.revisit_on && <> · look at it again on {calendarDate(lead.revisit_on)}</>}
+        </div>
+      )}
+      {q.view && (
+        <QualificationPanel
+          key={lead.id}
+          lead={lead}
+          current={q.view.current}
+          policy={q.policy ?? null}
+          canAssess={canEdit && open}
+          onAssessed={load}
+          actions={
+            <>
+              {canEdit && open && (
+                <>
+                  <button class="btn btn-sm btn-outline-secondary" id="recycle" onClick={() => setDeciding("recycle")}>
+                    Recycle
+                  </button>
+                  <button class="btn btn-sm btn-outline-danger" id="disqualify" onClick={() => setDeciding("disqualify")}>
+                    Disqualify
+                  </button>
+                </>
+              )}
+              {reversible && (
+                <button class="btn btn-sm btn-outline-primary" id="reverse-decision" onClick={() => setDeciding("reverse")}>
+                  Reverse decision
+                </button>
+              )}
+            </>
+          }
+        />
+      )}
       <Section
         title="Details"
         rows={[
@@ -105,7 +184,7 @@ export default function LeadRecord({ id }: { id: string }) {
       />
       <Section title="Attribution" rows={[["Source", lead.source], ["Campaign", lead.campaign], ["Medium", lead.medium]]} />
       <Section
-        title="Score and qualification"
+        title="Score and BANT notes"
         rows={[
           ["Score", <ScoreBadge score={lead.score} band={lead.score_band} />],
           ["Band", bandLabel(lead.score_band)],
@@ -122,6 +201,20 @@ export default function LeadRecord({ id }: { id: string }) {
           action="Archive"
           onConfirm={() => void archive()}
           onClose={() => setArchiving(false)}
+        />
+      )}
+      {converting && <ConvertDialog lead={lead} onClose={() => setConverting(false)} />}
+      {deciding && (
+        <DecisionDialog
+          kind={deciding}
+          lead={lead}
+          policy={q.policy ?? null}
+          onClose={() => setDeciding(null)}
+          onDone={() => {
+            toast(DECIDED[deciding]);
+            setDeciding(null);
+            load();
+          }}
         />
       )}
       {lead.status === "archived" && (
