@@ -74,7 +74,7 @@ pub fn revenue_function() -> Function {
                 })
             },
         },
-        aws_calls: &["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+        aws_calls: &["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
         writes_events: true,
     }
 }

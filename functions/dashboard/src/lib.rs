@@ -59,7 +59,7 @@ pub fn counters_function() -> Function {
                 })
             },
         },
-        aws_calls: &["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+        aws_calls: &["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
         writes_events: false,
     }
 }
