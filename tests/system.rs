@@ -170,7 +170,8 @@ async fn a_redrive_that_cannot_reach_sqs_gives_its_claim_back_to_be_retried() {
     let event = keel_events::Envelope::new(keel_store::PLATFORM_TENANT, actor, chrono::Utc::now(), &request);
     assert!(matches!(harness.apply(&event).await, Outcome::Failed(_)), "an unreachable SQS is transient");
     let claim = keel_store::TenantKeys::platform().key(&format!("CONSUMED#system-jobs#{}", event.event_id));
-    assert!(app.state.db.get(&claim, "IDEM").await.unwrap().is_none(), "the claim was given back for the retry");
+    let given_back = app.state.db.get(&claim, "IDEM").await.unwrap().expect("the claim");
+    assert_eq!(given_back["lease_until"].as_n().unwrap(), "0", "the claim was given back for the retry");
 }
 
 #[tokio::test]

@@ -92,7 +92,6 @@ pub fn jobs_function() -> Function {
         aws_calls: &[
             "dynamodb:PutItem",
             "dynamodb:UpdateItem",
-            "dynamodb:DeleteItem",
             "sqs:ReceiveMessage",
             "sqs:SendMessage",
             "sqs:DeleteMessage",
