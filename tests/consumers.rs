@@ -250,9 +250,11 @@ async fn a_tenant_with_endless_sources_keeps_a_bounded_rollup() {
     assert_eq!(by_source.values().map(|v| v.as_u64().unwrap()).sum::<u64>(), n as u64);
 }
 
-/// A consumer whose write is guarded by a version it read: the first attempt loses a race.
+/// A consumer whose write is guarded by a version it read: its first `lose` attempts expect a
+/// version someone else's write has moved past.
 struct Optimistic {
     db: Db,
+    lose: usize,
     attempts: Arc<std::sync::atomic::AtomicUsize>,
 }
 
@@ -268,8 +270,7 @@ impl Consumer for Optimistic {
     async fn handle(&self, event: &Envelope) -> Result<Vec<TransactWriteItem>, HandlerError> {
         let keys = TenantKeys::new(&event.tenant_id);
         let pk = keys.key(&format!("OPTIMISTIC#{}", event.event_id));
-        // The first attempt expects a version that someone else's write has moved past.
-        let expected = if self.attempts.fetch_add(1, Ordering::SeqCst) == 0 { 0 } else { 1 };
+        let expected = if self.attempts.fetch_add(1, Ordering::SeqCst) < self.lose { 0 } else { 1 };
         let put = aws_sdk_dynamodb::types::Put::builder()
             .table_name(&self.db.table)
             .item("pk", s(&pk))
@@ -283,26 +284,41 @@ impl Consumer for Optimistic {
     }
 }
 
-#[tokio::test]
-async fn a_consumer_that_loses_a_race_decides_again_on_the_next_delivery() {
-    let app = keel_tests::app().await;
+async fn optimistic(
+    app: &TestApp,
+    lose: usize,
+) -> (Harness<Optimistic>, Envelope, Arc<std::sync::atomic::AtomicUsize>) {
     let t = app.tenant().await;
     let db = app.state.db.clone();
     let event = lead_created_event(&t.id, 1, "Webinar");
-    let pk = TenantKeys::new(&t.id).key(&format!("OPTIMISTIC#{}", event.event_id));
     let existing = keel_store::Item::from([
-        ("pk".to_string(), s(&pk)),
+        ("pk".to_string(), s(TenantKeys::new(&t.id).key(&format!("OPTIMISTIC#{}", event.event_id)))),
         ("sk".to_string(), s("DONE")),
         ("version".to_string(), keel_store::db::n(1)),
     ]);
     db.client.put_item().table_name(&db.table).set_item(Some(existing)).send().await.unwrap();
     let attempts = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let harness = Harness::new(db.clone(), Optimistic { db: db.clone(), attempts: attempts.clone() });
+    (Harness::new(db.clone(), Optimistic { db, lose, attempts: attempts.clone() }), event, attempts)
+}
+
+#[tokio::test]
+async fn a_consumer_that_loses_a_race_reads_again_and_applies_once() {
+    let app = keel_tests::app().await;
+    let (harness, event, attempts) = optimistic(&app, 2).await;
+    let message = sqs_batch(&event).records.remove(0);
+    assert_eq!(harness.handle_message(&message).await, Outcome::Applied, "two lost races, then it applies");
+    assert_eq!(harness.handle_message(&message).await, Outcome::Duplicate);
+    assert_eq!(attempts.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
+async fn a_consumer_that_keeps_losing_gives_the_event_back_to_the_queue() {
+    let app = keel_tests::app().await;
+    let (harness, event, attempts) = optimistic(&app, 100).await;
     let message = sqs_batch(&event).records.remove(0);
     assert!(matches!(harness.handle_message(&message).await, Outcome::Failed(_)), "a lost race is not a refusal");
-    assert_eq!(harness.handle_message(&message).await, Outcome::Applied, "the next delivery reads again");
-    assert_eq!(harness.handle_message(&message).await, Outcome::Duplicate);
-    assert_eq!(attempts.load(Ordering::SeqCst), 2);
-    let item = db.get(&pk, "DONE").await.unwrap().unwrap();
-    assert_eq!(item["version"].as_n().unwrap(), "2");
+    assert_eq!(attempts.load(Ordering::SeqCst), keel_worker::CONFLICT_ATTEMPTS as usize);
+    let claim = TenantKeys::new(&event.tenant_id).key(&format!("CONSUMED#optimistic-test-consumer#{}", event.event_id));
+    let given_back = app.state.db.get(&claim, "IDEM").await.unwrap().expect("the claim");
+    assert_eq!(given_back["lease_until"].as_n().unwrap(), "0", "the next delivery may take it at once");
 }

@@ -190,6 +190,26 @@ async fn one_primary_contact_per_account_even_when_many_ask_at_once() {
     assert_eq!(flagged, 1, "the contacts agree with their summaries");
     let roles = app.get(&t.path("/contacts?role=executive"), &t.admin()).await.body;
     assert_eq!(roles["items"].as_array().unwrap().len(), 1);
+
+    // Taking the primary role changes the account: a sales rep who does not own it may not.
+    let rep = app.user_token(&t, "rep-1", Role::SalesRep).await;
+    let r =
+        app.post(&path, &rep, json!({"account_id": id, "first_name": "R", "last_name": "Rep", "primary": true})).await;
+    assert_eq!(r.status, 403, "{:?}", r.body);
+    let r = app.post(&path, &rep, json!({"account_id": id, "first_name": "R", "last_name": "Rep"})).await;
+    assert_eq!((r.status.as_u16(), r.body["primary"].as_bool()), (201, Some(false)), "adding one is fine");
+    // Every demotion and primary switch is in the audit trail.
+    let audit = keel_tests::audit_records(&app, &t).await;
+    let demoted = audit.iter().any(|i| {
+        i["action"].as_s().unwrap() == "contact.update"
+            && i["entity_id"].as_s().unwrap() == first["id"].as_str().unwrap()
+    });
+    assert!(demoted, "the first contact's demotion is audited");
+    let switches = audit
+        .iter()
+        .filter(|i| i["action"].as_s().unwrap() == "account.update" && i["entity_id"].as_s().unwrap().as_str() == id)
+        .count();
+    assert!(switches >= 2, "the account's primary contact changes are audited ({switches})");
 }
 
 #[tokio::test]
@@ -301,10 +321,14 @@ async fn a_won_deal_makes_its_account_a_customer_once() {
         owner_id: t.user_id.clone(),
     };
     let actor = keel_events::Actor { user_id: t.user_id.clone(), role: "admin".into() };
-    let event = keel_events::Envelope::new(&t.id, actor, chrono::Utc::now(), &deal);
-    let sqs: aws_lambda_events::event::sqs::SqsEvent =
-        serde_json::from_value(json!({"Records": [{"messageId": "m-1", "body": keel_tests::bus_message(&event)}]}))
-            .unwrap();
+    let event = keel_events::Envelope::new(&t.id, actor.clone(), chrono::Utc::now(), &deal);
+    // A second deal of the same account won at the same moment, in the same batch.
+    let other = keel_events::DealWon { opportunity_id: ulid::Ulid::new().to_string(), amount: None, ..deal.clone() };
+    let second = keel_events::Envelope::new(&t.id, actor, chrono::Utc::now(), &other);
+    let sqs: aws_lambda_events::event::sqs::SqsEvent = serde_json::from_value(json!({"Records": [
+        {"messageId": "m-1", "body": keel_tests::bus_message(&event)},
+        {"messageId": "m-2", "body": keel_tests::bus_message(&second)}]}))
+    .unwrap();
     // The consumer as its Lambda builds it, from its declaration.
     let keel_function::Trigger::Queue { handler, .. } = keel_customers::revenue_function().trigger else {
         panic!("the revenue function is a queue consumer")
@@ -313,9 +337,9 @@ async fn a_won_deal_makes_its_account_a_customer_once() {
     assert!(handler(sqs.clone()).await.batch_item_failures.is_empty());
     assert!(handler(sqs).await.batch_item_failures.is_empty(), "delivered again");
     let after = app.get(&t.path(&format!("/customers/{id}")), &t.admin()).await.body;
-    assert_eq!((after["lifecycle"].as_str(), after["won_opportunities"].as_u64()), (Some("customer"), Some(1)));
+    assert_eq!((after["lifecycle"].as_str(), after["won_opportunities"].as_u64()), (Some("customer"), Some(2)));
     assert_eq!(after["won_revenue_minor"], json!({"USD": 1_200_000}));
-    assert_eq!(after["version"], 2, "applied once");
+    assert_eq!(after["version"], 3, "each event applied once; the race settled within the delivery");
     let won = after["health"]["factors"].as_array().unwrap().iter().find(|f| f["factor"] == "won_revenue").unwrap();
     assert_eq!(won["points"], 30);
     let changed =

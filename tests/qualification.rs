@@ -100,6 +100,17 @@ async fn bad_assessments_are_named_and_change_nothing() {
     {
         assert_eq!(qualify(&app, &t, id, body.clone()).await.status, 400, "{body}");
     }
+    // Text after the JSON document (or a second document) is refused, not ignored.
+    let path = t.path(&format!("/leads/{id}/qualify"));
+    for raw in [format!("{} garbage", bant(20, 20, 20, 20)), format!("{}{{\"x\":1}}", bant(20, 20, 20, 20))] {
+        let request = axum::http::Request::post(&path)
+            .header("authorization", format!("Bearer {}", t.admin()))
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(raw.clone()))
+            .unwrap();
+        let r = app.send(request).await;
+        assert_eq!((r.status.as_u16(), r.body["type"].as_str()), (400, Some("/api/problems/malformed")), "{raw}");
+    }
     let recycle = t.path(&format!("/leads/{id}/recycle"));
     let r = app.post(&recycle, &t.admin(), json!({"reason": "", "revisit_on": "2020-01-01"})).await;
     assert_eq!(r.error_fields(), ["reason", "revisit_on"]);
@@ -178,6 +189,11 @@ async fn recycle_disqualify_and_a_manager_s_reversal_are_recorded() {
     assert_eq!((r.body["status"].as_str(), r.body["status_reason"].as_str()), (Some("unqualified"), Some("no budget")));
     let r = app.post(&t.path(&format!("/leads/{id}/qualify")), &rep, bant(25, 25, 25, 25)).await;
     assert_eq!((r.status.as_u16(), r.error_fields()), (422, vec!["status".to_string()]), "disqualified stays so");
+    let lead_path = t.path(&format!("/leads/{id}"));
+    let r = app.patch(&lead_path, &rep, json!({"version": 3, "status": "new"})).await;
+    assert_eq!((r.status.as_u16(), r.error_fields()), (422, vec!["status".to_string()]), "not by editing either");
+    let r = app.patch(&lead_path, &manager, json!({"version": 3, "status": "nurturing"})).await;
+    assert_eq!(r.status, 422, "a manager reverses the decision instead: {:?}", r.body);
 
     let reverse = t.path(&format!("/leads/{id}/reverse-decision"));
     assert_eq!(app.post(&reverse, &rep, json!({"reason": "oops"})).await.status, 403, "managers reverse");
@@ -276,7 +292,11 @@ async fn a_conversion_is_its_reads_and_one_transaction() {
         "contact": {"roles": ["decision_maker", "champion"]}});
     let r = app.post(&t.path(&format!("/leads/{id}/convert")), &t.admin(), body).await;
     assert_eq!(r.status, 201, "{:?}", r.body);
-    assert_eq!(app.take_requests(), [("GetItem".to_string(), 1), ("TransactWriteItems".to_string(), 1)].into());
+    // The lead and its assessments (1 Query), the policy (1 GetItem), then one transaction.
+    assert_eq!(
+        app.take_requests(),
+        [("GetItem".to_string(), 1), ("Query".to_string(), 1), ("TransactWriteItems".to_string(), 1)].into()
+    );
     let ids = r.body.clone();
     assert_eq!(
         r.header("location"),
@@ -435,4 +455,60 @@ async fn the_company_policy_converts_qualified_leads_automatically() {
         serde_json::from_value(json!({"Records": [{"messageId": "m-1", "body": message}]})).unwrap();
     assert!(harness.handle_batch(sqs).await.batch_item_failures.is_empty());
     assert_eq!(account_count(&app, &t).await, 1);
+}
+
+#[tokio::test]
+async fn a_tighter_policy_or_a_reused_key_does_not_sneak_a_lead_through() {
+    let app = keel_tests::app().await;
+    let t = app.tenant().await;
+    let first = qualified_lead(&app, &t, 1).await;
+    // The same Idempotency-Key and body on another lead is another assessment, not a replay.
+    let second = capture(&app, &t, lead_body(2)).await["id"].as_str().unwrap().to_string();
+    let key = [("Idempotency-Key", "assess-1")];
+    let token = t.admin();
+    let qualify_with_key = |lead: String| {
+        let path = t.path(&format!("/leads/{lead}/qualify"));
+        let (app, token, key) = (&app, &token, &key);
+        async move { app.call(axum::http::Method::POST, &path, Some(token), Some(bant(20, 20, 20, 15)), key).await }
+    };
+    let a = qualify_with_key(first.clone()).await;
+    let b = qualify_with_key(second.clone()).await;
+    assert_ne!(a.body["assessment"]["id"], b.body["assessment"]["id"]);
+    assert_eq!(app.get(&t.path(&format!("/leads/{second}")), &t.admin()).await.body["status"], "qualified");
+
+    // The policy tightens after the lead qualified: conversion asks for it to be assessed again.
+    let body = json!({"version": 0, "bant_min_total": 70, "bant_no_zero_item": true, "meddicc_required": ["metrics"],
+        "disqualify_reasons": ["no budget"], "conversion_trigger": "off"});
+    app.call(axum::http::Method::PUT, &t.path("/leads/qualification-policy"), Some(&t.admin()), Some(body), &[]).await;
+    let r = app.post(&t.path(&format!("/leads/{first}/convert")), &t.admin(), json!({})).await;
+    assert_eq!((r.status.as_u16(), r.error_fields()), (409, vec!["meddicc.metrics".to_string()]), "{:?}", r.body);
+    let preview = app.get(&t.path(&format!("/leads/{first}/conversion-preview")), &t.admin()).await;
+    assert_eq!(preview.body["eligible"], false, "the preview says the same");
+}
+
+#[tokio::test]
+async fn a_conversion_gives_records_only_to_active_people() {
+    let app = keel_tests::app().await;
+    let t = app.tenant().await;
+    let rep = app.user_token(&t, "rep-1", Role::SalesRep).await;
+    let lead = app.post(&t.path("/leads"), &rep, lead_body(1)).await.body;
+    let id = lead["id"].as_str().unwrap();
+    let r = app.post(&t.path(&format!("/leads/{id}/qualify")), &rep, bant(20, 20, 20, 15)).await;
+    assert_eq!(r.body["status"], "qualified");
+    // The rep leaves the company; a manager converts the lead they owned.
+    let r = app.patch(&t.path("/users/rep-1"), &t.admin(), json!({"active": false})).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let manager = app.user_token(&t, "manager-1", Role::Manager).await;
+    let r = app.post(&t.path(&format!("/leads/{id}/convert")), &manager, json!({})).await;
+    assert_eq!(r.status, 422, "{:?}", r.body);
+    assert_eq!(r.error_fields(), ["account.owner_id"], "the first part given to them");
+    let r = app
+        .post(
+            &t.path(&format!("/leads/{id}/convert")),
+            &manager,
+            json!({"account": {"owner_id": "manager-1"}, "contact": {"owner_id": "manager-1"},
+                "opportunity": {"owner_id": "manager-1"}}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "given to someone active: {:?}", r.body);
 }

@@ -95,18 +95,47 @@ async fn demoted(
     Ok(Some((current, next)))
 }
 
-/// Adds a demotion to a unit: the old primary and its summary.
-fn include_demotion(
-    unit: &mut UnitOfWork<'_>,
-    keys: &TenantKeys,
-    demotion: &Option<(Contact, Contact)>,
-) -> Result<(), StoreError> {
-    if let Some((before, after)) = demotion {
-        unit.replace(crm::contact_item(keys, after)?, before.version);
-        let table = unit.table().to_string();
-        unit.include(overwrite(&table, crm::contact_summary_item(keys, after)?));
+/// Who is writing, for the audit records of the records a contact change touches.
+struct Writer<'a> {
+    ctx: &'a TenantContext,
+    meta: &'a RequestMeta,
+    keys: &'a TenantKeys,
+}
+
+impl Writer<'_> {
+    /// The account as it will be (guarded by the version read), with an audit record when a field
+    /// people see moved (its primary contact; counters are not audited).
+    fn account(&self, unit: &mut UnitOfWork<'_>, before: &Account, after: &Account) -> Result<(), StoreError> {
+        unit.replace(crm::account_item(self.keys, after)?, before.version);
+        let changes = AuditRecord::diff(Some(&before.as_json()), &after.as_json(), &Account::RECORDED_FIELDS);
+        if !changes.is_empty() {
+            let id = after.id.to_string();
+            unit.audit(self.keys, &self.meta.audit(self.ctx, "account.update", "account", &id, changes))?;
+        }
+        Ok(())
     }
-    Ok(())
+
+    /// The account's previous primary contact, demoted, with its summary and audit record.
+    fn demotion(&self, unit: &mut UnitOfWork<'_>, demotion: &Option<(Contact, Contact)>) -> Result<(), StoreError> {
+        if let Some((before, after)) = demotion {
+            unit.replace(crm::contact_item(self.keys, after)?, before.version);
+            let table = unit.table().to_string();
+            unit.include(overwrite(&table, crm::contact_summary_item(self.keys, after)?));
+            let changes = AuditRecord::diff(Some(&before.as_json()), &after.as_json(), &Contact::RECORDED_FIELDS);
+            let id = after.id.to_string();
+            unit.audit(self.keys, &self.meta.audit(self.ctx, "contact.update", "contact", &id, changes))?;
+        }
+        Ok(())
+    }
+}
+
+/// Taking the primary role from another contact changes the account: only people who may edit
+/// the account do it (an account without a primary contact takes its first one from anyone).
+fn may_replace_primary(ctx: &TenantContext, account: &Account, contact_id: &str) -> Result<(), ApiError> {
+    match account.primary_contact_id.as_deref() {
+        Some(current) if current != contact_id => ctx.require_edit(&account.owner_id, &account.owner_id),
+        _ => Ok(()),
+    }
 }
 
 fn changed_event(
@@ -165,6 +194,9 @@ pub async fn create_contact(
         let now = Utc::now();
         let mut contact = Contact::create(draft.clone(), id, &ctx.user_id, now);
         contact.primary = draft.primary || account.primary_contact_id.is_none();
+        if contact.primary {
+            may_replace_primary(&ctx, &account, &id.to_string())?;
+        }
         let demotion =
             if contact.primary { demoted(&app.db, keys, &account, &id.to_string(), now).await? } else { None };
         let next_account = touched(&account, now, |a| {
@@ -178,8 +210,9 @@ pub async fn create_contact(
         idempotent.record(&mut unit, keys, 201, &response, now);
         unit.create(crm::contact_item(keys, &contact)?);
         unit.create(crm::contact_summary_item(keys, &contact)?);
-        unit.replace(crm::account_item(keys, &next_account)?, account.version);
-        include_demotion(&mut unit, keys, &demotion)?;
+        let writer = Writer { ctx: &ctx, meta: &meta, keys };
+        writer.account(&mut unit, &account, &next_account)?;
+        writer.demotion(&mut unit, &demotion)?;
         unit.event(&Envelope::new(
             &ctx.tenant_id,
             actor(&ctx),
@@ -283,10 +316,14 @@ pub async fn update_contact(
     let old_account = repo::account(&app.db, keys, &current.account_id).await?.ok_or(ApiError::NotFound)?;
     let mut unit = UnitOfWork::new(&app.db);
     let table = unit.table().to_string();
+    let writer = Writer { ctx: &ctx, meta: &meta, keys };
     let demotion;
     if moving {
         let new_account = repo::joinable_account(&app.db, keys, &next.account_id).await?;
         next.primary = patch.primary == Some(true) || new_account.primary_contact_id.is_none();
+        if next.primary {
+            may_replace_primary(&ctx, &new_account, id)?;
+        }
         demotion = if next.primary { demoted(&app.db, keys, &new_account, id, now).await? } else { None };
         let left = touched(&old_account, now, |a| {
             a.contact_count = a.contact_count.saturating_sub(1);
@@ -301,8 +338,8 @@ pub async fn update_contact(
             }
         });
         unit.include(remove(&table, crm::account_pk(keys, &current.account_id), summary_sk(id)));
-        unit.replace(crm::account_item(keys, &left)?, old_account.version);
-        unit.replace(crm::account_item(keys, &joined)?, new_account.version);
+        writer.account(&mut unit, &old_account, &left)?;
+        writer.account(&mut unit, &new_account, &joined)?;
     } else {
         demotion =
             if next.primary && !current.primary { demoted(&app.db, keys, &old_account, id, now).await? } else { None };
@@ -313,7 +350,7 @@ pub async fn update_contact(
     }
     unit.replace(crm::contact_item(keys, &next)?, current.version);
     unit.include(overwrite(&table, crm::contact_summary_item(keys, &next)?));
-    include_demotion(&mut unit, keys, &demotion)?;
+    writer.demotion(&mut unit, &demotion)?;
     let changed: Vec<String> = changes.iter().map(|c| c.field.clone()).collect();
     let event = if moving {
         changed_event(&next, "moved", Some(current.account_id.clone()), changed)
@@ -372,7 +409,7 @@ pub async fn delete_contact(
         let table = unit.table().to_string();
         unit.include_entity(remove_versioned(&table, crm::contact_pk(keys, id), crm::CONTACT_SK, contact.version));
         unit.include(remove(&table, crm::account_pk(keys, &contact.account_id), summary_sk(id)));
-        unit.replace(crm::account_item(keys, &left)?, account.version);
+        Writer { ctx: &ctx, meta: &meta, keys }.account(&mut unit, &account, &left)?;
         let mut gone = contact.clone();
         gone.primary = false;
         unit.event(&Envelope::new(&ctx.tenant_id, actor(&ctx), now, &changed_event(&gone, "deleted", None, vec![])))?;

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use keel_core::account::{Account, Lifecycle};
 use keel_core::contact::Contact;
 use keel_core::conversion::{ConversionIds, ConversionPlan, ConvertRequest};
-use keel_core::qualification::conversion_eligibility;
+use keel_core::qualification::{conversion_eligibility, Condition};
 use keel_core::{FieldErrors, Lead, LeadStatus};
 use keel_events::{AccountChanged, Actor, ContactChanged, Envelope, LeadConverted, LeadCreated, LeadUpdated};
 use keel_http::{ApiError, ApiJson, ApiPath, AppState, CompanyScope, Id, Permission, RequestMeta, TenantContext};
@@ -165,24 +165,21 @@ fn new_ids() -> ConversionIds {
 }
 
 /// The 409 for a lead that may not convert: each unmet condition, named.
-async fn not_eligible(app: &AppState, keys: &TenantKeys, lead: &Lead) -> ApiError {
-    let id = lead.id.to_string();
-    let read = tokio::try_join!(lead_with_history(&app.db, keys, &id), policy::read(&app.db, keys));
-    let (history, policy) = match read {
-        Ok((found, policy)) => (found.map(|(_, h)| h).unwrap_or_default(), policy),
-        Err(e) => return e.into(),
-    };
+pub(crate) fn not_eligible(lead: &Lead, conditions: Vec<Condition>) -> ApiError {
     let mut errors = FieldErrors::default();
-    for c in conversion_eligibility(lead, latest_assessment(&history), &policy).into_iter().filter(|c| !c.met) {
+    for c in conditions.into_iter().filter(|c| !c.met) {
         errors.add(&c.condition, c.why);
     }
-    ApiError::NotEligible {
-        detail: format!(
+    let detail = if lead.status == LeadStatus::Qualified {
+        "The lead no longer meets your company's qualification policy: assess it again. Nothing was written."
+            .to_string()
+    } else {
+        format!(
             "Only a qualified lead converts, and this one is {}. Qualify it first; nothing was written.",
             lead.status.as_str()
-        ),
-        errors,
-    }
+        )
+    };
+    ApiError::NotEligible { detail, errors }
 }
 
 fn answer(status: StatusCode, company_id: &str, result: ConversionResult) -> Response {
@@ -226,21 +223,26 @@ pub async fn convert_lead(
     let id = lead_id(&raw)?;
     let request = body.value;
     for _ in 0..ATTEMPTS {
-        let (lead, account) = match request.account_id.as_deref() {
-            Some(account_id) => {
-                let (lead, account) =
-                    tokio::join!(repo::get(&app.db, keys, id), joinable_account(&app.db, keys, account_id));
-                (lead?, Some(account))
-            }
-            None => (repo::get(&app.db, keys, id).await?, None),
+        // The lead with its assessments (1 Query) and the policy (1 GetItem) decide eligibility;
+        // the account joined, when one is named, is read beside them.
+        let reads = async {
+            tokio::try_join!(lead_with_history(&app.db, keys, id), policy::read(&app.db, keys)).map_err(ApiError::from)
         };
-        let lead = lead.ok_or(ApiError::NotFound)?;
+        let ((found, policy), account) = match request.account_id.as_deref() {
+            Some(account_id) => {
+                let (read, account) = tokio::join!(reads, joinable_account(&app.db, keys, account_id));
+                (read?, Some(account))
+            }
+            None => (reads.await?, None),
+        };
+        let (lead, history) = found.ok_or(ApiError::NotFound)?;
         ctx.require_edit(&lead.owner_id, &lead.owner_id)?;
         if let Some(done) = ConversionResult::of(&lead) {
             return Ok(answer(StatusCode::OK, &company_id, done));
         }
-        if lead.status != LeadStatus::Qualified {
-            return Err(not_eligible(&app, keys, &lead).await);
+        let conditions = conversion_eligibility(&lead, latest_assessment(&history), &policy);
+        if conditions.iter().any(|c| !c.met) {
+            return Err(not_eligible(&lead, conditions));
         }
         let account = account.transpose()?;
         let now = Utc::now();
@@ -270,8 +272,9 @@ pub async fn convert_lead(
     Err(ApiError::Stale { current_version: repo::get(&app.db, keys, id).await?.map(|l| l.version) })
 }
 
-/// Every owner the conversion names must be an active user of the company, and only managers and
-/// administrators give records to someone other than the lead's owner.
+/// Every owner the conversion names (the lead's owner by default) must be an active user of the
+/// company, and only managers and administrators give records to someone other than the lead's
+/// owner. A refusal names the part whose owner it is.
 async fn check_owners(
     app: &AppState,
     ctx: &TenantContext,
@@ -279,19 +282,21 @@ async fn check_owners(
     lead: &Lead,
     plan: &ConversionPlan,
 ) -> Result<(), ApiError> {
-    let owners: BTreeSet<&str> = [
-        (plan.account_is_new).then_some(plan.account.owner_id.as_str()),
-        Some(plan.contact.owner_id.as_str()),
-        Some(plan.opportunity.owner_id.as_str()),
-    ]
-    .into_iter()
-    .flatten()
-    .filter(|o| *o != lead.owner_id)
-    .collect();
-    for owner in owners {
-        ctx.require_edit(&lead.owner_id, owner)?;
-        if owner != ctx.user_id {
-            repo::require_owner(&app.db, keys, owner).await?;
+    let owners = [
+        (plan.account_is_new).then_some(("account.owner_id", plan.account.owner_id.as_str())),
+        Some(("contact.owner_id", plan.contact.owner_id.as_str())),
+        Some(("opportunity.owner_id", plan.opportunity.owner_id.as_str())),
+    ];
+    let mut active: BTreeSet<&str> = BTreeSet::from([ctx.user_id.as_str()]);
+    for (field, owner) in owners.into_iter().flatten() {
+        if owner != lead.owner_id {
+            ctx.require_edit(&lead.owner_id, owner)?;
+        }
+        if !active.contains(owner) {
+            if !repo::is_active_user(&app.db, keys, owner).await? {
+                return Err(ApiError::rule(field, "must be an active user of your company"));
+            }
+            active.insert(owner);
         }
     }
     Ok(())

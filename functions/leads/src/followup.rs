@@ -6,8 +6,7 @@
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use chrono::Utc;
 use keel_core::conversion::{ConversionIds, ConvertRequest};
-use keel_core::qualification::ConversionTrigger;
-use keel_core::LeadStatus;
+use keel_core::qualification::{conversion_eligibility, ConversionTrigger};
 use keel_events::{Envelope, LeadQualified};
 use keel_store::audit::AuditRecord;
 use keel_store::{Db, StoreError, TenantKeys};
@@ -15,7 +14,8 @@ use keel_worker::{Consumer, HandlerError};
 use ulid::Ulid;
 
 use crate::convert::{conversion_unit, ConversionWrite};
-use crate::{policy, repo};
+use crate::policy;
+use crate::qualification::{latest_assessment, lead_with_history};
 
 pub struct ConversionFollowups {
     pub db: Db,
@@ -45,11 +45,13 @@ impl Consumer for ConversionFollowups {
         if policy.conversion_trigger != ConversionTrigger::AutoConvert {
             return Ok(vec![]);
         }
-        let Some(lead) = repo::get(&self.db, &keys, &qualified.lead_id).await.map_err(retry)? else {
+        let Some((lead, history)) = lead_with_history(&self.db, &keys, &qualified.lead_id).await.map_err(retry)? else {
             return Ok(vec![]);
         };
-        // Converted by hand meanwhile, or moved on since it qualified: nothing to do.
-        if lead.status != LeadStatus::Qualified || lead.conversion.is_some() {
+        // Converted by hand meanwhile, or moved on since it qualified (the same checklist as
+        // `POST …/convert`): nothing to do.
+        let eligible = conversion_eligibility(&lead, latest_assessment(&history), &policy).iter().all(|c| c.met);
+        if !eligible || lead.conversion.is_some() {
             return Ok(vec![]);
         }
         let now = Utc::now();

@@ -75,9 +75,17 @@ async fn by_domain(db: &Db, keys: &TenantKeys, domain: Option<&str>) -> Result<V
         .expression_attribute_values(":pk", s(crm::accounts_by_domain_index(keys, domain)))
         .limit(SUGGESTIONS)
         .send()
-        .await
-        .map_err(StoreError::from_sdk)?;
-    Ok(out.items.unwrap_or_default())
+        .await;
+    match out {
+        Ok(out) => Ok(out.items.unwrap_or_default()),
+        // Right after a deploy adds the index, DynamoDB refuses reads until its backfill ends:
+        // the preview goes on with name matches rather than failing the Convert dialog.
+        Err(e) if e.as_service_error().and_then(|s| s.meta().message()).is_some_and(|m| m.contains("backfilling")) => {
+            tracing::warn!("accounts by domain: gsi3 is still backfilling");
+            Ok(vec![])
+        }
+        Err(e) => Err(StoreError::from_sdk(e)),
+    }
 }
 
 async fn by_name(db: &Db, keys: &TenantKeys, key: &str) -> Result<Vec<Item>, StoreError> {

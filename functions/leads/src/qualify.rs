@@ -93,7 +93,7 @@ pub async fn qualify_lead(
     let keys = ctx.company(&company_id)?;
     ctx.require(Permission::EditOwnRecords)?;
     let id = lead_id(&raw)?;
-    let idempotent = IdempotentCreate::from_headers(&headers, "leads.qualify", &ctx.user_id, &body.raw)?;
+    let idempotent = IdempotentCreate::from_headers(&headers, "leads.qualify", &ctx.user_id, &body.raw)?.on_record(id);
     let input = body.value.validate().map_err(ApiError::Validation)?;
     let (current, policy) = tokio::try_join!(repo::get(&app.db, keys, id), policy::read(&app.db, keys))?;
     let current = current.ok_or(ApiError::NotFound)?;

@@ -155,7 +155,7 @@ impl NewAccount {
         let website = website_field(&mut e, self.website.as_deref());
         let domain = match self.domain.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
             Some(raw) => domain_field(&mut e, raw),
-            None => website.as_deref().and_then(domain_of_website),
+            None => website.as_deref().and_then(domain_of_website).filter(|d| valid_domain(d)),
         };
         let draft = AccountDraft {
             name: line(&mut e, "name", self.name.as_deref(), true, NAME_MAX).unwrap_or_default(),
@@ -184,17 +184,27 @@ fn website_field(e: &mut FieldErrors, raw: Option<&str>) -> Option<String> {
 
 fn domain_field(e: &mut FieldErrors, raw: &str) -> Option<String> {
     let d = raw.trim().trim_start_matches('@').to_ascii_lowercase();
-    let ok = d.len() <= 253
-        && d.contains('.')
-        && !d.starts_with('.')
-        && !d.ends_with('.')
-        && d.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
-    if ok {
+    if valid_domain(&d) {
         Some(d)
     } else {
         e.add("domain", "must be a domain like acme.example");
         None
     }
+}
+
+/// Host name labels (1–63 letters, digits, inner hyphens) under a top-level domain of letters.
+fn valid_domain(d: &str) -> bool {
+    let labels: Vec<&str> = d.split('.').collect();
+    let label_ok = |l: &&str| {
+        (1..=63).contains(&l.len())
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    d.len() <= 253
+        && labels.len() >= 2
+        && labels.iter().all(label_ok)
+        && labels.last().is_some_and(|tld| tld.len() >= 2 && tld.bytes().all(|b| b.is_ascii_alphabetic()))
 }
 
 /// `https://www.acme.example/about` → `acme.example`.
@@ -517,6 +527,12 @@ mod tests {
         assert_eq!(company_domain("ana@Acme.Example").as_deref(), Some("acme.example"));
         assert_eq!(company_domain("ana@gmail.com"), None);
         assert_eq!(domain_of_website("https://www.acme.example/about").as_deref(), Some("acme.example"));
+        for bad in ["a..b", "-bad-.example", "1.2.3.4", "acme", "acme.c0m"] {
+            let mut e = FieldErrors::default();
+            assert_eq!(domain_field(&mut e, bad), None, "{bad}");
+        }
+        let mut e = FieldErrors::default();
+        assert_eq!(domain_field(&mut e, "@Mail.Acme.Example").as_deref(), Some("mail.acme.example"));
     }
 
     #[test]

@@ -51,8 +51,9 @@ impl LeadStatus {
     }
 
     /// Whether a person may move a lead from `self` to `to` by editing it. Qualified needs the
-    /// qualification action, converted needs conversion, archived needs `DELETE`; an archived lead
-    /// can only be restored to `new`, and a converted lead is history.
+    /// qualification action, unqualified the disqualify action (and only a manager's reversal
+    /// brings it back), converted needs conversion, archived needs `DELETE`; an archived lead can
+    /// only be restored to `new`, and a converted lead is history.
     pub fn manual_change(self, to: LeadStatus) -> Result<(), &'static str> {
         use LeadStatus::*;
         match (self, to) {
@@ -60,10 +61,12 @@ impl LeadStatus {
             (Converted, _) => Err("a converted lead is history and cannot change status"),
             (Archived, New) => Ok(()),
             (Archived, _) => Err("an archived lead can only be restored to new"),
+            (Unqualified, _) => Err("a disqualified lead comes back only when a manager reverses the decision"),
+            (_, Unqualified) => Err("use the disqualify action, with one of your company's reasons"),
             (_, Qualified) => Err("use the qualification action to qualify a lead"),
             (_, Converted) => Err("use the conversion action to convert a lead"),
             (_, Archived) => Err("archive a lead with DELETE"),
-            (_, New | Contacted | Nurturing | Unqualified) => Ok(()),
+            (_, New | Contacted | Nurturing) => Ok(()),
         }
     }
 }
@@ -369,7 +372,7 @@ impl Lead {
             None => self.status,
             Some(raw) => match LeadStatus::parse(raw) {
                 None => {
-                    e.add("status", "must be one of new, contacted, nurturing, unqualified");
+                    e.add("status", "must be one of new, contacted, nurturing");
                     self.status
                 }
                 Some(to) => {

@@ -43,6 +43,15 @@ impl IdempotentCreate {
         Ok(IdempotentCreate { scope, key, request_hash: idempotency::fingerprint(raw_body) })
     }
 
+    /// Binds the key to the record the operation acts on (`…/leads/{id}/qualify`): the same key
+    /// sent for another record is another request, never a replay of this one.
+    pub fn on_record(mut self, record_id: &str) -> Self {
+        if let Some(key) = &mut self.key {
+            *key = format!("{record_id}#{key}");
+        }
+        self
+    }
+
     /// Adds the record of the response to `unit` (when a key was sent).
     pub fn record(&self, unit: &mut UnitOfWork<'_>, keys: &TenantKeys, status: u16, body: &[u8], now: DateTime<Utc>) {
         if let Some(key) = &self.key {

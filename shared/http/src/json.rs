@@ -47,8 +47,17 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 
 pub fn parse<T: DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(raw);
-    match serde_path_to_error::deserialize::<_, T>(de) {
-        Ok(v) => Ok(v),
+    match serde_path_to_error::deserialize::<_, T>(&mut *de) {
+        // One document and nothing after it: trailing text or a second document would go unread
+        // (and unchecked for unknown fields).
+        Ok(v) => match de.end() {
+            Ok(()) => Ok(v),
+            Err(e) => Err(ApiError::Malformed(format!(
+                "The body has text after its JSON document (line {}, column {}).",
+                e.line(),
+                e.column()
+            ))),
+        },
         Err(err) => {
             let path = err.path().to_string();
             let inner = err.into_inner();

@@ -69,7 +69,7 @@ impl TenantContext {
                 Permission::ReadRecords => "Your role cannot read records.",
                 Permission::EditOwnRecords => "Your role can read but not change records.",
                 Permission::EditAllRecords => "Your role can change only the records you own.",
-                Permission::ManageUsers => "Only administrators manage users.",
+                Permission::ManageUsers => "Only administrators manage users and the company's policies.",
                 Permission::ReadAudit => "Only administrators can read the audit trail.",
                 Permission::ViewBackgroundWork => "Only administrators see the company's background work.",
                 Permission::OperateSystem => "Only platform operators see and operate the platform.",

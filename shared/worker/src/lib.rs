@@ -31,6 +31,8 @@ pub const LEASE_SECONDS: i64 = 30;
 /// Completed records outlive every redelivery path: SQS keeps messages 4 days, EventBridge
 /// retries for 24 hours.
 pub const COMPLETED_RETENTION_DAYS: i64 = 7;
+/// Attempts within one delivery for a consumer whose writes lost a race (`retries_conflicts`).
+pub const CONFLICT_ATTEMPTS: u32 = 4;
 
 /// Why a handler did not finish.
 #[derive(Debug)]
@@ -182,18 +184,57 @@ impl<C: Consumer> Harness<C> {
                 None => Outcome::Failed(StoreError::from_sdk(e).to_string()),
             };
         }
-        let mut writes = match self.consumer.handle(event).await {
-            Ok(w) => w,
-            Err(HandlerError::Retry(why)) => {
-                self.release(&pk, &owner).await;
-                return Outcome::Failed(why);
+        // A consumer that lost a race reads again and retries at once while it holds the claim
+        // (events for one record arriving in one batch settle here), then through the queue.
+        for attempt in 1..=CONFLICT_ATTEMPTS {
+            let mut writes = match self.consumer.handle(event).await {
+                Ok(w) => w,
+                Err(HandlerError::Retry(why)) => {
+                    self.release(&pk, &owner).await;
+                    return Outcome::Failed(why);
+                }
+                Err(HandlerError::Refuse(why)) => return self.refuse(&pk, &owner, why).await,
+            };
+            let handler_items = writes.len();
+            writes.push(TransactWriteItem::builder().update(self.completion(&pk, &owner)).build());
+            match self.db.transact(writes, None).await {
+                Ok(()) => return Outcome::Applied,
+                Err(StoreError::Cancelled(reasons)) => {
+                    let failed: Vec<usize> =
+                        reasons.iter().enumerate().filter(|(_, r)| r.condition_failed()).map(|(i, _)| i).collect();
+                    if failed.iter().any(|i| *i >= handler_items) {
+                        // Our lease ran out and someone else took the event over: theirs to finish.
+                        return Outcome::Busy;
+                    }
+                    if !self.consumer.retries_conflicts() {
+                        // The handler's own conditions refuse the event: it would fail the same way again.
+                        let why = format!("the consumer's writes {failed:?} failed their conditions");
+                        return self.refuse(&pk, &owner, why).await;
+                    }
+                    if attempt == CONFLICT_ATTEMPTS {
+                        // Still losing: let the queue bring it back later.
+                        self.release(&pk, &owner).await;
+                        return Outcome::Failed(format!("the consumer's writes {failed:?} kept losing races"));
+                    }
+                    // Spread the racers out before they read again.
+                    let pause = 10 * attempt as u64 + (ulid::Ulid::new().random() % 20) as u64;
+                    tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+                }
+                Err(e) => {
+                    self.release(&pk, &owner).await;
+                    return Outcome::Failed(e.to_string());
+                }
             }
-            Err(HandlerError::Refuse(why)) => return self.refuse(&pk, &owner, why).await,
-        };
-        let handler_items = writes.len();
-        let complete = Update::builder()
+        }
+        unreachable!("the last attempt returns")
+    }
+
+    /// Moves the claim to `COMPLETED`, in the transaction of the handler's writes, as long as we
+    /// still hold it.
+    fn completion(&self, pk: &str, owner: &str) -> Update {
+        Update::builder()
             .table_name(&self.db.table)
-            .key("pk", s(&pk))
+            .key("pk", s(pk))
             .key("sk", s("IDEM"))
             .update_expression("SET #status = :completed, completed_at = :at REMOVE lease_until")
             .condition_expression("#status = :in_progress AND #owner = :me")
@@ -201,33 +242,10 @@ impl<C: Consumer> Harness<C> {
             .expression_attribute_names("#owner", "owner")
             .expression_attribute_values(":completed", s("COMPLETED"))
             .expression_attribute_values(":in_progress", s("IN_PROGRESS"))
-            .expression_attribute_values(":me", s(&owner))
-            .expression_attribute_values(":at", s(now.to_rfc3339()))
+            .expression_attribute_values(":me", s(owner))
+            .expression_attribute_values(":at", s(Utc::now().to_rfc3339()))
             .build()
-            .expect("table, key and expressions are set");
-        writes.push(TransactWriteItem::builder().update(complete).build());
-        match self.db.transact(writes, None).await {
-            Ok(()) => Outcome::Applied,
-            Err(StoreError::Cancelled(reasons)) => {
-                let failed: Vec<usize> =
-                    reasons.iter().enumerate().filter(|(_, r)| r.condition_failed()).map(|(i, _)| i).collect();
-                if failed.iter().any(|i| *i >= handler_items) {
-                    // Our lease ran out and someone else took the event over: theirs to finish.
-                    Outcome::Busy
-                } else if self.consumer.retries_conflicts() {
-                    // What the handler read changed under it: read again on the next delivery.
-                    self.release(&pk, &owner).await;
-                    Outcome::Failed(format!("the consumer's writes {failed:?} lost a race; retried"))
-                } else {
-                    // The handler's own conditions refuse the event: it would fail the same way again.
-                    self.refuse(&pk, &owner, format!("the consumer's writes {failed:?} failed their conditions")).await
-                }
-            }
-            Err(e) => {
-                self.release(&pk, &owner).await;
-                Outcome::Failed(e.to_string())
-            }
-        }
+            .expect("table, key and expressions are set")
     }
 
     /// Records a refusal on the claim, so redeliveries find it decided and the reason is kept.

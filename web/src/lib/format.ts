@@ -54,6 +54,8 @@ export function toMinor(amount: string, currency: string): number | null {
 export const CURRENCIES = ["USD", "EUR", "GBP", "BRL", "CAD", "AUD", "CHF", "JPY", "INR", "MXN", "SEK", "NOK", "DKK", "PLN", "ZAR"] as const;
 
 export const STATUSES = ["new", "contacted", "nurturing", "qualified", "unqualified", "converted", "archived"] as const;
+/** The statuses a person sets by editing a lead. */
+export const MANUAL_STATUSES = ["new", "contacted", "nurturing"] as const;
 
 // Score bands as the sales team knows them: 0-30 cold, 31-50 warm, 51-70 hot, 71-100 very hot.
 export const BANDS = ["cold", "warm", "hot", "very_hot"] as const;

@@ -6,7 +6,13 @@ import { PageHeader } from "../components/PageHeader";
 import { UserPicker } from "../components/People";
 import { toast } from "../components/Toast";
 import { useSubmissionKey } from "../lib/idempotency";
-import { STATUSES } from "../lib/format";
+import { MANUAL_STATUSES } from "../lib/format";
+
+/** The lead's status and the moves a person makes by editing; qualifying, disqualifying and
+ * converting have their own actions on the lead's page. */
+function statusChoices(current: string): string[] {
+  return [current, ...MANUAL_STATUSES.filter((s) => s !== current)];
+}
 import { navigate } from "../lib/nav";
 
 // name, label, section, required
@@ -133,7 +139,7 @@ export default function LeadForm({ id }: { id?: string }) {
                   class="col-md-6 mb-3"
                   name="status"
                   label="Status"
-                  options={STATUSES.map((s) => [s, s])}
+                  options={statusChoices(current.status).map((s) => [s, s])}
                   defaultValue={current.status}
                   error={form.errors.status}
                 />
