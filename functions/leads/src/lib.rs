@@ -93,7 +93,7 @@ pub fn conversion_function() -> Function {
                 })
             },
         },
-        aws_calls: &["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+        aws_calls: &["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"],
         writes_events: true,
     }
 }
