@@ -5,7 +5,7 @@ export SAM_CLI_TELEMETRY := 0
 KEEL_PORT ?= 3000
 STACK := .tools/venv/bin/python infra/stack/stack.py
 
-.PHONY: run test install web openapi bench package lint fmt
+.PHONY: run test install web openapi bench package lint fmt scaffold
 
 install:
 	@scripts/install.sh
@@ -35,6 +35,13 @@ lint:
 
 fmt:
 	cargo fmt --all
+
+## Writes into template.yaml what declared functions and routes still lack (review the diff after).
+scaffold: install
+	cargo build -q -p keel-infra --bin keel-dev
+	mkdir -p .stack
+	$(CARGO_TARGET_DIR)/debug/keel-dev declarations > .stack/declarations.json
+	.tools/venv/bin/python infra/stack/scaffold.py .stack/declarations.json
 
 ## Benchmarks against a local stack; results go to bench/results.md.
 bench: install

@@ -54,3 +54,5 @@ KEEL_URL="http://127.0.0.1:$port" .tools/venv/bin/python infra/stack/fuzz.py
 # template.yaml and samconfig.toml against the code's declarations and the calls recorded above.
 "$CARGO_TARGET_DIR/debug/keel-dev" declarations > "$root/.stack/declarations-$$.json"
 .tools/venv/bin/python infra/stack/conformance.py "$root/.stack/declarations-$$.json" "$KEEL_AWS_CALL_LOG"
+# The scaffold (`make scaffold`) still writes a context the same check passes.
+.tools/venv/bin/python infra/stack/scaffold_check.py "$root/.stack/declarations-$$.json" "$KEEL_AWS_CALL_LOG"

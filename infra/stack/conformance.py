@@ -2,7 +2,7 @@
 """Holds template.yaml and samconfig.toml to what the code declares and does, so that green
 locally means deployable. Run by `make test` after the test suite:
 
-    conformance.py DECLARATIONS.json CALLS.log
+    conformance.py DECLARATIONS.json CALLS.log [TEMPLATE]
 
 DECLARATIONS.json is `keel-dev declarations` (every function's trigger, routes, consumer and AWS
 calls); CALLS.log is what the functions really called during the suite (KEEL_AWS_CALL_LOG, lines
@@ -262,7 +262,7 @@ def check_settle_window(template, functions, declared):
 
 def main():
     declarations_path, calls_path = sys.argv[1], sys.argv[2]
-    template = load_template(os.path.join(ROOT, "template.yaml"))
+    template = load_template(sys.argv[3] if len(sys.argv) > 3 else os.path.join(ROOT, "template.yaml"))
     with open(declarations_path) as f:
         declared = {d["logical_id"]: d for d in json.load(f)}
     calls = {}
