@@ -114,6 +114,24 @@ def alarms_on(template, metric, queue):
     return False
 
 
+def refusals_alarmed(template, function):
+    """Whether the function's log group counts "event refused" lines into a metric an alarm watches."""
+    resources = template["Resources"]
+    name = function["Properties"].get("FunctionName", {})
+    name = name.get("Fn::Sub") if isinstance(name, dict) else name
+    groups = {lid for lid, r in resources.items() if r["Type"] == "AWS::Logs::LogGroup"
+              and r["Properties"].get("LogGroupName", {}).get("Fn::Sub") == f"/aws/lambda/{name}"}
+    metrics = set()
+    for r in resources.values():
+        p = r.get("Properties", {})
+        if (r["Type"] == "AWS::Logs::MetricFilter" and p.get("LogGroupName", {}).get("Ref") in groups
+                and "event refused" in p.get("FilterPattern", "")):
+            metrics |= {json.dumps(t["MetricName"], sort_keys=True) for t in p.get("MetricTransformations", [])}
+    return any(r["Type"] == "AWS::CloudWatch::Alarm" and r["Properties"].get("AlarmActions")
+               and json.dumps(r["Properties"].get("MetricName"), sort_keys=True) in metrics
+               for r in resources.values())
+
+
 def check_consumers(template, functions, declared):
     resources = template["Resources"]
     default_timeout = template.get("Globals", {}).get("Function", {}).get("Timeout", 3)
@@ -152,6 +170,9 @@ def check_consumers(template, functions, declared):
                 fail(f"{dlq} has no depth alarm with an action")
             if not alarms_on(template, "ApproximateAgeOfOldestMessage", queue):
                 fail(f"{queue} has no age-of-oldest-message alarm with an action")
+            if not refusals_alarmed(template, f):
+                fail(f"{lid}: refused events are acknowledged, not dead-lettered: its log group needs a metric filter "
+                     f'on "event refused" with an alarm on that metric')
         if "stream" in d["trigger"]:
             sources = [e for e in events if e["Type"] == "DynamoDB"]
             if not sources:

@@ -101,8 +101,9 @@ def function_block(d):
 def alarm(name, slug, description, namespace, metric, dimension, ref, statistic, period, periods, threshold):
     return (f"  {name}:\n    Type: AWS::CloudWatch::Alarm\n    Properties:\n"
             f'      AlarmName: !Sub "keel-${{Stage}}-{slug}"\n      AlarmDescription: {description}\n'
-            f"      Namespace: {namespace}\n      MetricName: {metric}\n      Dimensions:\n"
-            f"        - {{ Name: {dimension}, Value: {ref} }}\n      Statistic: {statistic}\n      Period: {period}\n"
+            f"      Namespace: {namespace}\n      MetricName: {metric}\n"
+            + (f"      Dimensions:\n        - {{ Name: {dimension}, Value: {ref} }}\n" if dimension else "")
+            + f"      Statistic: {statistic}\n      Period: {period}\n"
             f"      EvaluationPeriods: {periods}\n      Threshold: {threshold}\n"
             "      ComparisonOperator: GreaterThanThreshold\n      TreatMissingData: notBreaching\n"
             "      AlarmActions: [!Ref AlarmTopic]\n\n")
@@ -120,6 +121,19 @@ def operations_blocks(d):
             + f"  {prefix}LogGroup:\n    Type: AWS::Logs::LogGroup\n    Properties:\n"
               f'      LogGroupName: !Sub "/aws/lambda/keel-${{Stage}}-{slug}"\n'
               "      RetentionInDays: !Ref LogRetentionDays\n\n")
+
+
+def refusals_blocks(d):
+    """Refused events are acknowledged, never dead-lettered: a metric filter and an alarm see them."""
+    prefix, slug = d["logical_id"].removesuffix("Function"), kebab(d["logical_id"])
+    return (f"  {prefix}RefusedEventsFilter:\n    Type: AWS::Logs::MetricFilter\n    Properties:\n"
+            f"      LogGroupName: !Ref {prefix}LogGroup\n"
+            "      FilterPattern: '{ $.fields.message = \"event refused\" }'\n      MetricTransformations:\n"
+            f'        - MetricNamespace: Keel\n          MetricName: !Sub "${{Stage}}-{slug}-refused-events"\n'
+            '          MetricValue: "1"\n\n'
+            + alarm(f"{prefix}RefusedEventsAlarm", f"{slug}-refused-events",
+                    f"The {slug.replace('-', ' ')} consumer refused an event (kept on its claim; never retried).",
+                    "Keel", f'!Sub "${{Stage}}-{slug}-refused-events"', None, None, "Sum", 300, 1, 0))
 
 
 def queue_blocks(d):
@@ -196,7 +210,7 @@ def main():
                 continue
             new_resources += function_block(d) + operations_blocks(d)
             if "queue" in d["trigger"]:
-                new_resources += queue_blocks(d)
+                new_resources += queue_blocks(d) + refusals_blocks(d)
                 text = platform_view(text, d["trigger"]["queue"]["queue"])
             added.append(f"{lid} ({'routes' if 'http' in d['trigger'] else 'consumer'}, alarms, log group)")
         elif "http" in d["trigger"]:

@@ -49,7 +49,8 @@ def main():
         if "queue" in d["trigger"]:
             queue = d["trigger"]["queue"]["queue"]
             base = queue.removesuffix("Queue")
-            names += [f"{base}Dlq", queue, f"{base}Rule", f"{base}QueuePolicy", f"{base}DlqAlarm", f"{base}BacklogAlarm"]
+            names += [f"{base}Dlq", queue, f"{base}Rule", f"{base}QueuePolicy", f"{base}DlqAlarm", f"{base}BacklogAlarm",
+                      f"{prefix}RefusedEventsFilter", f"{prefix}RefusedEventsAlarm"]
             env = re.sub(r"(?<!^)(?=[A-Z])", "_", base).upper()
             text = re.sub(rf"          KEEL_QUEUE_{env}_(QUEUE|DLQ): !Ref \w+\n", "", text)
             text = text.replace(f"                - !GetAtt {queue}.Arn\n", "")
