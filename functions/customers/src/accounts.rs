@@ -82,7 +82,7 @@ pub async fn create_account(
     let owner = draft.owner_id.clone().unwrap_or_else(|| ctx.user_id.clone());
     ctx.require_edit(&ctx.user_id, &owner)?;
     if owner != ctx.user_id {
-        repo::require_owner(&app.db, keys, &owner).await?;
+        keel_http::owners::require_active(&app.db, keys, &owner, "owner_id").await?;
     }
     let now = Utc::now();
     let account = Account::create(draft, Ulid::new(), &ctx.user_id, now);
@@ -179,7 +179,7 @@ pub async fn update_account(
         return Err(ApiError::Stale { current_version: Some(current.version) });
     }
     if new_owner != current.owner_id && new_owner != ctx.user_id {
-        repo::require_owner(&app.db, keys, &new_owner).await?;
+        keel_http::owners::require_active(&app.db, keys, &new_owner, "owner_id").await?;
     }
     let changed = changes.iter().map(|c| c.field.clone()).collect();
     let mut unit = UnitOfWork::new(&app.db);

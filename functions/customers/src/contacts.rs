@@ -186,7 +186,7 @@ pub async fn create_contact(
     let owner = draft.owner_id.clone().unwrap_or_else(|| ctx.user_id.clone());
     ctx.require_edit(&ctx.user_id, &owner)?;
     if owner != ctx.user_id {
-        repo::require_owner(&app.db, keys, &owner).await?;
+        keel_http::owners::require_active(&app.db, keys, &owner, "owner_id").await?;
     }
     let id = Ulid::new();
     for _ in 0..ATTEMPTS {
@@ -311,7 +311,7 @@ pub async fn update_contact(
         return Err(ApiError::Stale { current_version: Some(current.version) });
     }
     if next.owner_id != current.owner_id && next.owner_id != ctx.user_id {
-        repo::require_owner(&app.db, keys, &next.owner_id).await?;
+        keel_http::owners::require_active(&app.db, keys, &next.owner_id, "owner_id").await?;
     }
     let old_account = repo::account(&app.db, keys, &current.account_id).await?.ok_or(ApiError::NotFound)?;
     let mut unit = UnitOfWork::new(&app.db);

@@ -34,20 +34,6 @@ pub async fn joinable_account(db: &Db, keys: &TenantKeys, id: &str) -> Result<Ac
     Ok(a)
 }
 
-/// Refuses an owner who is not an active user of the company (422 naming `owner_id`). 1 GetItem.
-pub async fn require_owner(db: &Db, keys: &TenantKeys, owner: &str) -> Result<(), ApiError> {
-    let active = db
-        .get(&keys.user(owner), "USER")
-        .await?
-        .and_then(|user| user.get("active").and_then(|v| v.as_bool().ok()).copied())
-        .unwrap_or(false);
-    if active {
-        Ok(())
-    } else {
-        Err(ApiError::rule("owner_id", "must be an active user of your company"))
-    }
-}
-
 /// One page of an index query: `(index, partition)`, an optional sort-key prefix and filters
 /// (attribute = value).
 pub struct IndexPage<'a> {

@@ -6,11 +6,8 @@ pub mod counters;
 pub mod rollup;
 mod summary;
 
-use std::sync::Arc;
-
-use keel_function::{Function, QueueHandler, Trigger};
+use keel_function::{Function, Trigger};
 use keel_http::AppState;
-use keel_worker::Harness;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -50,12 +47,7 @@ pub fn counters_function() -> Function {
             handler: |runtime| {
                 Box::pin(async move {
                     let db = runtime.db()?;
-                    let harness = Arc::new(Harness::new(db.clone(), DashboardCounters { db }));
-                    let handler: QueueHandler = Arc::new(move |event| {
-                        let harness = harness.clone();
-                        Box::pin(async move { harness.handle_batch(event).await })
-                    });
-                    Ok(handler)
+                    Ok(keel_function::consumer(db.clone(), DashboardCounters { db }))
                 })
             },
         },

@@ -70,7 +70,7 @@ pub async fn create_lead(
     // Capturing a lead for someone else is assigning it: managers and admins only.
     ctx.require_edit(&ctx.user_id, draft.owner_id.as_deref().unwrap_or(&ctx.user_id))?;
     if let Some(owner) = draft.owner_id.as_deref().filter(|o| *o != ctx.user_id) {
-        repo::require_owner(&app.db, keys, owner).await?;
+        keel_http::owners::require_active(&app.db, keys, owner, "owner_id").await?;
     }
     let now = Utc::now();
     let lead = Lead::capture(draft, Ulid::new(), &ctx.user_id, now);

@@ -293,9 +293,7 @@ async fn check_owners(
             ctx.require_edit(&lead.owner_id, owner)?;
         }
         if !active.contains(owner) {
-            if !repo::is_active_user(&app.db, keys, owner).await? {
-                return Err(ApiError::rule(field, "must be an active user of your company"));
-            }
+            keel_http::owners::require_active(&app.db, keys, owner, field).await?;
             active.insert(owner);
         }
     }

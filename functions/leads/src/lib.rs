@@ -18,11 +18,8 @@ mod read;
 mod repo;
 mod update;
 
-use std::sync::Arc;
-
-use keel_function::{Function, QueueHandler, Trigger};
+use keel_function::{Function, Trigger};
 use keel_http::AppState;
-use keel_worker::Harness;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -84,12 +81,7 @@ pub fn conversion_function() -> Function {
             handler: |runtime| {
                 Box::pin(async move {
                     let db = runtime.db()?;
-                    let harness = Arc::new(Harness::new(db.clone(), ConversionFollowups { db }));
-                    let handler: QueueHandler = Arc::new(move |event| {
-                        let harness = harness.clone();
-                        Box::pin(async move { harness.handle_batch(event).await })
-                    });
-                    Ok(handler)
+                    Ok(keel_function::consumer(db.clone(), ConversionFollowups { db }))
                 })
             },
         },

@@ -15,26 +15,6 @@ use crate::item::{from_lead_item, markers, to_lead_item, LEAD_SK, MARKER_SK};
 /// The marker attribute naming the lead that holds the email or phone.
 const OWNER: &str = "lead_id";
 
-/// Whether `user_id` is an active user of the company: a lead is owned by one of its own people,
-/// never by a string that names nobody (or someone of another company). 1 GetItem.
-pub async fn is_active_user(db: &Db, keys: &TenantKeys, user_id: &str) -> Result<bool, StoreError> {
-    Ok(db
-        .get(&keys.user(user_id), "USER")
-        .await?
-        .and_then(|user| user.get("active").and_then(|v| v.as_bool().ok()).copied())
-        .unwrap_or(false))
-}
-
-/// Refuses an owner who is not an active user of the company (422 naming `owner_id`).
-pub async fn require_owner(db: &Db, keys: &TenantKeys, owner: &str) -> Result<(), keel_http::ApiError> {
-    if is_active_user(db, keys, owner).await? {
-        return Ok(());
-    }
-    let mut errors = keel_core::FieldErrors::default();
-    errors.add("owner_id", "must be an active user of your company");
-    Err(keel_http::ApiError::Rule(errors))
-}
-
 pub async fn get(db: &Db, keys: &TenantKeys, lead_id: &str) -> Result<Option<Lead>, StoreError> {
     db.get(&keys.lead(lead_id), LEAD_SK).await?.map(from_lead_item).transpose()
 }

@@ -56,7 +56,7 @@ pub async fn update_lead(
     let new_owner = patch.owner_id.as_deref().map(str::trim).unwrap_or(&current.owner_id);
     ctx.require_edit(&current.owner_id, new_owner)?;
     if new_owner != current.owner_id && new_owner != ctx.user_id {
-        repo::require_owner(&app.db, keys, new_owner).await?;
+        keel_http::owners::require_active(&app.db, keys, new_owner, "owner_id").await?;
     }
     let now = Utc::now();
     let next = current.patched(&patch, now).map_err(|errors| {

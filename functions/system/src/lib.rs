@@ -7,12 +7,9 @@ mod queues;
 mod routes;
 mod runner;
 
-use std::sync::Arc;
-
 use axum::extract::FromRef;
-use keel_function::{Function, QueueHandler, Trigger};
+use keel_function::{Function, Trigger};
 use keel_http::AppState;
-use keel_worker::Harness;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -80,12 +77,7 @@ pub fn jobs_function() -> Function {
                 Box::pin(async move {
                     let db = runtime.db()?;
                     let runner = RedriveRunner { db: db.clone(), sqs: runtime.sqs(), queues: Queues::from_env() };
-                    let harness = Arc::new(Harness::new(db, runner));
-                    let handler: QueueHandler = Arc::new(move |event| {
-                        let harness = harness.clone();
-                        Box::pin(async move { harness.handle_batch(event).await })
-                    });
-                    Ok(handler)
+                    Ok(keel_function::consumer(db, runner))
                 })
             },
         },

@@ -27,6 +27,16 @@ pub type BatchHandler<E, R> = Arc<dyn Fn(E) -> BoxFuture<R> + Send + Sync>;
 pub type QueueHandler = BatchHandler<SqsEvent, SqsBatchResponse>;
 pub type StreamHandler = BatchHandler<StreamEvent, DynamoDbEventResponse>;
 
+/// The queue handler of a consumer: each message of a batch through the harness (claim, handle,
+/// complete in one transaction; partial batch failures).
+pub fn consumer<C: keel_worker::Consumer + 'static>(db: Db, consumer: C) -> QueueHandler {
+    let harness = Arc::new(keel_worker::Harness::new(db, consumer));
+    Arc::new(move |event| {
+        let harness = harness.clone();
+        Box::pin(async move { harness.handle_batch(event).await })
+    })
+}
+
 /// One Lambda function.
 pub struct Function {
     /// Its logical id in template.yaml (`LeadsFunction`).

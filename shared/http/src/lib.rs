@@ -7,6 +7,7 @@ pub mod idempotency;
 pub mod json;
 pub mod layers;
 pub mod openapi;
+pub mod owners;
 pub mod page;
 pub mod path;
 pub mod permissions;

@@ -1,0 +1,24 @@
+//! Records are owned by the company's own active people: an `owner_id` that names nobody, a
+//! deactivated user or another company's user is refused.
+
+use keel_store::{Db, StoreError, TenantKeys};
+
+use crate::ApiError;
+
+/// Whether `user_id` is an active user of the company. 1 GetItem.
+pub async fn is_active_user(db: &Db, keys: &TenantKeys, user_id: &str) -> Result<bool, StoreError> {
+    Ok(db
+        .get(&keys.user(user_id), "USER")
+        .await?
+        .and_then(|user| user.get("active").and_then(|v| v.as_bool().ok()).copied())
+        .unwrap_or(false))
+}
+
+/// Refuses an owner who is not an active user of the company (422 naming `field`).
+pub async fn require_active(db: &Db, keys: &TenantKeys, owner: &str, field: &str) -> Result<(), ApiError> {
+    if is_active_user(db, keys, owner).await? {
+        Ok(())
+    } else {
+        Err(ApiError::rule(field, "must be an active user of your company"))
+    }
+}
