@@ -1,6 +1,6 @@
 import { useRef, useState } from "preact/hooks";
 import { api, companyId, session } from "../api/client";
-import type { Account } from "../api/types";
+import type { AccountView } from "../api/types";
 import { AccountDialog } from "../components/AccountForm";
 import { HealthBadge, LifecycleBadge } from "../components/Badges";
 import { DataTable } from "../components/DataTable";
@@ -8,18 +8,12 @@ import { SelectField } from "../components/Form";
 import { PageHeader } from "../components/PageHeader";
 import { UserName, UserPicker } from "../components/People";
 import { toast } from "../components/Toast";
-import { accountsById, loadAccounts } from "../lib/accounts";
+import { rememberAccount } from "../lib/accounts";
 import { ACCOUNT_TYPES, LIFECYCLES } from "../lib/format";
 import { navigate } from "../lib/nav";
 import { useQueryState } from "../lib/query";
 
 const FILTERS = ["lifecycle", "type", "owner_id", "name"] as const;
-
-/** The account's health, once its record has been read (the list answers accounts without it). */
-function Health({ id }: { id: string }) {
-  const health = accountsById.value.get(id)?.health;
-  return health ? <HealthBadge score={health.score} band={health.band} /> : <span class="text-body-secondary small">…</span>;
-}
 
 // The accounts table: by name, filters kept in the URL, lifecycle and health at a glance.
 export default function Accounts() {
@@ -93,13 +87,13 @@ export default function Accounts() {
         </div>
       </form>
       <div class="card border-0 shadow-sm">
-        <DataTable<Account>
+        <DataTable<AccountView>
           id="accounts-table"
           caption="Accounts"
           reloadKey={JSON.stringify(filters)}
           load={load}
-          // The list answers accounts without their health: read each row's record (a 304 when unchanged).
-          onPage={(items) => void loadAccounts(items.map((a) => a.id), true)}
+          // Each row is the account as its record page shows it: other pages name it from here.
+          onPage={(items) => items.forEach(rememberAccount)}
           rowKey={(a) => a.id}
           rowAttrs={(a) => ({ "data-account-id": a.id })}
           empty={
@@ -120,7 +114,7 @@ export default function Accounts() {
               ),
             },
             { title: "Lifecycle", cell: (a) => <LifecycleBadge lifecycle={a.lifecycle} /> },
-            { title: "Health", cell: (a) => <Health id={a.id} /> },
+            { title: "Health", cell: (a) => <HealthBadge score={a.health.score} band={a.health.band} /> },
             { title: "Type", class: "text-capitalize", cell: (a) => a.type },
             { title: "Industry", cell: (a) => a.industry ?? <span class="text-body-secondary">—</span> },
             { title: "Owner", class: "small", cell: (a) => <UserName id={a.owner_id} /> },
