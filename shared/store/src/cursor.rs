@@ -1,17 +1,19 @@
-//! Opaque, signed pagination cursors bound to the tenant and the query they continue. A cursor
-//! from another tenant, another query or edited by hand is refused.
+//! Opaque pagination cursors bound to the tenant and the query they continue. A cursor holds
+//! DynamoDB's last evaluated key, whose sort keys can carry people's names (contacts sort by
+//! name), so it is sealed (ChaCha20-Poly1305 under a key derived from the cursor secret): it says
+//! nothing to whoever sees a URL, and one from another tenant, another query or edited by hand is
+//! refused.
 
 use std::collections::{BTreeMap, HashMap};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use hmac::{Hmac, Mac};
+use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, CHACHA20_POLY1305, NONCE_LEN};
+use ring::rand::{SecureRandom, SystemRandom};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 
 use crate::AttributeValue;
-
-type HmacSha256 = Hmac<Sha256>;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CursorError {
@@ -23,9 +25,9 @@ pub enum CursorError {
 
 #[derive(Clone)]
 pub struct CursorSigner {
-    key: Vec<u8>,
-    /// The key before the last rotation: cursors it signed keep working until it is rotated out.
-    previous: Option<Vec<u8>>,
+    key: [u8; 32],
+    /// The key before the last rotation: cursors it sealed keep working until it is rotated out.
+    previous: Option<[u8; 32]>,
 }
 
 impl std::fmt::Debug for CursorSigner {
@@ -42,46 +44,56 @@ struct Payload {
     k: BTreeMap<String, String>,
 }
 
+/// The sealing key of a secret: a hash, so a secret of any length makes a 256-bit key.
+fn derive(secret: &[u8]) -> [u8; 32] {
+    let mut hash = Sha256::new();
+    hash.update(b"keel cursor key v2\0");
+    hash.update(secret);
+    hash.finalize().into()
+}
+
+fn aead(key: &[u8; 32]) -> LessSafeKey {
+    LessSafeKey::new(UnboundKey::new(&CHACHA20_POLY1305, key).expect("a 256-bit key"))
+}
+
 impl CursorSigner {
     pub fn new(key: &[u8]) -> Self {
-        CursorSigner { key: key.to_vec(), previous: None }
+        CursorSigner { key: derive(key), previous: None }
     }
 
-    /// Signs with `key`, and still accepts what `previous` signed.
+    /// Seals with `key`, and still opens what `previous` sealed.
     pub fn with_previous(key: &[u8], previous: Option<&[u8]>) -> Self {
-        CursorSigner { key: key.to_vec(), previous: previous.map(<[u8]>::to_vec) }
-    }
-
-    fn mac(&self, data: &[u8]) -> Vec<u8> {
-        let mut mac = HmacSha256::new_from_slice(&self.key).expect("HMAC takes any key length");
-        mac.update(data);
-        mac.finalize().into_bytes().to_vec()
-    }
-
-    fn verifies(key: &[u8], payload: &[u8], sig: &[u8]) -> bool {
-        let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes any key length");
-        mac.update(payload);
-        mac.verify_truncated_left(sig).is_ok()
+        CursorSigner { key: derive(key), previous: previous.map(derive) }
     }
 
     /// `binding` names the tenant and the query (filters included) the cursor continues.
     pub fn encode(&self, binding: &str, last_key: &HashMap<String, AttributeValue>) -> String {
         let k = last_key.iter().filter_map(|(name, v)| v.as_s().ok().map(|s| (name.clone(), s.clone()))).collect();
-        let payload = serde_json::to_vec(&Payload { q: binding.to_string(), k }).unwrap_or_default();
-        let sig = self.mac(&payload);
-        format!("{}.{}", URL_SAFE_NO_PAD.encode(&payload), URL_SAFE_NO_PAD.encode(&sig[..16]))
+        let mut sealed = serde_json::to_vec(&Payload { q: binding.to_string(), k }).unwrap_or_default();
+        let mut nonce = [0u8; NONCE_LEN];
+        SystemRandom::new().fill(&mut nonce).expect("the system's random source");
+        aead(&self.key)
+            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::empty(), &mut sealed)
+            .expect("a cursor is far below the cipher's limits");
+        let mut out = nonce.to_vec();
+        out.extend(sealed);
+        URL_SAFE_NO_PAD.encode(out)
+    }
+
+    fn open(key: &[u8; 32], raw: &[u8]) -> Option<Vec<u8>> {
+        let (nonce, sealed) = raw.split_at_checked(NONCE_LEN)?;
+        let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
+        let mut sealed = sealed.to_vec();
+        let plain = aead(key).open_in_place(nonce, Aad::empty(), &mut sealed).ok()?;
+        Some(plain.to_vec())
     }
 
     pub fn decode(&self, binding: &str, cursor: &str) -> Result<HashMap<String, AttributeValue>, CursorError> {
-        let (payload, sig) = cursor.split_once('.').ok_or(CursorError::Invalid)?;
-        let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| CursorError::Invalid)?;
-        let sig = URL_SAFE_NO_PAD.decode(sig).map_err(|_| CursorError::Invalid)?;
-        let signed = Self::verifies(&self.key, &payload, &sig)
-            || self.previous.as_deref().is_some_and(|previous| Self::verifies(previous, &payload, &sig));
-        if !signed || sig.len() != 16 {
-            return Err(CursorError::Invalid);
-        }
-        let payload: Payload = serde_json::from_slice(&payload).map_err(|_| CursorError::Invalid)?;
+        let raw = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| CursorError::Invalid)?;
+        let plain = Self::open(&self.key, &raw)
+            .or_else(|| self.previous.as_ref().and_then(|previous| Self::open(previous, &raw)))
+            .ok_or(CursorError::Invalid)?;
+        let payload: Payload = serde_json::from_slice(&plain).map_err(|_| CursorError::Invalid)?;
         if payload.q != binding {
             return Err(CursorError::OtherQuery);
         }
@@ -99,6 +111,7 @@ mod tests {
         let key = HashMap::from([("pk".to_string(), AttributeValue::S("T#a#LEAD#1".into()))]);
         let c = signer.encode("T#a#|status=new", &key);
         assert_eq!(signer.decode("T#a#|status=new", &c).unwrap(), key);
+        assert!(!String::from_utf8_lossy(&URL_SAFE_NO_PAD.decode(&c).unwrap()).contains("LEAD"), "sealed");
         assert_eq!(signer.decode("T#b#|status=new", &c), Err(CursorError::OtherQuery));
         let mut tampered = c.clone();
         tampered.replace_range(0..1, if c.starts_with('e') { "f" } else { "e" });
