@@ -198,6 +198,9 @@ async fn one_primary_contact_per_account_even_when_many_ask_at_once() {
     assert_eq!(r.status, 403, "{:?}", r.body);
     let r = app.post(&path, &rep, json!({"account_id": id, "first_name": "R", "last_name": "Rep"})).await;
     assert_eq!((r.status.as_u16(), r.body["primary"].as_bool()), (201, Some(false)), "adding one is fine");
+    let own = t.path(&format!("/contacts/{}", r.body["id"].as_str().unwrap()));
+    let r = app.patch(&own, &rep, json!({"version": 1, "primary": true})).await;
+    assert_eq!(r.status, 403, "nor by promoting their own contact: {:?}", r.body);
     // Every demotion and primary switch is in the audit trail.
     let audit = keel_tests::audit_records(&app, &t).await;
     let demoted = audit.iter().any(|i| {

@@ -194,6 +194,8 @@ async fn recycle_disqualify_and_a_manager_s_reversal_are_recorded() {
     assert_eq!((r.status.as_u16(), r.error_fields()), (422, vec!["status".to_string()]), "not by editing either");
     let r = app.patch(&lead_path, &manager, json!({"version": 3, "status": "nurturing"})).await;
     assert_eq!(r.status, 422, "a manager reverses the decision instead: {:?}", r.body);
+    let r = app.delete(&lead_path, &rep).await;
+    assert_eq!((r.status.as_u16(), r.error_fields()), (422, vec!["status".to_string()]), "nor archive-and-restore");
 
     let reverse = t.path(&format!("/leads/{id}/reverse-decision"));
     assert_eq!(app.post(&reverse, &rep, json!({"reason": "oops"})).await.status, 403, "managers reverse");

@@ -341,13 +341,18 @@ pub async fn update_contact(
         writer.account(&mut unit, &old_account, &left)?;
         writer.account(&mut unit, &new_account, &joined)?;
     } else {
-        demotion =
-            if next.primary && !current.primary { demoted(&app.db, keys, &old_account, id, now).await? } else { None };
-        if next.primary && !current.primary {
+        let promoted = next.primary && !current.primary;
+        if promoted {
+            may_replace_primary(&ctx, &old_account, id)?;
+        }
+        demotion = if promoted { demoted(&app.db, keys, &old_account, id, now).await? } else { None };
+        if promoted {
             let account = touched(&old_account, now, |a| a.primary_contact_id = Some(id.to_string()));
-            unit.replace(crm::account_item(keys, &account)?, old_account.version);
+            writer.account(&mut unit, &old_account, &account)?;
         }
     }
+    // What changed, as written (a move decides the primary flag anew).
+    let changes = AuditRecord::diff(Some(&current.as_json()), &next.as_json(), &Contact::RECORDED_FIELDS);
     unit.replace(crm::contact_item(keys, &next)?, current.version);
     unit.include(overwrite(&table, crm::contact_summary_item(keys, &next)?));
     writer.demotion(&mut unit, &demotion)?;

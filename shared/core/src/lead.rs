@@ -432,6 +432,9 @@ impl Lead {
         match self.status {
             LeadStatus::Archived => Ok(None),
             LeadStatus::Converted => Err("a converted lead is history and cannot be archived"),
+            // Archived leads can be restored to `new`: archiving a disqualified one would be a way
+            // around the manager's reversal.
+            LeadStatus::Unqualified => Err("a disqualified lead stays as it is; a manager can reverse the decision"),
             _ => {
                 let mut next = self.clone();
                 next.status = LeadStatus::Archived;
