@@ -78,6 +78,31 @@ pub fn parse<T: DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
 }
 
 /// Turns serde's message into a field name and a sentence that does not echo the input.
+/// serde's name for what it expected, in JSON's words: the code's type names (`struct NewAccount
+/// with 8 elements`, `i64`) say nothing to a client and something about the code.
+fn plain_type(expected: &str) -> &str {
+    let e = expected.trim();
+    if e.starts_with("struct ") || e.starts_with("a map") || e.starts_with("map") {
+        "an object"
+    } else if e.starts_with("a sequence") || e.starts_with("sequence") || e.starts_with("tuple") {
+        "an array"
+    } else if ["i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64", "usize", "isize"].contains(&e)
+        || e.starts_with("an integer")
+    {
+        "a whole number"
+    } else if e == "f32" || e == "f64" || e.starts_with("a number") {
+        "a number"
+    } else if e.starts_with("a boolean") || e == "bool" {
+        "true or false"
+    } else if e.starts_with("a string") || e.starts_with("a borrowed string") || e.starts_with("a formatted") {
+        "a string"
+    } else if e.starts_with("variant identifier") || e.starts_with("one of") {
+        e
+    } else {
+        "another type"
+    }
+}
+
 fn describe(path: &str, message: &str) -> (String, String) {
     let quoted = |m: &str| m.split('`').nth(1).map(str::to_string);
     let prefix = if path == "." || path.is_empty() { String::new() } else { format!("{path}.") };
@@ -95,7 +120,7 @@ fn describe(path: &str, message: &str) -> (String, String) {
     let text = match message.split_once(", expected ") {
         Some((_, expected)) => {
             let expected = expected.split(" at line ").next().unwrap_or(expected);
-            format!("has the wrong type: expected {expected}")
+            format!("has the wrong type: expected {}", plain_type(expected))
         }
         None => "has an invalid value".into(),
     };
@@ -127,5 +152,16 @@ mod tests {
         assert_eq!(field_of(r#"{"count": "many"}"#), "count");
         assert!(matches!(parse::<Body>(b"{\"name\": "), Err(ApiError::Malformed(_))));
         assert!(matches!(parse::<Body>(b"[1,2]"), Err(ApiError::Validation(_))));
+    }
+
+    #[test]
+    fn says_what_was_expected_in_json_words_and_refuses_trailing_text() {
+        let message = |raw: &str| match parse::<Body>(raw.as_bytes()) {
+            Err(ApiError::Validation(e)) => e.0[0].message.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(message(r#""x""#), "has the wrong type: expected an object");
+        assert_eq!(message(r#"{"count": -1}"#), "has the wrong type: expected a whole number");
+        assert!(matches!(parse::<Body>(br#"{"name": "a"} {"x": 1}"#), Err(ApiError::Malformed(_))));
     }
 }
