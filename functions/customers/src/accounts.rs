@@ -16,12 +16,14 @@ use keel_http::{
 };
 use keel_store::audit::AuditRecord;
 use keel_store::crm;
+use keel_store::db;
 use keel_store::{Refusal, UnitOfWork, WriteError};
 use serde::{Deserialize, Serialize};
 use ulid::Ulid;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::repo::{self, record_id, IndexPage};
+use crate::repo::{self, IndexPage};
+use keel_http::path::record_id;
 
 pub(crate) fn actor(ctx: &TenantContext) -> Actor {
     Actor { user_id: ctx.user_id.clone(), role: ctx.role.as_str().to_string() }
@@ -158,9 +160,7 @@ pub async fn update_account(
     let patch = body.value;
     let version = expected(&headers, patch.version)?;
     let current = repo::account(&app.db, keys, id).await?.ok_or(ApiError::NotFound)?;
-    if patch.owner_id.as_deref().is_some_and(|o| o.trim().is_empty()) {
-        return Err(ApiError::field("owner_id", "must name a user of the company (leave it out to keep the owner)"));
-    }
+    keel_http::owners::refuse_blank(patch.owner_id.as_deref())?;
     let new_owner = patch.owner_id.as_deref().map(str::trim).unwrap_or(&current.owner_id).to_string();
     ctx.require_edit(&current.owner_id, &new_owner)?;
     let now = Utc::now();
@@ -332,6 +332,6 @@ pub async fn list_accounts(
     };
     let (items, last) = repo::page(&app.db, q).await?;
     let accounts =
-        items.into_iter().map(|i| crm::read::<Account>(i).map(AccountView::of)).collect::<Result<Vec<_>, _>>()?;
+        items.into_iter().map(|i| db::from_item::<Account>(i).map(AccountView::of)).collect::<Result<Vec<_>, _>>()?;
     Ok(Json(pager.page(accounts, last)))
 }

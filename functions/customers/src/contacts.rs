@@ -4,7 +4,6 @@
 //! another account keeps its history; deleting one is for managers and leaves its activities on
 //! the account.
 
-use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -21,14 +20,15 @@ use keel_http::{
 };
 use keel_store::audit::AuditRecord;
 use keel_store::crm;
-use keel_store::db::{n, s};
+use keel_store::db;
 use keel_store::{Db, Refusal, StoreError, TenantKeys, UnitOfWork, WriteError};
 use serde::{Deserialize, Serialize};
 use ulid::Ulid;
 use utoipa::IntoParams;
 
 use crate::accounts::actor;
-use crate::repo::{self, record_id, IndexPage};
+use crate::repo::{self, IndexPage};
+use keel_http::path::record_id;
 
 /// Attempts when the account changes between reading it and writing (another contact joined).
 const ATTEMPTS: usize = 3;
@@ -39,30 +39,6 @@ fn answer(status: StatusCode, contact: Contact, location: Option<String>) -> Res
         response.headers_mut().insert(header::LOCATION, v);
     }
     response
-}
-
-/// Overwrites an item that moves with an entity already guarded in the same unit (a summary).
-fn overwrite(table: &str, item: keel_store::Item) -> TransactWriteItem {
-    TransactWriteItem::builder()
-        .put(Put::builder().table_name(table).set_item(Some(item)).build().expect("set"))
-        .build()
-}
-
-fn remove(table: &str, pk: String, sk: String) -> TransactWriteItem {
-    let delete = Delete::builder().table_name(table).key("pk", s(pk)).key("sk", s(sk)).build().expect("set");
-    TransactWriteItem::builder().delete(delete).build()
-}
-
-fn remove_versioned(table: &str, pk: String, sk: &str, version: u64) -> TransactWriteItem {
-    let delete = Delete::builder()
-        .table_name(table)
-        .key("pk", s(pk))
-        .key("sk", s(sk))
-        .condition_expression("version = :v")
-        .expression_attribute_values(":v", n(version))
-        .build()
-        .expect("set");
-    TransactWriteItem::builder().delete(delete).build()
 }
 
 fn summary_sk(id: &str) -> String {
@@ -120,7 +96,7 @@ impl Writer<'_> {
         if let Some((before, after)) = demotion {
             unit.replace(crm::contact_item(self.keys, after)?, before.version);
             let table = unit.table().to_string();
-            unit.include(overwrite(&table, crm::contact_summary_item(self.keys, after)?));
+            unit.include(db::put(&table, crm::contact_summary_item(self.keys, after)?));
             let changes = AuditRecord::diff(Some(&before.as_json()), &after.as_json(), &Contact::RECORDED_FIELDS);
             let id = after.id.to_string();
             unit.audit(self.keys, &self.meta.audit(self.ctx, "contact.update", "contact", &id, changes))?;
@@ -190,7 +166,7 @@ pub async fn create_contact(
     }
     let id = Ulid::new();
     for _ in 0..ATTEMPTS {
-        let account = repo::joinable_account(&app.db, keys, &draft.account_id).await?;
+        let account = keel_http::accounts::joinable(&app.db, keys, &draft.account_id).await?;
         let now = Utc::now();
         let mut contact = Contact::create(draft.clone(), id, &ctx.user_id, now);
         contact.primary = draft.primary || account.primary_contact_id.is_none();
@@ -290,9 +266,7 @@ pub async fn update_contact(
     let patch = body.value;
     let version = expected(&headers, patch.version)?;
     let current = repo::contact(&app.db, keys, id).await?.ok_or(ApiError::NotFound)?;
-    if patch.owner_id.as_deref().is_some_and(|o| o.trim().is_empty()) {
-        return Err(ApiError::field("owner_id", "must name a user of the company (leave it out to keep the owner)"));
-    }
+    keel_http::owners::refuse_blank(patch.owner_id.as_deref())?;
     let now = Utc::now();
     let mut next = current.patched(&patch, now).map_err(ApiError::Validation)?;
     ctx.require_edit(&current.owner_id, &next.owner_id)?;
@@ -319,7 +293,7 @@ pub async fn update_contact(
     let writer = Writer { ctx: &ctx, meta: &meta, keys };
     let demotion;
     if moving {
-        let new_account = repo::joinable_account(&app.db, keys, &next.account_id).await?;
+        let new_account = keel_http::accounts::joinable(&app.db, keys, &next.account_id).await?;
         next.primary = patch.primary == Some(true) || new_account.primary_contact_id.is_none();
         if next.primary {
             may_replace_primary(&ctx, &new_account, id)?;
@@ -337,7 +311,7 @@ pub async fn update_contact(
                 a.primary_contact_id = Some(id.to_string());
             }
         });
-        unit.include(remove(&table, crm::account_pk(keys, &current.account_id), summary_sk(id)));
+        unit.include(db::delete(&table, crm::account_pk(keys, &current.account_id), summary_sk(id)));
         writer.account(&mut unit, &old_account, &left)?;
         writer.account(&mut unit, &new_account, &joined)?;
     } else {
@@ -354,7 +328,7 @@ pub async fn update_contact(
     // What changed, as written (a move decides the primary flag anew).
     let changes = AuditRecord::diff(Some(&current.as_json()), &next.as_json(), &Contact::RECORDED_FIELDS);
     unit.replace(crm::contact_item(keys, &next)?, current.version);
-    unit.include(overwrite(&table, crm::contact_summary_item(keys, &next)?));
+    unit.include(db::put(&table, crm::contact_summary_item(keys, &next)?));
     writer.demotion(&mut unit, &demotion)?;
     let changed: Vec<String> = changes.iter().map(|c| c.field.clone()).collect();
     let event = if moving {
@@ -412,8 +386,8 @@ pub async fn delete_contact(
         });
         let mut unit = UnitOfWork::new(&app.db);
         let table = unit.table().to_string();
-        unit.include_entity(remove_versioned(&table, crm::contact_pk(keys, id), crm::CONTACT_SK, contact.version));
-        unit.include(remove(&table, crm::account_pk(keys, &contact.account_id), summary_sk(id)));
+        unit.delete(crm::contact_pk(keys, id), crm::CONTACT_SK, contact.version);
+        unit.include(db::delete(&table, crm::account_pk(keys, &contact.account_id), summary_sk(id)));
         Writer { ctx: &ctx, meta: &meta, keys }.account(&mut unit, &account, &left)?;
         let mut gone = contact.clone();
         gone.primary = false;
@@ -518,6 +492,6 @@ pub async fn list_contacts(
         start,
     };
     let (items, last) = repo::page(&app.db, q).await?;
-    let contacts = items.into_iter().map(crm::read::<Contact>).collect::<Result<Vec<_>, _>>()?;
+    let contacts = items.into_iter().map(db::from_item::<Contact>).collect::<Result<Vec<_>, _>>()?;
     Ok(Json(pager.page(contacts, last)))
 }

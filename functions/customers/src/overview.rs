@@ -10,13 +10,13 @@ use keel_core::activity::Activity;
 use keel_core::opportunity::OpportunityStatus;
 use keel_http::{ApiError, ApiPath, AppState, Id, Permission, TenantContext};
 use keel_store::crm::{self, ContactSummary, OpportunitySummary};
-use keel_store::db::s;
+use keel_store::db::{self, s};
 use keel_store::{Db, Item, StoreError, TenantKeys};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::accounts::AccountView;
-use crate::repo::record_id;
+use keel_http::path::record_id;
 
 /// Activities the overview shows.
 pub const LATEST_ACTIVITIES: usize = 10;
@@ -85,15 +85,17 @@ pub async fn account_overview(
     let mut activities = Vec::new();
     for item in collection(&app.db, keys, id).await? {
         match crm::entity_of(&item) {
-            "account" => account = Some(crm::read::<Account>(item)?),
-            "contact_summary" => contacts.push(crm::read::<ContactSummary>(item)?),
+            "account" => account = Some(db::from_item::<Account>(item)?),
+            "contact_summary" => contacts.push(db::from_item::<ContactSummary>(item)?),
             "deal_summary" => {
-                let o: OpportunitySummary = crm::read(item)?;
+                let o: OpportunitySummary = db::from_item(item)?;
                 if o.status == OpportunityStatus::Open {
                     open.push(o);
                 }
             }
-            "timeline_entry" if activities.len() < LATEST_ACTIVITIES => activities.push(crm::read::<Activity>(item)?),
+            "timeline_entry" if activities.len() < LATEST_ACTIVITIES => {
+                activities.push(db::from_item::<Activity>(item)?)
+            }
             _ => {}
         }
     }

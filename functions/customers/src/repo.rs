@@ -5,15 +5,9 @@ use std::collections::HashMap;
 
 use keel_core::account::Account;
 use keel_core::contact::Contact;
-use keel_http::ApiError;
 use keel_store::crm;
 use keel_store::db::s;
 use keel_store::{AttributeValue, Db, Item, StoreError, TenantKeys};
-
-/// Only well-formed ids reach the table; anything else cannot exist.
-pub fn record_id(raw: &str) -> Result<&str, ApiError> {
-    ulid::Ulid::from_string(raw).map(|_| raw).map_err(|_| ApiError::NotFound)
-}
 
 pub async fn account(db: &Db, keys: &TenantKeys, id: &str) -> Result<Option<Account>, StoreError> {
     db.get_as(&crm::account_pk(keys, id), crm::ACCOUNT_SK).await
@@ -21,17 +15,6 @@ pub async fn account(db: &Db, keys: &TenantKeys, id: &str) -> Result<Option<Acco
 
 pub async fn contact(db: &Db, keys: &TenantKeys, id: &str) -> Result<Option<Contact>, StoreError> {
     db.get_as(&crm::contact_pk(keys, id), crm::CONTACT_SK).await
-}
-
-/// The account a contact joins: it must exist and be active (422 naming `account_id`).
-pub async fn joinable_account(db: &Db, keys: &TenantKeys, id: &str) -> Result<Account, ApiError> {
-    let missing = || ApiError::rule("account_id", "no account of your company has this id");
-    ulid::Ulid::from_string(id).map_err(|_| missing())?;
-    let a = account(db, keys, id).await?.ok_or_else(missing)?;
-    if a.lifecycle == keel_core::account::Lifecycle::Inactive {
-        return Err(ApiError::rule("account_id", "the account is inactive: make it a prospect again first"));
-    }
-    Ok(a)
 }
 
 /// One page of an index query: `(index, partition)`, an optional sort-key prefix and filters

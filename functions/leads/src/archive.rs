@@ -10,9 +10,9 @@ use keel_http::{ApiError, ApiPath, AppState, Id, Permission, RequestMeta, Tenant
 use keel_store::audit::AuditRecord;
 
 use crate::capture::actor;
-use crate::read::lead_id;
 use crate::repo;
 use crate::update::stale;
+use keel_http::path::record_id;
 use keel_http::version::etag;
 use keel_store::{Refusal, WriteError};
 
@@ -38,7 +38,7 @@ pub async fn archive_lead(
     meta: RequestMeta,
 ) -> Result<impl IntoResponse, ApiError> {
     let keys = ctx.company(&company_id)?;
-    let id = lead_id(&lead_id_raw)?;
+    let id = record_id(&lead_id_raw)?;
     ctx.require(Permission::EditOwnRecords)?;
     let current = repo::get(&app.db, keys, id).await?.ok_or(ApiError::NotFound)?;
     ctx.require_edit(&current.owner_id, &current.owner_id)?;

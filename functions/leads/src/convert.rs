@@ -11,7 +11,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
-use keel_core::account::{Account, Lifecycle};
+use keel_core::account::Account;
 use keel_core::contact::Contact;
 use keel_core::conversion::{ConversionIds, ConversionPlan, ConvertRequest};
 use keel_core::qualification::{conversion_eligibility, Condition};
@@ -22,14 +22,13 @@ use keel_store::audit::AuditRecord;
 use keel_store::crm;
 use keel_store::{Db, Refusal, StoreError, TenantKeys, UnitOfWork, WriteError};
 use serde::{Deserialize, Serialize};
-use ulid::Ulid;
 use utoipa::ToSchema;
 
 use crate::capture::actor;
 use crate::item::to_lead_item;
 use crate::qualification::{latest_assessment, lead_with_history};
-use crate::read::lead_id;
 use crate::{policy, repo};
+use keel_http::path::record_id;
 
 /// Attempts when another write to the chosen account lands between reading and converting.
 const ATTEMPTS: usize = 3;
@@ -56,18 +55,6 @@ impl ConversionResult {
             activity_id: c.activity_id.clone(),
         })
     }
-}
-
-/// Reads the account a conversion joins: it must exist and be active (an inactive account is
-/// reactivated first, on purpose). 1 GetItem.
-pub async fn joinable_account(db: &Db, keys: &TenantKeys, account_id: &str) -> Result<Account, ApiError> {
-    let missing = || ApiError::rule("account_id", "no account of your company has this id");
-    Ulid::from_string(account_id).map_err(|_| missing())?;
-    let account: Account = db.get_as(&crm::account_pk(keys, account_id), crm::ACCOUNT_SK).await?.ok_or_else(missing)?;
-    if account.lifecycle == Lifecycle::Inactive {
-        return Err(ApiError::rule("account_id", "the account is inactive: make it a prospect again first"));
-    }
-    Ok(account)
 }
 
 /// What one conversion writes, and on whose behalf.
@@ -160,10 +147,6 @@ pub fn conversion_unit<'a>(
     Ok(unit)
 }
 
-fn new_ids() -> ConversionIds {
-    ConversionIds { account: Ulid::new(), contact: Ulid::new(), opportunity: Ulid::new(), activity: Ulid::new() }
-}
-
 /// The 409 for a lead that may not convert: each unmet condition, named.
 pub(crate) fn not_eligible(lead: &Lead, conditions: Vec<Condition>) -> ApiError {
     let mut errors = FieldErrors::default();
@@ -220,7 +203,7 @@ pub async fn convert_lead(
 ) -> Result<Response, ApiError> {
     let keys = ctx.company(&company_id)?;
     ctx.require(Permission::EditOwnRecords)?;
-    let id = lead_id(&raw)?;
+    let id = record_id(&raw)?;
     let request = body.value;
     for _ in 0..ATTEMPTS {
         // The lead with its assessments (1 Query) and the policy (1 GetItem) decide eligibility;
@@ -230,7 +213,7 @@ pub async fn convert_lead(
         };
         let ((found, policy), account) = match request.account_id.as_deref() {
             Some(account_id) => {
-                let (read, account) = tokio::join!(reads, joinable_account(&app.db, keys, account_id));
+                let (read, account) = tokio::join!(reads, keel_http::accounts::joinable(&app.db, keys, account_id));
                 (read?, Some(account))
             }
             None => (reads.await?, None),
@@ -246,7 +229,9 @@ pub async fn convert_lead(
         }
         let account = account.transpose()?;
         let now = Utc::now();
-        let plan = request.plan(&lead, account.as_ref(), &ctx.user_id, new_ids(), now).map_err(ApiError::Validation)?;
+        let plan = request
+            .plan(&lead, account.as_ref(), &ctx.user_id, ConversionIds::fresh(), now)
+            .map_err(ApiError::Validation)?;
         check_owners(&app, &ctx, keys, &lead, &plan).await?;
         let audit = |action: &str, kind: &str, entity: &str, changes| meta.audit(&ctx, action, kind, entity, changes);
         let write = ConversionWrite {

@@ -16,9 +16,9 @@ use ulid::Ulid;
 use crate::item::to_lead_item;
 use crate::qualification::{entry_item, lead_with_history, HistoryEntry};
 use crate::qualify::{require_open, updated_event};
-use crate::read::lead_id;
 use crate::update::stale;
 use crate::{policy, repo};
+use keel_http::path::record_id;
 
 /// A decision about to be written: the lead as it was and will be, and the record of why.
 struct Decided<'a> {
@@ -103,7 +103,7 @@ pub async fn recycle_lead(
 ) -> Result<Json<Lead>, ApiError> {
     let keys = ctx.company(&company_id)?;
     ctx.require(Permission::EditOwnRecords)?;
-    let id = lead_id(&raw)?;
+    let id = record_id(&raw)?;
     let (reason, revisit_on) = body.value.validate(Utc::now().date_naive()).map_err(ApiError::Validation)?;
     let current = repo::get(&app.db, keys, id).await?.ok_or(ApiError::NotFound)?;
     ctx.require_edit(&current.owner_id, &current.owner_id)?;
@@ -140,7 +140,7 @@ pub async fn disqualify_lead(
 ) -> Result<Json<Lead>, ApiError> {
     let keys = ctx.company(&company_id)?;
     ctx.require(Permission::EditOwnRecords)?;
-    let id = lead_id(&raw)?;
+    let id = record_id(&raw)?;
     let reason = body.value.validate().map_err(ApiError::Validation)?;
     let (current, policy) = tokio::try_join!(repo::get(&app.db, keys, id), policy::read(&app.db, keys))?;
     let current = current.ok_or(ApiError::NotFound)?;
@@ -184,7 +184,7 @@ pub async fn reverse_decision(
 ) -> Result<Json<Lead>, ApiError> {
     let keys = ctx.company(&company_id)?;
     ctx.require(Permission::EditAllRecords)?;
-    let id = lead_id(&raw)?;
+    let id = record_id(&raw)?;
     let reason = body.value.validate().map_err(ApiError::Validation)?;
     let (current, history) = lead_with_history(&app.db, keys, id).await?.ok_or(ApiError::NotFound)?;
     // Only the newest entry: once the lead has been assessed again, that assessment stands.

@@ -55,12 +55,7 @@ impl Consumer for ConversionFollowups {
             return Ok(vec![]);
         }
         let now = Utc::now();
-        let ids = ConversionIds {
-            account: Ulid::new(),
-            contact: Ulid::new(),
-            opportunity: Ulid::new(),
-            activity: Ulid::new(),
-        };
+        let ids = ConversionIds::fresh();
         let plan = ConvertRequest::default()
             .plan(&lead, None, &event.actor.user_id, ids, now)
             .map_err(|e| HandlerError::Refuse(format!("the lead cannot be converted as it is: {:?}", e.0)))?;

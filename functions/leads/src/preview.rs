@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 
 use crate::policy;
 use crate::qualification::{latest_assessment, lead_with_history};
-use crate::read::lead_id;
+use keel_http::path::record_id;
 
 const SUGGESTIONS: i32 = 5;
 
@@ -124,7 +124,7 @@ pub async fn conversion_preview(
 ) -> Result<Json<ConversionPreview>, ApiError> {
     let keys = ctx.company(&company_id)?;
     ctx.require(Permission::ReadRecords)?;
-    let id = lead_id(&raw)?;
+    let id = record_id(&raw)?;
     let (lead, history) = lead_with_history(&app.db, keys, id).await?.ok_or(ApiError::NotFound)?;
     let name = lead.company_name.clone().unwrap_or_else(|| format!("{} {}", lead.first_name, lead.last_name));
     let domain = lead

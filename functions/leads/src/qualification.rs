@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::item::LEAD_SK;
-use crate::read::lead_id;
 use crate::{policy, repo};
+use keel_http::path::record_id;
 
 const RECORD_PREFIX: &str = "QUAL#";
 /// How much history one read returns (newest first).
@@ -118,7 +118,7 @@ pub async fn get_qualification(
 ) -> Result<Json<QualificationView>, ApiError> {
     let keys = ctx.company(&company_id)?;
     ctx.require(Permission::ReadRecords)?;
-    let id = lead_id(&raw)?;
+    let id = record_id(&raw)?;
     let (found, policy) = tokio::try_join!(lead_with_history(&app.db, keys, id), policy::read(&app.db, keys))?;
     let (lead, history) = found.ok_or(ApiError::NotFound)?;
     let current = latest_assessment(&history).cloned();
@@ -150,6 +150,6 @@ pub async fn get_risk_score(
 ) -> Result<Json<RiskScore>, ApiError> {
     let keys = ctx.company(&company_id)?;
     ctx.require(Permission::ReadRecords)?;
-    let (lead, history) = lead_with_history(&app.db, keys, lead_id(&raw)?).await?.ok_or(ApiError::NotFound)?;
+    let (lead, history) = lead_with_history(&app.db, keys, record_id(&raw)?).await?.ok_or(ApiError::NotFound)?;
     Ok(Json(risk_score(&lead, latest_assessment(&history), Utc::now())))
 }

@@ -20,9 +20,9 @@ use utoipa::ToSchema;
 use crate::capture::actor;
 use crate::item::to_lead_item;
 use crate::qualification::{entry_item, HistoryEntry};
-use crate::read::lead_id;
 use crate::update::stale;
 use crate::{policy, repo};
+use keel_http::path::record_id;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct QualifyResult {
@@ -92,7 +92,7 @@ pub async fn qualify_lead(
 ) -> Result<Json<QualifyResult>, ApiError> {
     let keys = ctx.company(&company_id)?;
     ctx.require(Permission::EditOwnRecords)?;
-    let id = lead_id(&raw)?;
+    let id = record_id(&raw)?;
     let idempotent = IdempotentCreate::from_headers(&headers, "leads.qualify", &ctx.user_id, &body.raw)?.on_record(id);
     let input = body.value.validate().map_err(ApiError::Validation)?;
     let (current, policy) = tokio::try_join!(repo::get(&app.db, keys, id), policy::read(&app.db, keys))?;

@@ -4,15 +4,11 @@ use axum::extract::State;
 use axum::response::IntoResponse;
 use axum::Json;
 use keel_core::Lead;
+use keel_http::path::record_id;
 use keel_http::{ApiError, ApiPath, AppState, Id, Permission, TenantContext};
 
 use crate::repo;
 use keel_http::version::etag;
-
-/// Only well-formed ids reach the table; anything else cannot exist.
-pub(crate) fn lead_id(raw: &str) -> Result<&str, ApiError> {
-    ulid::Ulid::from_string(raw).map(|_| raw).map_err(|_| ApiError::NotFound)
-}
 
 /// One lead, with its version in `ETag`.
 #[utoipa::path(
@@ -30,6 +26,6 @@ pub async fn get_lead(
 ) -> Result<impl IntoResponse, ApiError> {
     let keys = ctx.company(&company_id)?;
     ctx.require(Permission::ReadRecords)?;
-    let lead = repo::get(&app.db, keys, lead_id(&lead_id_raw)?).await?.ok_or(ApiError::NotFound)?;
+    let lead = repo::get(&app.db, keys, record_id(&lead_id_raw)?).await?.ok_or(ApiError::NotFound)?;
     Ok(([etag(lead.version)], Json(lead)))
 }

@@ -12,8 +12,8 @@ use keel_store::audit::AuditRecord;
 use keel_store::TenantKeys;
 
 use crate::capture::actor;
-use crate::read::lead_id;
 use crate::repo;
+use keel_http::path::record_id;
 use keel_http::version::{etag, expected};
 use keel_store::{Refusal, WriteError};
 
@@ -44,15 +44,12 @@ pub async fn update_lead(
     body: ApiJson<LeadPatch>,
 ) -> Result<impl IntoResponse, ApiError> {
     let keys = ctx.company(&company_id)?;
-    let id = lead_id(&lead_id_raw)?;
+    let id = record_id(&lead_id_raw)?;
     ctx.require(Permission::EditOwnRecords)?;
     let patch = body.value;
     let expected_version = expected(&headers, patch.version)?;
     let current = repo::get(&app.db, keys, id).await?.ok_or(ApiError::NotFound)?;
-    if patch.owner_id.as_deref().is_some_and(|o| o.trim().is_empty()) {
-        // A lead always has an owner: leaving it out keeps the current one, an empty one is no one.
-        return Err(ApiError::field("owner_id", "must name a user of the company (leave it out to keep the owner)"));
-    }
+    keel_http::owners::refuse_blank(patch.owner_id.as_deref())?;
     let new_owner = patch.owner_id.as_deref().map(str::trim).unwrap_or(&current.owner_id);
     ctx.require_edit(&current.owner_id, new_owner)?;
     if new_owner != current.owner_id && new_owner != ctx.user_id {

@@ -55,6 +55,13 @@ pub struct ConversionIds {
     pub activity: Ulid,
 }
 
+impl ConversionIds {
+    /// Fresh ids for one conversion attempt.
+    pub fn fresh() -> Self {
+        ConversionIds { account: Ulid::new(), contact: Ulid::new(), opportunity: Ulid::new(), activity: Ulid::new() }
+    }
+}
+
 /// Everything one conversion writes, decided before anything is written.
 #[derive(Debug, Clone)]
 pub struct ConversionPlan {
@@ -305,7 +312,7 @@ mod tests {
     use super::*;
 
     fn ids() -> ConversionIds {
-        ConversionIds { account: Ulid::new(), contact: Ulid::new(), opportunity: Ulid::new(), activity: Ulid::new() }
+        ConversionIds::fresh()
     }
 
     fn qualified() -> Lead {

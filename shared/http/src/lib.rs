@@ -1,6 +1,7 @@
 //! The HTTP edge every function shares: verified tenant context from the bearer token, RFC 9457
 //! problems, strict JSON bodies, request ids, structured logs and the common middleware stack.
 
+pub mod accounts;
 pub mod auth;
 pub mod conditional;
 pub mod idempotency;

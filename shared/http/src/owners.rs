@@ -22,3 +22,12 @@ pub async fn require_active(db: &Db, keys: &TenantKeys, owner: &str, field: &str
         Err(ApiError::rule(field, "must be an active user of your company"))
     }
 }
+
+/// An edit's `owner_id`: left out keeps the owner; an empty one would name nobody (400), since a
+/// record always has an owner.
+pub fn refuse_blank(owner_id: Option<&str>) -> Result<(), ApiError> {
+    if owner_id.is_some_and(|o| o.trim().is_empty()) {
+        return Err(ApiError::field("owner_id", "must name a user of the company (leave it out to keep the owner)"));
+    }
+    Ok(())
+}

@@ -26,6 +26,12 @@ pub fn is_id(raw: &str) -> bool {
         && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// A record id from a path, which Keel mints as a ULID: anything else cannot name a record, so it is
+/// a 404 before any read.
+pub fn record_id(raw: &str) -> Result<&str, ApiError> {
+    ulid::Ulid::from_string(raw).map(|_| raw).map_err(|_| ApiError::NotFound)
+}
+
 /// What a client is told when a value cannot be an id.
 pub const ID_RULE: &str = "is not an id (1-64 letters, digits, '-' or '_')";
 

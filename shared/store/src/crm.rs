@@ -24,9 +24,8 @@ use keel_core::activity::{Activity, RecordKind};
 use keel_core::contact::Contact;
 use keel_core::opportunity::Opportunity;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-use crate::db::{from_item, s, to_item};
+use crate::db::{s, to_item};
 use crate::{Item, StoreError, TenantKeys};
 
 pub const ACCOUNT_SK: &str = "PROFILE";
@@ -226,17 +225,7 @@ pub fn timeline_items(keys: &TenantKeys, a: &Activity) -> Result<Vec<Item>, Stor
         .collect()
 }
 
-/// Reads a record out of its item (layout attributes are ignored).
-pub fn read<T: serde::de::DeserializeOwned>(item: Item) -> Result<T, StoreError> {
-    from_item(item)
-}
-
 /// The `entity` attribute of an item read from a collection.
 pub fn entity_of(item: &Item) -> &str {
     item.get("entity").and_then(|v| v.as_s().ok()).map(String::as_str).unwrap_or("")
-}
-
-/// An item as plain JSON, for answers that pass a record through unchanged.
-pub fn json_of<T: Serialize>(value: &T) -> Value {
-    serde_json::to_value(value).unwrap_or_default()
 }

@@ -101,6 +101,29 @@ pub fn put_new(table: &str, item: Item) -> aws_sdk_dynamodb::types::TransactWrit
     aws_sdk_dynamodb::types::TransactWriteItem::builder().put(put).build()
 }
 
+/// A transaction item that writes `item` whatever is there: for an item that moves with an entity
+/// the same transaction guards (a summary copy, a consumer's own record).
+pub fn put(table: &str, item: Item) -> aws_sdk_dynamodb::types::TransactWriteItem {
+    let put = aws_sdk_dynamodb::types::Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .build()
+        .expect("table and item are set");
+    aws_sdk_dynamodb::types::TransactWriteItem::builder().put(put).build()
+}
+
+/// A transaction item that removes an item, if it is there: for an item that moves with an entity
+/// the same transaction guards.
+pub fn delete(table: &str, pk: String, sk: String) -> aws_sdk_dynamodb::types::TransactWriteItem {
+    let delete = aws_sdk_dynamodb::types::Delete::builder()
+        .table_name(table)
+        .key("pk", s(pk))
+        .key("sk", s(sk))
+        .build()
+        .expect("table and key are set");
+    aws_sdk_dynamodb::types::TransactWriteItem::builder().delete(delete).build()
+}
+
 pub fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }

@@ -100,6 +100,20 @@ impl<'a> UnitOfWork<'a> {
         self
     }
 
+    /// Deletes an entity read at `version`: fails (stale) if it changed or is gone meanwhile.
+    pub fn delete(&mut self, pk: String, sk: &str, version: u64) -> &mut Self {
+        let delete = Delete::builder()
+            .table_name(self.table())
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .condition_expression("version = :unit_version")
+            .expression_attribute_values(":unit_version", n(version))
+            .build()
+            .expect("table and key are set");
+        self.items.push((TransactWriteItem::builder().delete(delete).build(), Meaning::Stale));
+        self
+    }
+
     /// An item that changes the entity (or moves with it) under a condition on what was read:
     /// its failure means someone changed it meanwhile.
     pub fn include_entity(&mut self, item: TransactWriteItem) -> &mut Self {

@@ -18,7 +18,7 @@ pub mod redrive;
 use std::future::Future;
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use chrono::{Duration, Utc};
 use keel_events::delivery::BusDelivery;
 use keel_events::Envelope;
@@ -298,7 +298,5 @@ impl<C: Consumer> Harness<C> {
 
 /// A `Put` addressed to the consumer's table, for handlers building their writes.
 pub fn put(db: &Db, item: keel_store::Item) -> TransactWriteItem {
-    TransactWriteItem::builder()
-        .put(Put::builder().table_name(&db.table).set_item(Some(item)).build().expect("table and item are set"))
-        .build()
+    keel_store::db::put(&db.table, item)
 }
