@@ -177,6 +177,13 @@ async fn recycle_disqualify_and_a_manager_s_reversal_are_recorded() {
         .await;
     assert_eq!((r.status.as_u16(), r.body["status"].as_str()), (200, Some("nurturing")), "{:?}", r.body);
     assert_eq!(r.body["revisit_on"], revisit.as_str());
+    let recycle = t.path(&format!("/leads/{id}/recycle"));
+    let again = app.post(&recycle, &rep, json!({"reason": "Budget next year", "revisit_on": revisit})).await;
+    assert_eq!(
+        (again.status.as_u16(), again.body["version"].clone()),
+        (200, r.body["version"].clone()),
+        "a retry holds"
+    );
 
     let disqualify = t.path(&format!("/leads/{id}/disqualify"));
     let r = app.post(&disqualify, &rep, json!({"reason": "because"})).await;
@@ -187,6 +194,12 @@ async fn recycle_disqualify_and_a_manager_s_reversal_are_recorded() {
     );
     let r = app.post(&disqualify, &rep, json!({"reason": "No Budget"})).await;
     assert_eq!((r.body["status"].as_str(), r.body["status_reason"].as_str()), (Some("unqualified"), Some("no budget")));
+    let again = app.post(&disqualify, &rep, json!({"reason": "no budget"})).await;
+    assert_eq!(
+        (again.status.as_u16(), again.body["version"].clone()),
+        (200, r.body["version"].clone()),
+        "a retry holds"
+    );
     let r = app.post(&t.path(&format!("/leads/{id}/qualify")), &rep, bant(25, 25, 25, 25)).await;
     assert_eq!((r.status.as_u16(), r.error_fields()), (422, vec!["status".to_string()]), "disqualified stays so");
     let lead_path = t.path(&format!("/leads/{id}"));
@@ -202,6 +215,12 @@ async fn recycle_disqualify_and_a_manager_s_reversal_are_recorded() {
     let r = app.post(&reverse, &manager, json!({"reason": "They found budget"})).await;
     assert_eq!((r.status.as_u16(), r.body["status"].as_str()), (200, Some("nurturing")), "back where it was");
     assert_eq!(r.body["status_reason"], Value::Null);
+    let retried = app.post(&reverse, &manager, json!({"reason": "They found budget"})).await;
+    assert_eq!(
+        (retried.status.as_u16(), retried.body["version"].clone()),
+        (200, r.body["version"].clone()),
+        "a retry holds"
+    );
     let r = app.post(&reverse, &manager, json!({"reason": "again"})).await;
     assert_eq!(r.status, 422, "a reversal is not reversed: {:?}", r.body);
     let q = app.get(&t.path(&format!("/leads/{id}/qualification")), &rep).await;

@@ -71,6 +71,11 @@ fn decided(
     }
 }
 
+/// Whether the decision asked for holds already (a retry whose answer was lost): nothing to write.
+fn already(current: &Lead, status: LeadStatus, reason: &str) -> bool {
+    current.status == status && current.status_reason.as_deref() == Some(reason)
+}
+
 fn moved(current: &Lead, status: LeadStatus) -> Lead {
     let mut next = current.clone();
     next.status = status;
@@ -107,6 +112,9 @@ pub async fn recycle_lead(
     let (reason, revisit_on) = body.value.validate(Utc::now().date_naive()).map_err(ApiError::Validation)?;
     let current = repo::get(&app.db, keys, id).await?.ok_or(ApiError::NotFound)?;
     ctx.require_edit(&current.owner_id, &current.owner_id)?;
+    if already(&current, LeadStatus::Nurturing, &reason) && current.revisit_on == Some(revisit_on) {
+        return Ok(Json(current));
+    }
     require_open(&current, "recycle it")?;
     let mut next = moved(&current, LeadStatus::Nurturing);
     next.status_reason = Some(reason.clone());
@@ -151,6 +159,9 @@ pub async fn disqualify_lead(
             format!("must be one of your company's reasons: {}", policy.disqualify_reasons.join(", ")),
         ));
     };
+    if already(&current, LeadStatus::Unqualified, &reason) {
+        return Ok(Json(current));
+    }
     require_open(&current, "disqualify it")?;
     let mut next = moved(&current, LeadStatus::Unqualified);
     next.status_reason = Some(reason.clone());
@@ -187,6 +198,16 @@ pub async fn reverse_decision(
     let id = record_id(&raw)?;
     let reason = body.value.validate().map_err(ApiError::Validation)?;
     let (current, history) = lead_with_history(&app.db, keys, id).await?.ok_or(ApiError::NotFound)?;
+    // Reversed already, with this reason (a retry whose answer was lost): it holds.
+    if let Some(HistoryEntry::Decision(d)) = history.first() {
+        if d.decision == Decision::Reversed
+            && d.reason == reason
+            && d.decided_by == ctx.user_id
+            && d.status == current.status
+        {
+            return Ok(Json(current));
+        }
+    }
     // Only the newest entry: once the lead has been assessed again, that assessment stands.
     let last = match history.first() {
         Some(HistoryEntry::Decision(d)) if d.decision != Decision::Reversed => d,
