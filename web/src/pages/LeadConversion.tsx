@@ -248,7 +248,7 @@ export function ConversionPanel({ conversion }: { conversion: ConversionPointers
               {deal.amount && <span class="text-body-secondary"> · {money(deal.amount.value_minor, deal.amount.currency)}</span>}
             </>
           ) : (
-            <span class="text-body-secondary">{conversion.opportunity_id}</span>
+            <span class="text-body-secondary">No longer open</span>
           )}
         </dd>
       </dl>
