@@ -313,10 +313,11 @@ async fn a_conversion_is_its_reads_and_one_transaction() {
         "contact": {"roles": ["decision_maker", "champion"]}});
     let r = app.post(&t.path(&format!("/leads/{id}/convert")), &t.admin(), body).await;
     assert_eq!(r.status, 201, "{:?}", r.body);
-    // The lead and its assessments (1 Query), the policy (1 GetItem), then one transaction.
+    // The lead and its assessments (1 Query), the policy and the company's stages (2 GetItems, read
+    // at once), then one transaction.
     assert_eq!(
         app.take_requests(),
-        [("GetItem".to_string(), 1), ("Query".to_string(), 1), ("TransactWriteItems".to_string(), 1)].into()
+        [("GetItem".to_string(), 2), ("Query".to_string(), 1), ("TransactWriteItems".to_string(), 1)].into()
     );
     let ids = r.body.clone();
     assert_eq!(

@@ -31,7 +31,26 @@ fn required(method: &Method, template: &str) -> Option<Permission> {
         | ("GET", "/api/companies/{company_id}/customers/{account_id}")
         | ("GET", "/api/companies/{company_id}/customers/{account_id}/overview")
         | ("GET", "/api/companies/{company_id}/contacts")
-        | ("GET", "/api/companies/{company_id}/contacts/{contact_id}") => ReadRecords,
+        | ("GET", "/api/companies/{company_id}/contacts/{contact_id}")
+        | ("GET", "/api/companies/{company_id}/deals")
+        | ("GET", "/api/companies/{company_id}/deals/{deal_id}")
+        | ("GET", "/api/companies/{company_id}/deals/{deal_id}/stage-history")
+        | ("GET", "/api/companies/{company_id}/deals/pipelines")
+        | ("GET", "/api/companies/{company_id}/deals/pipelines/{pipeline_id}")
+        | ("GET", "/api/companies/{company_id}/deals/pipeline-view")
+        | ("GET", "/api/companies/{company_id}/deals/forecast")
+        | ("GET", "/api/companies/{company_id}/deals/forecast/changes")
+        | ("GET", "/api/companies/{company_id}/deals/quotas")
+        | ("GET", "/api/companies/{company_id}/deals/trend-analysis") => ReadRecords,
+        ("POST", "/api/companies/{company_id}/deals") => EditOwnRecords,
+        // The deal is the administrator's: others change it only with EditAllRecords; managers archive
+        // and set quotas; administrators edit pipelines.
+        ("PATCH", "/api/companies/{company_id}/deals/{deal_id}")
+        | ("DELETE", "/api/companies/{company_id}/deals/{deal_id}")
+        | ("PUT", "/api/companies/{company_id}/deals/{deal_id}/move-stage")
+        | ("PUT", "/api/companies/{company_id}/deals/quotas") => EditAllRecords,
+        ("POST", "/api/companies/{company_id}/deals/pipelines")
+        | ("PUT", "/api/companies/{company_id}/deals/pipelines/{pipeline_id}") => ManageUsers,
         ("POST", "/api/companies/{company_id}/customers") | ("POST", "/api/companies/{company_id}/contacts") => {
             EditOwnRecords
         }
@@ -95,6 +114,16 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
         )
         .await;
     let doomed_id = doomed.body["id"].as_str().unwrap().to_string();
+    let deal = app
+        .post(
+            &t.path("/deals"),
+            &t.admin(),
+            json!({"name": "Matrix deal", "account_id": account_id, "close_date": "2027-01-15"}),
+        )
+        .await;
+    assert_eq!(deal.status, 201, "{:?}", deal.body);
+    let deal_id = deal.body["id"].as_str().unwrap().to_string();
+    let period = keel_core::forecast::quarter(chrono::Utc::now().date_naive());
     let doc = serde_json::to_value(keel_infra::api::openapi()).unwrap();
     let mut checked = 0;
     for (template, ops) in doc["paths"].as_object().unwrap() {
@@ -107,6 +136,8 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
                 .replace("{user_id}", &user_id)
                 .replace("{account_id}", &account_id)
                 .replace("{contact_id}", if method == Method::DELETE { &doomed_id } else { &contact_id })
+                .replace("{deal_id}", &deal_id)
+                .replace("{pipeline_id}", "default")
                 .replace("{queue}", "dashboard-counters")
                 .replace("{slug}", "validation")
                 .replace("{job_id}", "01JCDEMOJOB000000000000000");
@@ -132,6 +163,34 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
                         Some(json!({"reason": "no budget"}))
                     }
                     Method::POST if template.ends_with("/convert") => Some(json!({})),
+                    Method::POST if template.ends_with("/deals") => Some(json!({"name": format!("Deal of {user}"),
+                        "account_id": account_id, "close_date": "2027-01-15"})),
+                    Method::POST if template.ends_with("/deals/pipelines") => {
+                        let mut p = app.get(&t.path("/deals/pipelines/default"), &t.admin()).await.body;
+                        p["name"] = json!(format!("Pipeline of {user}"));
+                        Some(json!({"name": p["name"], "stages": p["stages"]}))
+                    }
+                    Method::PUT if template.ends_with("/pipelines/{pipeline_id}") => {
+                        let p = app.get(&path, &t.admin()).await.body;
+                        Some(
+                            json!({"name": format!("Renamed by {user}"), "stages": p["stages"], "version": p["version"]}),
+                        )
+                    }
+                    Method::PUT if template.ends_with("/move-stage") => {
+                        let version =
+                            app.get(&path.replace("/move-stage", ""), &t.admin()).await.body["version"].clone();
+                        Some(json!({"stage": "proposal", "version": version}))
+                    }
+                    Method::PUT if template.ends_with("/quotas") => {
+                        let quotas = app.get(&format!("{path}?period={period}"), &t.admin()).await.body;
+                        let version = quotas["items"][0]["version"].as_u64().unwrap_or(0);
+                        Some(json!({"period": period, "owner_id": t.user_id, "version": version,
+                            "amount": {"value_minor": 100_000 + n as i64, "currency": "EUR"}}))
+                    }
+                    Method::PATCH if template.contains("/deals/") => {
+                        let version = app.get(&path, &t.admin()).await.body["version"].clone();
+                        Some(json!({"version": version, "next_step": format!("by {user}")}))
+                    }
                     Method::PUT => Some(json!({"version": 0, "bant_min_total": 70, "bant_no_zero_item": true,
                         "disqualify_reasons": ["no budget"], "conversion_trigger": "off"})),
                     Method::PATCH if template.contains("/customers/") => {

@@ -17,7 +17,7 @@ const PLATFORM_ROUTES: [&str; 4] = [
     "/api/system/jobs/{job_id}",
 ];
 
-async fn snapshot(app: &TestApp, a: &Tenant, lead_id: &str, account_id: &str) -> Value {
+async fn snapshot(app: &TestApp, a: &Tenant, lead_id: &str, account_id: &str, deal_id: &str) -> Value {
     let get = |path: String| async move { app.get(&path, &a.admin()).await.body };
     json!({
         "lead": get(a.path(&format!("/leads/{lead_id}"))).await,
@@ -29,6 +29,11 @@ async fn snapshot(app: &TestApp, a: &Tenant, lead_id: &str, account_id: &str) ->
         "policy": get(a.path("/leads/qualification-policy")).await,
         "account": get(a.path(&format!("/customers/{account_id}/overview"))).await,
         "contacts": get(a.path("/contacts")).await,
+        "deal": get(a.path(&format!("/deals/{deal_id}"))).await,
+        "deals": get(a.path("/deals")).await,
+        "pipelines": get(a.path("/deals/pipelines")).await,
+        "board": get(a.path("/deals/pipeline-view")).await,
+        "quotas": get(a.path("/deals/quotas?period=2026-Q4")).await,
     })
 }
 
@@ -63,13 +68,26 @@ async fn another_company_reaches_nothing_on_any_route() {
         )
         .await;
     let contact_id = contact.body["id"].as_str().unwrap().to_string();
+    let deal = app
+        .post(
+            &a.path("/deals"),
+            &a.admin(),
+            json!({"name": "A's deal", "account_id": account_id, "close_date": "2027-01-15"}),
+        )
+        .await;
+    let deal_id = deal.body["id"].as_str().unwrap().to_string();
     // The dashboard consumer counts A's lead asynchronously: let it finish before the snapshot.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while keel_tests::summary(&app, &a).await["leads"]["total"] != 1 {
         assert!(std::time::Instant::now() < deadline, "the dashboard never counted A's lead");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    let before = snapshot(&app, &a, &lead_id, &account_id).await;
+    // The board's totals follow A's deal through the bus too.
+    while app.get(&a.path("/deals/pipeline-view"), &a.admin()).await.body["columns"][0]["totals"]["count"] != 1 {
+        assert!(std::time::Instant::now() < deadline, "the board never counted A's deal");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let before = snapshot(&app, &a, &lead_id, &account_id, &deal_id).await;
 
     let doc = serde_json::to_value(keel_infra::api::openapi()).unwrap();
     let mut checked = 0;
@@ -82,6 +100,8 @@ async fn another_company_reaches_nothing_on_any_route() {
                 .replace("{user_id}", &user_id)
                 .replace("{account_id}", &account_id)
                 .replace("{contact_id}", &contact_id)
+                .replace("{deal_id}", &deal_id)
+                .replace("{pipeline_id}", "default")
                 .replace("{queue}", "dashboard-counters")
                 .replace("{slug}", "validation")
                 .replace("{job_id}", "01JCDEMOJOB000000000000000");
@@ -105,5 +125,5 @@ async fn another_company_reaches_nothing_on_any_route() {
         }
     }
     assert!(checked >= 8, "the matrix covered only {checked} routes");
-    assert_eq!(snapshot(&app, &a, &lead_id, &account_id).await, before, "A's data changed");
+    assert_eq!(snapshot(&app, &a, &lead_id, &account_id, &deal_id).await, before, "A's data changed");
 }

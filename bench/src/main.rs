@@ -15,6 +15,7 @@
 //! Numbers are recorded, never asserted: timing belongs in this report, not in tests.
 
 mod conversion;
+mod deals;
 mod runtime_api;
 
 use std::collections::BTreeMap;
@@ -28,6 +29,8 @@ use keel_testkit::TestApp;
 use serde_json::json;
 
 const ITERATIONS: usize = 300;
+const DEALS_HEADING: &str =
+    "## (j) Deals: forecast, board and moves with 100 and 100,000 deals, in-process on DynamoDB Local";
 const CONVERSION_HEADING: &str = "## (i) Conversion and the account overview, in-process on DynamoDB Local";
 const STARTS: usize = 21;
 
@@ -295,26 +298,34 @@ async fn sign_up_flood() -> String {
     out
 }
 
+/// Replaces (or appends) one section of the report.
+fn only(out: &str, heading: &str, body: String) {
+    let report = std::fs::read_to_string(out).unwrap_or_default();
+    let section = format!("{heading}\n\n{body}");
+    let report = match report.find(heading) {
+        Some(at) => {
+            let end = report[at + 1..].find("\n## ").map(|e| at + 1 + e + 1).unwrap_or(report.len());
+            format!("{}{section}\n{}", &report[..at], &report[end..])
+        }
+        None => format!("{report}\n{section}"),
+    };
+    std::fs::write(out, report).unwrap();
+    println!("{body}");
+}
+
 #[tokio::main]
 async fn main() {
     let out = std::env::args().nth(1).unwrap_or_else(|| "bench/results.md".into());
     std::env::set_var("KEEL_RATE_LIMIT_USER", "100000000");
     std::env::set_var("KEEL_RATE_LIMIT_TENANT", "100000000");
-    let conversion = conversion::conversion_and_overview().await;
-    if std::env::args().nth(2).as_deref() == Some("i") {
-        let report = std::fs::read_to_string(&out).unwrap_or_default();
-        let section = format!("{CONVERSION_HEADING}\n\n{conversion}");
-        let report = match report.find(CONVERSION_HEADING) {
-            Some(at) => {
-                let end = report[at + 1..].find("\n## ").map(|e| at + 1 + e + 1).unwrap_or(report.len());
-                format!("{}{section}\n{}", &report[..at], &report[end..])
-            }
-            None => format!("{report}\n{section}"),
-        };
-        std::fs::write(&out, report).unwrap();
-        println!("{conversion}");
-        return;
+    // One section alone, written into the report in place: `keel-bench bench/results.md i` or `… j`.
+    match std::env::args().nth(2).as_deref() {
+        Some("i") => return only(&out, CONVERSION_HEADING, conversion::conversion_and_overview().await),
+        Some("j") => return only(&out, DEALS_HEADING, deals::deals().await),
+        _ => {}
     }
+    let conversion = conversion::conversion_and_overview().await;
+    let deals = deals::deals().await;
     std::env::remove_var("KEEL_RATE_LIMIT_USER");
     std::env::remove_var("KEEL_RATE_LIMIT_TENANT");
     let rate_limits = rate_limit_cost().await;
@@ -544,6 +555,9 @@ async fn main() {
 
     writeln!(report, "\n{CONVERSION_HEADING}\n").unwrap();
     writeln!(report, "{conversion}").unwrap();
+
+    writeln!(report, "\n{DEALS_HEADING}\n").unwrap();
+    writeln!(report, "{deals}").unwrap();
 
     // (d) sizes.
     writeln!(report, "\n## (d) Release binary size\n").unwrap();

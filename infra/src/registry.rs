@@ -10,6 +10,8 @@ pub fn functions() -> Vec<Function> {
         keel_leads::conversion_function(),
         keel_customers::function(),
         keel_customers::revenue_function(),
+        keel_deals::function(),
+        keel_deals::rollups_function(),
         keel_identity::function(),
         keel_dashboard::function(),
         keel_dashboard::counters_function(),

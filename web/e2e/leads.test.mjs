@@ -170,6 +170,7 @@ test("a company's administrator and viewer walk every page", async () => {
     await review(admin, "lead-convert");
     await admin.click("#convert-submit");
     await admin.waitForURL(/\/accounts\/[^/]+$/);
+    const accountPath = new URL(admin.url()).pathname;
     await admin.waitForSelector("#contact-list");
     assert.match(await admin.textContent("#record h1"), /Acme Ltd/);
     assert.match(await admin.textContent("#contact-list"), /Ana Silva/);
@@ -188,6 +189,43 @@ test("a company's administrator and viewer walk every page", async () => {
     await admin.click("#contacts-table tbody tr[data-contact-id] a");
     await admin.waitForSelector("#record #edit-contact");
     await review(admin, "contact-record");
+
+    // Deals: the converted opportunity is on the board; dragged to closed won, the forecast counts
+    // its amount as closed and its account becomes a customer.
+    await admin.click('a.nav-link[href="/deals"]');
+    await admin.waitForSelector("#deals-table tbody tr[data-deal-id]");
+    await review(admin, "deals");
+    await admin.click("#view-board");
+    const card = '#board [data-stage="qualification"] [data-deal-id]';
+    await admin.waitForSelector(card);
+    await review(admin, "deals-board");
+    // The drag as the browser delivers it (the won column lies beyond the board's scroll).
+    const transfer = await admin.evaluateHandle(() => new DataTransfer());
+    await admin.dispatchEvent(card, "dragstart", { dataTransfer: transfer });
+    await admin.dispatchEvent('#board [data-stage="closed_won"]', "dragover", { dataTransfer: transfer });
+    await admin.dispatchEvent('#board [data-stage="closed_won"]', "drop", { dataTransfer: transfer });
+    await admin.waitForSelector('#board [data-stage="closed_won"] [data-deal-id]');
+    assert.equal(await admin.locator(card).count(), 0, "the card left its column");
+    await admin.click("#view-forecast");
+    await admin.waitForFunction(() => document.querySelector('[data-category="closed"] [data-amount]')?.getAttribute("data-amount") === "5000000", null, { timeout: 30000 });
+    await admin.waitForSelector('#what-moved tr[data-kind="won"]', { timeout: 30000 });
+    await review(admin, "deals-forecast");
+    await admin.click("#view-trends");
+    await admin.waitForSelector("#trend-won");
+    await review(admin, "deals-trends");
+    await admin.click("#view-table");
+    await admin.click("#deals-table tbody tr[data-deal-id] a");
+    await admin.waitForSelector("#stage-history");
+    assert.match(await admin.textContent("#stage-history"), /closed won/);
+    await review(admin, "deal-record");
+    // The account's lifecycle follows DealWon through the bus: read its page until it has arrived.
+    for (let i = 0; ; i++) {
+      await admin.goto(`${BASE}${accountPath}`);
+      await admin.waitForSelector("#record [data-lifecycle]");
+      if ((await admin.getAttribute("#record [data-lifecycle]", "data-lifecycle")) === "customer") break;
+      assert.ok(i < 30, "the won deal never made its account a customer");
+      await admin.waitForTimeout(1000);
+    }
 
     // The dashboard counts the lead once its event has gone through relay, bus, queue and consumer.
     await admin.click('a.nav-link[href="/dashboard"]');

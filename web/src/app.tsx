@@ -19,6 +19,8 @@ const Accounts = lazy(() => import("./pages/Accounts"));
 const AccountRecord = lazy(() => import("./pages/AccountRecord"));
 const Contacts = lazy(() => import("./pages/Contacts"));
 const ContactRecord = lazy(() => import("./pages/ContactRecord"));
+const Deals = lazy(() => import("./pages/Deals"));
+const DealRecord = lazy(() => import("./pages/DealRecord"));
 const Dashboard = lazy(() => import("./pages/Dashboard"));
 const Users = lazy(() => import("./pages/Users"));
 const Audit = lazy(() => import("./pages/Audit"));
@@ -51,6 +53,8 @@ const TITLES: [RegExp, string][] = [
   [/^\/accounts/, "Accounts"],
   [/^\/contacts\/./, "Contact"],
   [/^\/contacts/, "Contacts"],
+  [/^\/deals\/./, "Deal"],
+  [/^\/deals/, "Deals"],
   [/^\/dashboard/, "Dashboard"],
   [/^\/users/, "Users"],
   [/^\/audit/, "Audit log"],
@@ -100,6 +104,8 @@ export function App() {
           <Route path="/leads/:id/edit" component={({ params }: { params: { id: string } }) => <Private page={LeadForm} id={params.id} />} />
           <Route path="/leads/:id" component={({ params }: { params: { id: string } }) => <Private page={LeadRecord} id={params.id} />} />
           <Route path="/leads" component={() => <Private page={Leads} />} />
+          <Route path="/deals" component={() => <Private page={Deals} />} />
+          <Route path="/deals/:id" component={({ params }: { params: { id: string } }) => <Private page={DealRecord} id={params.id} />} />
           <Route path="/accounts/:id" component={({ params }: { params: { id: string } }) => <Private page={AccountRecord} id={params.id} />} />
           <Route path="/accounts" component={() => <Private page={Accounts} />} />
           <Route path="/contacts/:id" component={({ params }: { params: { id: string } }) => <Private page={ContactRecord} id={params.id} />} />

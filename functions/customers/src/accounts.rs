@@ -329,6 +329,8 @@ pub async fn list_accounts(
         contains: vec![],
         limit: limit as i32,
         start,
+        between: vec![],
+        descending: false,
     };
     let (items, last) = repo::page(&app.db, q).await?;
     let accounts =

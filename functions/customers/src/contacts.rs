@@ -490,6 +490,8 @@ pub async fn list_contacts(
         contains,
         limit: limit as i32,
         start,
+        between: vec![],
+        descending: false,
     };
     let (items, last) = repo::page(&app.db, q).await?;
     let contacts = items.into_iter().map(db::from_item::<Contact>).collect::<Result<Vec<_>, _>>()?;

@@ -14,9 +14,12 @@ use chrono::{DateTime, Utc};
 use keel_core::account::Account;
 use keel_core::contact::Contact;
 use keel_core::conversion::{ConversionIds, ConversionPlan, ConvertRequest};
+use keel_core::pipeline::Pipeline;
 use keel_core::qualification::{conversion_eligibility, Condition};
 use keel_core::{FieldErrors, Lead, LeadStatus};
-use keel_events::{AccountChanged, Actor, ContactChanged, Envelope, LeadConverted, LeadCreated, LeadUpdated};
+use keel_events::{
+    AccountChanged, Actor, ContactChanged, DealChanged, Envelope, LeadConverted, LeadCreated, LeadUpdated,
+};
 use keel_http::{ApiError, ApiJson, ApiPath, AppState, CompanyScope, Id, Permission, RequestMeta, TenantContext};
 use keel_store::audit::AuditRecord;
 use keel_store::crm;
@@ -70,6 +73,13 @@ pub struct ConversionWrite<'p> {
     pub now: DateTime<Utc>,
 }
 
+/// The company's default pipeline (the product's stages until an administrator saves it), whose
+/// stages the converted opportunity takes. 1 GetItem.
+pub async fn company_pipeline(db: &Db, keys: &TenantKeys) -> Result<Pipeline, StoreError> {
+    let pk = keel_store::revenue::pipeline_pk(keys, keel_core::pipeline::DEFAULT_PIPELINE);
+    Ok(db.get_as(&pk, keel_store::revenue::PIPELINE_SK).await?.unwrap_or_else(Pipeline::default_for_company))
+}
+
 /// The whole conversion as one unit of work (the consumer commits the same items with its claim).
 /// `meta_audit(action, entity type, entity id, changes)` makes each audit record.
 pub fn conversion_unit<'a>(
@@ -89,6 +99,14 @@ pub fn conversion_unit<'a>(
     unit.create(crm::contact_summary_item(keys, &plan.contact)?);
     unit.create(crm::opportunity_item(keys, &plan.opportunity)?);
     unit.create(crm::opportunity_summary_item(keys, &plan.opportunity)?);
+    // The opportunity takes its place in its stage like any deal (a stage an administrator has
+    // just removed refuses it).
+    let table = db.table.clone();
+    unit.include_guarded(
+        keel_store::revenue::enter_slot(&table, keys, &plan.opportunity.pipeline_id, &plan.opportunity.stage),
+        "opportunity.stage",
+        "the stage was removed from the pipeline",
+    );
     unit.create(crm::activity_item(keys, &plan.activity)?);
     for entry in crm::timeline_items(keys, &plan.activity)? {
         unit.create(entry);
@@ -114,6 +132,8 @@ pub fn conversion_unit<'a>(
         owner_id: plan.lead.owner_id.clone(),
     };
     unit.event(&Envelope::new(tenant_id, by.clone(), now, &converted))?;
+    let deal = DealChanged::of("created", None, &plan.opportunity, vec![]);
+    unit.event(&Envelope::new(tenant_id, by.clone(), now, &deal))?;
     let account_event = match existing {
         None => AccountChanged::created(&plan.account),
         Some(before) => {
@@ -207,11 +227,16 @@ pub async fn convert_lead(
     let request = body.value;
     for _ in 0..ATTEMPTS {
         // The lead with its assessments (1 Query) and the policy (1 GetItem) decide eligibility;
-        // the account joined, when one is named, is read beside them.
+        // the company's stages (1 GetItem) and the account joined, when one is named, are read beside them.
         let reads = async {
-            tokio::try_join!(lead_with_history(&app.db, keys, id), policy::read(&app.db, keys)).map_err(ApiError::from)
+            tokio::try_join!(
+                lead_with_history(&app.db, keys, id),
+                policy::read(&app.db, keys),
+                company_pipeline(&app.db, keys)
+            )
+            .map_err(ApiError::from)
         };
-        let ((found, policy), account) = match request.account_id.as_deref() {
+        let ((found, policy, pipeline), account) = match request.account_id.as_deref() {
             Some(account_id) => {
                 let (read, account) = tokio::join!(reads, keel_http::accounts::joinable(&app.db, keys, account_id));
                 (read?, Some(account))
@@ -230,7 +255,7 @@ pub async fn convert_lead(
         let account = account.transpose()?;
         let now = Utc::now();
         let plan = request
-            .plan(&lead, account.as_ref(), &ctx.user_id, ConversionIds::fresh(), now)
+            .plan(&lead, account.as_ref(), &ctx.user_id, ConversionIds::fresh(), now, &pipeline)
             .map_err(ApiError::Validation)?;
         check_owners(&app, &ctx, keys, &lead, &plan).await?;
         let audit = |action: &str, kind: &str, entity: &str, changes| meta.audit(&ctx, action, kind, entity, changes);

@@ -56,8 +56,9 @@ impl Consumer for ConversionFollowups {
         }
         let now = Utc::now();
         let ids = ConversionIds::fresh();
+        let pipeline = crate::convert::company_pipeline(&self.db, &keys).await.map_err(retry)?;
         let plan = ConvertRequest::default()
-            .plan(&lead, None, &event.actor.user_id, ids, now)
+            .plan(&lead, None, &event.actor.user_id, ids, now, &pipeline)
             .map_err(|e| HandlerError::Refuse(format!("the lead cannot be converted as it is: {:?}", e.0)))?;
         let audit = |action: &str, kind: &str, entity: &str, changes| AuditRecord {
             id: Ulid::new(),

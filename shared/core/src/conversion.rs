@@ -13,9 +13,8 @@ use crate::contact::{Contact, NewContact};
 use crate::field_error::{line, FieldErrors};
 use crate::lead::{ConversionPointers, Lead, LeadStatus};
 use crate::money::Money;
-use crate::opportunity::{
-    stage, Opportunity, OpportunityContact, OpportunityStatus, OpportunityType, CONVERSION_STAGE,
-};
+use crate::opportunity::{Opportunity, OpportunityContact, OpportunityStatus, OpportunityType, CONVERSION_STAGE};
+use crate::pipeline::Pipeline;
 
 /// How far ahead a converted opportunity is expected to close unless told.
 pub const DEFAULT_CLOSE_DAYS: i64 = 90;
@@ -93,6 +92,7 @@ impl ConvertRequest {
         actor: &str,
         ids: ConversionIds,
         now: DateTime<Utc>,
+        pipeline: &Pipeline,
     ) -> Result<ConversionPlan, FieldErrors> {
         debug_assert_eq!(lead.status, LeadStatus::Qualified, "only qualified leads are planned");
         let mut e = FieldErrors::default();
@@ -159,16 +159,21 @@ impl ConvertRequest {
         if let Some(amount) = &o.amount {
             amount.validate(&mut e, "opportunity.amount");
         }
-        let stage_key = o.stage.as_deref().map(str::trim).unwrap_or(CONVERSION_STAGE);
-        let stage = match stage(stage_key) {
-            Some(s) if s.status == OpportunityStatus::Open => s,
-            _ => {
-                e.add(
-                    "opportunity.stage",
-                    "must be an open stage: prospecting, qualification, needs_analysis, proposal, negotiation",
-                );
-                stage(CONVERSION_STAGE).expect("the conversion stage exists")
-            }
+        // The company's default pipeline: `qualification` unless it has no such open stage.
+        let open = |key: &str| pipeline.stage(key).filter(|s| s.status == OpportunityStatus::Open);
+        let default_stage = open(CONVERSION_STAGE).unwrap_or_else(|| pipeline.first_open());
+        let stage = match o.stage.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            None => default_stage,
+            Some(key) => open(key).unwrap_or_else(|| {
+                let keys: Vec<&str> = pipeline
+                    .stages
+                    .iter()
+                    .filter(|s| s.status == OpportunityStatus::Open)
+                    .map(|s| s.key.as_str())
+                    .collect();
+                e.add("opportunity.stage", format!("must be an open stage: {}", keys.join(", ")));
+                default_stage
+            }),
         };
         let today = now.date_naive();
         let close_date = match o.close_date.as_deref().map(str::trim) {
@@ -197,9 +202,9 @@ impl ConvertRequest {
             contacts: vec![OpportunityContact { contact_id: contact.id.to_string(), primary: true }],
             amount: o.amount.clone(),
             close_date,
-            stage: stage.key.into(),
+            stage: stage.key.clone(),
             probability: stage.probability,
-            forecast_category: stage.category,
+            forecast_category: stage.forecast_category,
             status: OpportunityStatus::Open,
             opportunity_type: if account_is_new || account.won_opportunities == 0 {
                 OpportunityType::NewBusiness
@@ -210,6 +215,10 @@ impl ConvertRequest {
             source_lead_id: Some(lead_id.clone()),
             next_step: None,
             lost_reason: None,
+            pipeline_id: crate::pipeline::DEFAULT_PIPELINE.into(),
+            stage_entered_at: Some(now),
+            closed_at: None,
+            archived_at: None,
             version: 1,
             created_by: actor.into(),
             created_at: now,
@@ -324,7 +333,9 @@ mod tests {
 
     #[test]
     fn a_new_account_takes_the_lead_s_company_and_domain() {
-        let plan = ConvertRequest::default().plan(&qualified(), None, "u", ids(), Utc::now()).unwrap();
+        let plan = ConvertRequest::default()
+            .plan(&qualified(), None, "u", ids(), Utc::now(), &Pipeline::default_for_company())
+            .unwrap();
         assert_eq!(plan.account.name, "Acme Ltd");
         assert_eq!(plan.account.domain.as_deref(), Some("acme.example"));
         assert_eq!(plan.account.primary_contact_id, Some(plan.contact.id.to_string()));
@@ -345,7 +356,7 @@ mod tests {
             account: Some(NewAccount { size: Some("huge".into()), ..Default::default() }),
             ..Default::default()
         };
-        let e = req.plan(&qualified(), None, "u", ids(), Utc::now()).unwrap_err();
+        let e = req.plan(&qualified(), None, "u", ids(), Utc::now(), &Pipeline::default_for_company()).unwrap_err();
         let fields: Vec<_> = e.0.iter().map(|x| x.field.as_str()).collect();
         assert_eq!(fields, ["account.size", "opportunity.stage", "opportunity.close_date"]);
     }

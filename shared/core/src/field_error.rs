@@ -67,3 +67,8 @@ pub fn text(errors: &mut FieldErrors, field: &str, value: Option<&str>, required
         Some(v) => Some(v.to_string()),
     }
 }
+
+/// A record id as the API hands them out (ULIDs; user ids): 1-64 letters, digits, `-` and `_`.
+pub fn is_record_id(id: &str) -> bool {
+    (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}

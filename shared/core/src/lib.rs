@@ -7,10 +7,13 @@ pub mod activity;
 pub mod contact;
 pub mod contact_point;
 pub mod conversion;
+pub mod deal;
 pub mod field_error;
+pub mod forecast;
 pub mod lead;
 pub mod money;
 pub mod opportunity;
+pub mod pipeline;
 pub mod qualification;
 pub mod score;
 

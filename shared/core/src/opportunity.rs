@@ -102,14 +102,57 @@ pub struct Opportunity {
     pub source_lead_id: Option<String>,
     pub next_step: Option<String>,
     pub lost_reason: Option<String>,
+    /// The pipeline whose stages `stage` names.
+    #[serde(default = "default_pipeline")]
+    pub pipeline_id: String,
+    /// When the deal entered its current stage (time in stage; the stage history's next entry).
+    #[serde(default)]
+    pub stage_entered_at: Option<DateTime<Utc>>,
+    /// When it reached a closed stage (the month its revenue or loss counts in).
+    #[serde(default)]
+    pub closed_at: Option<DateTime<Utc>>,
+    /// Archived deals leave lists, boards and forecasts and stay readable; they are never deleted.
+    #[serde(default)]
+    pub archived_at: Option<DateTime<Utc>>,
     pub version: u64,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
+fn default_pipeline() -> String {
+    crate::pipeline::DEFAULT_PIPELINE.to_string()
+}
+
 impl Opportunity {
+    /// What people change, as recorded in the audit trail.
+    pub const RECORDED_FIELDS: [&'static str; 15] = [
+        "name",
+        "account_id",
+        "contacts",
+        "amount",
+        "close_date",
+        "stage",
+        "probability",
+        "forecast_category",
+        "status",
+        "type",
+        "owner_id",
+        "next_step",
+        "lost_reason",
+        "pipeline_id",
+        "archived_at",
+    ];
+
     pub fn as_json(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or_default()
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.status != OpportunityStatus::Open
+    }
+
+    pub fn is_archived(&self) -> bool {
+        self.archived_at.is_some()
     }
 }

@@ -15,7 +15,7 @@ pub mod lead;
 pub mod system;
 
 pub use customers::{AccountChanged, ContactChanged};
-pub use deals::DealWon;
+pub use deals::{DealChanged, DealWon};
 pub use lead::{LeadArchived, LeadConverted, LeadCreated, LeadQualified, LeadUpdated};
 pub use system::RedriveRequested;
 

@@ -11,7 +11,8 @@
 //! | contact summary      | `T#t#ACCOUNT#<account>`    | `CONTACT#<id>`   |                                   |                                             |                                       |
 //! | opportunity summary  | `T#t#ACCOUNT#<account>`    | `DEAL#<id>`      |                                   |                                             |                                       |
 //! | contact              | `T#t#CONTACT#<id>`         | `CONTACT`        | `T#t#CONTACTS` / `<name key>#<id>` | `T#t#CONTACTS#ACCOUNT#<account>` / `<name key>#<id>` |                                       |
-//! | opportunity          | `T#t#DEAL#<id>`            | `DEAL`           | `T#t#DEALS` / `<id>`               |                                             |                                       |
+//! | opportunity          | `T#t#DEAL#<id>`            | `DEAL`           | `T#t#DEALS` (archived: `T#t#DEALS#ARCHIVED`) / `<id>` | `T#t#DEALS#STAGE#<pipeline>#<stage>` / `<close date>#<id>` (not archived) |                |
+//! | stage visit          | `T#t#DEAL#<id>`            | `STAGE#<left at>` |                                  |                                             |                                       |
 //! | activity             | `T#t#ACTIVITY#<id>`        | `ACTIVITY`       | `T#t#ACTIVITIES` / `<id>`          |                                             |                                       |
 //! | timeline entry       | `T#t#<LEAD|ACCOUNT|CONTACT|DEAL>#<id>` | `ACT#<activity ulid>` |                        |                                             |                                       |
 //!
@@ -180,14 +181,28 @@ impl From<&Opportunity> for OpportunitySummary {
     }
 }
 
+/// The tenant's deals, newest first (archived ones apart, so lists leave them out for free).
+pub fn deals_index(keys: &TenantKeys, archived: bool) -> String {
+    keys.key(if archived { "DEALS#ARCHIVED" } else { "DEALS" })
+}
+
+/// A board column: the deals in one stage of one pipeline, by close date.
+pub fn deals_by_stage_index(keys: &TenantKeys, pipeline: &str, stage: &str) -> String {
+    keys.key(&format!("DEALS#STAGE#{pipeline}#{stage}"))
+}
+
 pub fn opportunity_item(keys: &TenantKeys, o: &Opportunity) -> Result<Item, StoreError> {
     let id = o.id.to_string();
     let mut item = to_item(o)?;
     item.insert("pk".into(), s(deal_pk(keys, &id)));
     item.insert("sk".into(), s(DEAL_SK));
     item.insert("entity".into(), s("deal"));
-    item.insert("gsi1pk".into(), s(keys.key("DEALS")));
+    item.insert("gsi1pk".into(), s(deals_index(keys, o.is_archived())));
     item.insert("gsi1sk".into(), s(&id));
+    if !o.is_archived() {
+        item.insert("gsi2pk".into(), s(deals_by_stage_index(keys, &o.pipeline_id, &o.stage)));
+        item.insert("gsi2sk".into(), s(format!("{}#{id}", o.close_date)));
+    }
     Ok(item)
 }
 

@@ -10,12 +10,14 @@ pub mod cursor;
 pub mod db;
 pub mod error;
 pub mod idempotency;
+pub mod index_page;
 pub mod jobs;
 pub mod keys;
 pub mod outbox;
 pub mod range;
 pub mod rate_limit;
 pub mod relay_status;
+pub mod revenue;
 pub mod unit;
 
 pub use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};

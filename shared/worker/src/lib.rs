@@ -29,8 +29,9 @@ use keel_store::{Db, StoreError, TenantKeys};
 /// (functions time out at 10 s), shorter than the queue's visibility timeout (60 s).
 pub const LEASE_SECONDS: i64 = 30;
 /// Completed records outlive every redelivery path: SQS keeps messages 4 days, EventBridge
-/// retries for 24 hours.
-pub const COMPLETED_RETENTION_DAYS: i64 = 7;
+/// retries for 24 hours, and a dead-letter queue keeps them 14 days, from where an operator may
+/// redrive them (an event that committed and then timed out must still find its record).
+pub const COMPLETED_RETENTION_DAYS: i64 = 15;
 /// Attempts within one delivery for a consumer whose writes lost a race (`retries_conflicts`).
 pub const CONFLICT_ATTEMPTS: u32 = 4;
 

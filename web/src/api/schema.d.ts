@@ -334,6 +334,232 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/companies/{company_id}/deals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The company's deals, newest first; filtered by stage (then by close date), owner, account,
+         *     forecast category and close date range. Archived deals only with `archived=true`.
+         */
+        get: operations["list_deals"];
+        put?: never;
+        /**
+         * Create a deal on an account. It starts in an open stage with the stage's probability and
+         *     forecast category unless told otherwise. Send an `Idempotency-Key` to make retries safe.
+         */
+        post: operations["create_deal"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/companies/{company_id}/deals/forecast": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A quarter's forecast: per category (pipeline, best case, commit, closed, and omitted for the
+         *     lost) the count, amount and weighted amount per currency, per owner and for the company, with
+         *     quota attainment; `as_of` answers what it was at the end of a past day.
+         */
+        get: operations["forecast"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/companies/{company_id}/deals/forecast/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What moved a quarter's forecast between the end of `from` and the end of `to`: deals added,
+         *     won, lost, slipped out or pulled in, amounts, categories and stages changed — each with the
+         *     deal, the change and its effect on the totals.
+         */
+        get: operations["forecast_changes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/companies/{company_id}/deals/pipeline-view": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The board of a pipeline: columns with cards and totals (count, amount and weighted amount per
+         *     currency).
+         */
+        get: operations["pipeline_view"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/companies/{company_id}/deals/pipelines": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The company's pipelines with their stages (the default one first). */
+        get: operations["list_pipelines"];
+        put?: never;
+        /** Add a pipeline (administrators). Send an `Idempotency-Key` to make retries safe. */
+        post: operations["create_pipeline"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/companies/{company_id}/deals/pipelines/{pipeline_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One pipeline. */
+        get: operations["get_pipeline"];
+        /**
+         * Replace a pipeline's name and stages (administrators), with the version you read (0 for the
+         *     default pipeline not yet saved). Removing a stage that holds deals is refused (422, naming it);
+         *     archive or move its deals first. Deals keep their probability and category until they move.
+         */
+        put: operations["replace_pipeline"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/companies/{company_id}/deals/quotas": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The quotas set for a quarter. */
+        get: operations["list_quotas"];
+        /** Set an owner's quota for a quarter (managers and administrators), with the version you read. */
+        put: operations["set_quota"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/companies/{company_id}/deals/trend-analysis": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Revenue trends per month. */
+        get: operations["trend_analysis"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/companies/{company_id}/deals/{deal_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One deal (archived ones too). */
+        get: operations["get_deal"];
+        put?: never;
+        post?: never;
+        /**
+         * Archive a deal (managers): it leaves lists, the board and forecasts, and stays readable. An
+         *     open deal no longer counts among its account's open opportunities. Archiving an archived deal
+         *     answers it as it is.
+         */
+        delete: operations["archive_deal"];
+        options?: never;
+        head?: never;
+        /**
+         * Edit a deal. Send the version you read (`If-Match` or `version`); a stale one is a 409 with
+         *     the current version. Stages move through `move-stage`; a closed deal keeps its amount, close
+         *     date, probability and category; an archived one no longer changes (422).
+         */
+        patch: operations["update_deal"];
+        trace?: never;
+    };
+    "/api/companies/{company_id}/deals/{deal_id}/move-stage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Move a deal to another stage of its pipeline, with the version you read. The deal takes the
+         *     stage's probability and forecast category; a closed stage dates the deal's close to today.
+         *     A retry of a move that already holds answers the deal as it is.
+         */
+        put: operations["move_stage"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/companies/{company_id}/deals/{deal_id}/stage-history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The stages a deal has been in, the current one last. One Query. */
+        get: operations["stage_history"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/companies/{company_id}/events": {
         parameters: {
             query?: never;
@@ -1023,6 +1249,37 @@ export interface components {
             /** Format: int64 */
             timeline?: number | null;
         };
+        BoardColumn: {
+            cards: components["schemas"]["Opportunity"][];
+            /** @description More cards of this column: pass it with `stage`. */
+            next_cursor?: string | null;
+            stage: components["schemas"]["PipelineStage"];
+            /** @description All the stage's deals, not only the cards shown. */
+            totals: components["schemas"]["StageTotals"];
+        };
+        /** @description A forecast category's count and amounts. */
+        CategoryTotal: {
+            amounts: components["schemas"]["CurrencyTotal"][];
+            category: components["schemas"]["ForecastCategory"];
+            /** Format: int64 */
+            count: number;
+        };
+        /**
+         * @description What a change did to one period's forecast.
+         * @enum {string}
+         */
+        ChangeKind: "added" | "removed" | "won" | "lost" | "slipped_out" | "pulled_out" | "pulled_in" | "slipped_in" | "amount_changed" | "category_changed" | "stage_changed" | "probability_changed" | "owner_changed";
+        /** @description One side of a change: what the forecast saw of the deal. */
+        ChangeSide: {
+            amount?: null | components["schemas"]["Money"];
+            archived: boolean;
+            close_date: string;
+            forecast_category: components["schemas"]["ForecastCategory"];
+            owner_id: string;
+            /** Format: int32 */
+            probability: number;
+            stage: string;
+        };
         Choice: {
             choice_token: string;
             company_id: string;
@@ -1163,10 +1420,43 @@ export interface components {
             email: string;
             password: string;
         };
+        /** @description An amount in one currency, with its weighted part. */
+        CurrencyTotal: {
+            /** Format: int64 */
+            amount_minor: number;
+            currency: string;
+            /**
+             * Format: int64
+             * @description Σ amount × probability / 100, rounded once at the end.
+             */
+            weighted_minor: number;
+        };
         DashboardSummary: {
             leads: components["schemas"]["LeadCounts"];
             /** @description When the counters last changed (they follow events within seconds). */
             updated_at?: string | null;
+        };
+        /**
+         * @description What an edit may change. Stages move through `move-stage`; a closed deal keeps its amount,
+         *     close date, probability and category (its revenue or loss is booked).
+         */
+        DealPatch: {
+            amount?: null | components["schemas"]["Money"];
+            /** @example 2027-03-31 */
+            close_date?: string | null;
+            contacts?: components["schemas"]["OpportunityContact"][] | null;
+            forecast_category?: null | components["schemas"]["ForecastCategory"];
+            name?: string | null;
+            next_step?: string | null;
+            owner_id?: string | null;
+            /** Format: int32 */
+            probability?: number | null;
+            type?: null | components["schemas"]["OpportunityType"];
+            /**
+             * Format: int64
+             * @description The version you read (or send `If-Match`).
+             */
+            version?: number | null;
         };
         /** @enum {string} */
         Decision: "recycled" | "disqualified" | "reversed";
@@ -1206,6 +1496,32 @@ export interface components {
         FieldError: {
             field: string;
             message: string;
+        };
+        /** @enum {string} */
+        ForecastCategory: "pipeline" | "best_case" | "commit" | "closed" | "omitted";
+        ForecastMoves: {
+            /** @description Oldest first. */
+            changes: components["schemas"]["Page_ForecastChange"];
+            from: string;
+            period: string;
+            to: string;
+            /** @description The company's totals at the end of `from` and of `to`. */
+            totals_from: components["schemas"]["CategoryTotal"][];
+            totals_to: components["schemas"]["CategoryTotal"][];
+        };
+        ForecastReport: {
+            /** @description The day it answers for; None: now. */
+            as_of?: string | null;
+            /** @description The company's (or the owner's) totals per category. */
+            categories: components["schemas"]["CategoryTotal"][];
+            ends_on: string;
+            owner_id?: string | null;
+            owners: components["schemas"]["OwnerForecast"][];
+            /** @example 2026-Q4 */
+            period: string;
+            /** @description Attainment against the quotas set (summed per currency for the company). */
+            quota: components["schemas"]["QuotaAttainment"][];
+            starts_on: string;
         };
         Health: {
             dynamodb: string;
@@ -1424,6 +1740,33 @@ export interface components {
             primary?: boolean;
             roles?: components["schemas"]["ContactRole"][];
         };
+        /** @description A new deal, on an account that exists. */
+        NewDeal: {
+            account_id: string;
+            amount?: null | components["schemas"]["Money"];
+            /**
+             * @description `YYYY-MM-DD`
+             * @example 2027-03-31
+             */
+            close_date: string;
+            /** @description The account's contacts that take part; exactly one is primary (the first, unless told). */
+            contacts?: components["schemas"]["OpportunityContact"][];
+            forecast_category?: null | components["schemas"]["ForecastCategory"];
+            name: string;
+            next_step?: string | null;
+            owner_id?: string | null;
+            /** @description The pipeline (default `default`). */
+            pipeline_id?: string | null;
+            /**
+             * Format: int32
+             * @description 0-100; default: the stage's.
+             */
+            probability?: number | null;
+            source_lead_id?: string | null;
+            /** @description An open stage of the pipeline (default: its first). */
+            stage?: string | null;
+            type?: null | components["schemas"]["OpportunityType"];
+        };
         /**
          * @description The body of `POST …/leads`. Everything is optional at the parsing layer so that validation can
          *     name every wrong field at once.
@@ -1469,6 +1812,54 @@ export interface components {
             full_name?: string | null;
             role?: string | null;
         };
+        Opportunity: {
+            account_id: string;
+            amount?: null | components["schemas"]["Money"];
+            /**
+             * Format: date-time
+             * @description Archived deals leave lists, boards and forecasts and stay readable; they are never deleted.
+             */
+            archived_at?: string | null;
+            /** @example 2027-03-31 */
+            close_date: string;
+            /**
+             * Format: date-time
+             * @description When it reached a closed stage (the month its revenue or loss counts in).
+             */
+            closed_at?: string | null;
+            contacts: components["schemas"]["OpportunityContact"][];
+            /** Format: date-time */
+            created_at: string;
+            created_by: string;
+            forecast_category: components["schemas"]["ForecastCategory"];
+            id: string;
+            lost_reason?: string | null;
+            name: string;
+            next_step?: string | null;
+            owner_id: string;
+            /** @description The pipeline whose stages `stage` names. */
+            pipeline_id?: string;
+            /** Format: int32 */
+            probability: number;
+            source_lead_id?: string | null;
+            stage: string;
+            /**
+             * Format: date-time
+             * @description When the deal entered its current stage (time in stage; the stage history's next entry).
+             */
+            stage_entered_at?: string | null;
+            status: components["schemas"]["OpportunityStatus"];
+            type: components["schemas"]["OpportunityType"];
+            /** Format: date-time */
+            updated_at: string;
+            /** Format: int64 */
+            version: number;
+        };
+        /** @description A contact's part in an opportunity; exactly one is primary. */
+        OpportunityContact: {
+            contact_id: string;
+            primary: boolean;
+        };
         /** @enum {string} */
         OpportunityStatus: "open" | "won" | "lost";
         /** @description What an account's overview shows of an opportunity, kept in the account's collection. */
@@ -1481,11 +1872,18 @@ export interface components {
             stage: string;
             status: components["schemas"]["OpportunityStatus"];
         };
+        /** @enum {string} */
+        OpportunityType: "new_business" | "upsell" | "renewal";
         /**
          * @description The qualification's verdict.
          * @enum {string}
          */
         Outcome: "qualified" | "nurturing";
+        OwnerForecast: {
+            categories: components["schemas"]["CategoryTotal"][];
+            owner_id: string;
+            quota?: null | components["schemas"]["QuotaAttainment"];
+        };
         /**
          * @description A page of a listing. Filtered pages may hold fewer than `limit` items: keep following
          *     `next_cursor` until it is null.
@@ -1544,6 +1942,26 @@ export interface components {
                 updated_at: string;
                 /** Format: int64 */
                 version: number;
+            }[];
+            /** @description `cursor` for the next page; null on the last one. */
+            next_cursor?: string | null;
+        };
+        /**
+         * @description A page of a listing. Filtered pages may hold fewer than `limit` items: keep following
+         *     `next_cursor` until it is null.
+         */
+        Page_ForecastChange: {
+            items: {
+                after?: null | components["schemas"]["ChangeSide"];
+                /** Format: date-time */
+                at: string;
+                before?: null | components["schemas"]["ChangeSide"];
+                by: string;
+                deal_id: string;
+                deal_name: string;
+                /** @description The company's totals it moved, per category (counts and amounts may be negative). */
+                effect: components["schemas"]["CategoryTotal"][];
+                kind: components["schemas"]["ChangeKind"];
             }[];
             /** @description `cursor` for the next page; null on the last one. */
             next_cursor?: string | null;
@@ -1625,9 +2043,110 @@ export interface components {
             /** @description `cursor` for the next page; null on the last one. */
             next_cursor?: string | null;
         };
+        /**
+         * @description A page of a listing. Filtered pages may hold fewer than `limit` items: keep following
+         *     `next_cursor` until it is null.
+         */
+        Page_Opportunity: {
+            items: {
+                account_id: string;
+                amount?: null | components["schemas"]["Money"];
+                /**
+                 * Format: date-time
+                 * @description Archived deals leave lists, boards and forecasts and stay readable; they are never deleted.
+                 */
+                archived_at?: string | null;
+                /** @example 2027-03-31 */
+                close_date: string;
+                /**
+                 * Format: date-time
+                 * @description When it reached a closed stage (the month its revenue or loss counts in).
+                 */
+                closed_at?: string | null;
+                contacts: components["schemas"]["OpportunityContact"][];
+                /** Format: date-time */
+                created_at: string;
+                created_by: string;
+                forecast_category: components["schemas"]["ForecastCategory"];
+                id: string;
+                lost_reason?: string | null;
+                name: string;
+                next_step?: string | null;
+                owner_id: string;
+                /** @description The pipeline whose stages `stage` names. */
+                pipeline_id?: string;
+                /** Format: int32 */
+                probability: number;
+                source_lead_id?: string | null;
+                stage: string;
+                /**
+                 * Format: date-time
+                 * @description When the deal entered its current stage (time in stage; the stage history's next entry).
+                 */
+                stage_entered_at?: string | null;
+                status: components["schemas"]["OpportunityStatus"];
+                type: components["schemas"]["OpportunityType"];
+                /** Format: date-time */
+                updated_at: string;
+                /** Format: int64 */
+                version: number;
+            }[];
+            /** @description `cursor` for the next page; null on the last one. */
+            next_cursor?: string | null;
+        };
         PasswordChange: {
             current_password: string;
             new_password: string;
+        };
+        Pipeline: {
+            /** @example default */
+            id: string;
+            name: string;
+            stages: components["schemas"]["PipelineStage"][];
+            /** Format: date-time */
+            updated_at?: string | null;
+            updated_by?: string | null;
+            /**
+             * Format: int64
+             * @description 0 while the company uses the product's defaults (nothing saved yet).
+             */
+            version: number;
+        };
+        PipelineBoard: {
+            columns: components["schemas"]["BoardColumn"][];
+            name: string;
+            pipeline_id: string;
+        };
+        /** @description A pipeline as an administrator sends it (create, or replace with the version read). */
+        PipelineInput: {
+            name: string;
+            stages: components["schemas"]["PipelineStage"][];
+            /**
+             * Format: int64
+             * @description The version you read (ignored on create; 0 for a default pipeline not yet saved).
+             */
+            version?: number | null;
+        };
+        PipelineList: {
+            items: components["schemas"]["Pipeline"][];
+        };
+        PipelineStage: {
+            /** @description The forecast category a deal entering the stage gets. */
+            forecast_category: components["schemas"]["ForecastCategory"];
+            /**
+             * @description Stable key (`a-z`, `0-9`, `_`): deals name their stage by it.
+             * @example proposal
+             */
+            key: string;
+            /** @example Proposal */
+            label: string;
+            /**
+             * Format: int32
+             * @description The probability (0-100) a deal entering the stage gets.
+             */
+            probability: number;
+            /** @description `open`, `won` (terminal, 100 %, closed) or `lost` (terminal, 0 %, omitted). */
+            status: components["schemas"]["OpportunityStatus"];
         };
         /** @description The body of `PUT …/leads/qualification-policy`. */
         PolicyUpdate: {
@@ -1717,6 +2236,45 @@ export interface components {
              * @description The lead's version after the assessment.
              */
             version: number;
+        };
+        Quota: {
+            amount: components["schemas"]["Money"];
+            owner_id: string;
+            /** @example 2026-Q4 */
+            period: string;
+            /** Format: date-time */
+            updated_at: string;
+            updated_by: string;
+            /** Format: int64 */
+            version: number;
+        };
+        /** @description Closed amount against a quota in its currency. */
+        QuotaAttainment: {
+            /**
+             * Format: double
+             * @description closed / quota, in percent (one decimal).
+             */
+            attainment_percent: number;
+            /** Format: int64 */
+            closed_minor: number;
+            currency: string;
+            /** Format: int64 */
+            quota_minor: number;
+        };
+        /** @description `PUT …/deals/quotas`: set one owner's quota for a quarter. */
+        QuotaInput: {
+            amount: components["schemas"]["Money"];
+            owner_id: string;
+            /** @example 2026-Q4 */
+            period: string;
+            /**
+             * Format: int64
+             * @description The version you read; 0 (or absent) for a quota not set yet.
+             */
+            version?: number | null;
+        };
+        QuotaList: {
+            items: components["schemas"]["Quota"][];
         };
         /** @description The body of `POST …/disqualify` and `POST …/reverse-decision`. */
         ReasonRequest: {
@@ -1831,6 +2389,45 @@ export interface components {
              */
             expires_in: number;
         };
+        /** @description A deal's stages, oldest first: each with when it entered and left and the time it spent. */
+        StageHistory: {
+            deal_id: string;
+            stages: components["schemas"]["StageVisit"][];
+        };
+        /** @description `PUT …/deals/{id}/move-stage`. */
+        StageMove: {
+            /** @description Required for the lost stage. */
+            lost_reason?: string | null;
+            stage: string;
+            /**
+             * Format: int64
+             * @description The version you read.
+             */
+            version: number;
+        };
+        /** @description A board column's totals. */
+        StageTotals: {
+            amounts: components["schemas"]["CurrencyTotal"][];
+            /** Format: int64 */
+            count: number;
+        };
+        /** @description A stage the deal has left: when it entered and left, and how long it stayed. */
+        StageVisit: {
+            /** Format: date-time */
+            entered_at: string;
+            /**
+             * Format: date-time
+             * @description None for the stage the deal is in.
+             */
+            left_at?: string | null;
+            moved_by?: string | null;
+            /**
+             * Format: int64
+             * @description Whole seconds in the stage (up to now for the current one).
+             */
+            seconds_in_stage: number;
+            stage: string;
+        };
         /** @description A recycle, a disqualification or a manager's reversal of one: recorded with the lead. */
         StatusDecision: {
             /** Format: date-time */
@@ -1858,6 +2455,37 @@ export interface components {
             table: string;
             version: string;
         };
+        TrendAnalysis: {
+            /** @description Oldest first; every month present, zeros where nothing happened. */
+            months: components["schemas"]["TrendMonth"][];
+        };
+        /** @description A month of the trends. */
+        TrendMonth: {
+            /**
+             * Format: double
+             * @description Days from creation to close of the deals won in the month, on average.
+             */
+            average_sales_cycle_days?: number | null;
+            /**
+             * Format: int64
+             * @description Deals created in the month, and their amounts per currency.
+             */
+            created_count: number;
+            /** Format: int64 */
+            lost_count: number;
+            /** @example 2026-11 */
+            month: string;
+            pipeline_created: components["schemas"]["Money"][];
+            /**
+             * Format: double
+             * @description Won / (won + lost) closed in the month, in percent; None when nothing closed.
+             */
+            win_rate_percent?: number | null;
+            /** @description Won revenue per currency, with the average won deal's size in it. */
+            won: components["schemas"]["WonRevenue"][];
+            /** Format: int64 */
+            won_count: number;
+        };
         UserChange: {
             active?: boolean | null;
             role?: string | null;
@@ -1884,6 +2512,15 @@ export interface components {
              */
             password: string;
             token: string;
+        };
+        WonRevenue: {
+            /** Format: int64 */
+            amount_minor: number;
+            /** Format: int64 */
+            average_minor: number;
+            currency: string;
+            /** Format: int64 */
+            deals: number;
         };
     };
     responses: never;
@@ -3822,6 +4459,1620 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DashboardSummary"];
+                };
+            };
+            /** @description Not modified since the ETag named in `If-None-Match` (no body). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_deals: {
+        parameters: {
+            query?: {
+                /** @description A stage key: the deals in it, by close date (with `pipeline_id`, default `default`) */
+                stage?: string;
+                pipeline_id?: string;
+                owner_id?: string;
+                account_id?: string;
+                /** @description pipeline, best_case, commit, closed, omitted */
+                forecast_category?: string;
+                /** @description Close date on or after (`YYYY-MM-DD`) */
+                close_from?: string;
+                /** @description Close date on or before (`YYYY-MM-DD`) */
+                close_to?: string;
+                /** @description `true`: the archived deals instead */
+                archived?: boolean;
+                /** @description 1-200, default 50 */
+                limit?: number;
+                /** @description `next_cursor` of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                company_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of deals */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_Opportunity"];
+                };
+            };
+            /** @description Not modified since the ETag named in `If-None-Match` (no body). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A query parameter is unknown or invalid (`errors` names it). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_deal: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes retries safe */
+                "Idempotency-Key"?: string | null;
+            };
+            path: {
+                company_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewDeal"];
+            };
+        };
+        responses: {
+            /** @description Deal created */
+            201: {
+                headers: {
+                    ETag?: string;
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Opportunity"];
+                };
+            };
+            /** @description The body is not JSON, or a field is missing, unknown or invalid (`errors` names each); `Idempotency-Key` is not 1-255 visible ASCII characters. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role may not create deals, or not for another owner. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 256 KB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The account, a contact, the pipeline or the owner does not qualify; the `Idempotency-Key` was used with another body. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    forecast: {
+        parameters: {
+            query?: {
+                /**
+                 * @description A quarter: `2026-Q4`
+                 * @example 2026-Q4
+                 */
+                period?: string;
+                /** @description One owner's forecast only */
+                owner_id?: string;
+                /** @description The forecast as it stood at the end of this day (`YYYY-MM-DD`, UTC) */
+                as_of?: string;
+            };
+            header?: never;
+            path: {
+                company_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The forecast */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForecastReport"];
+                };
+            };
+            /** @description Not modified since the ETag named in `If-None-Match` (no body). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A query parameter is unknown or invalid (`errors` names it). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    forecast_changes: {
+        parameters: {
+            query?: {
+                /** @description A quarter: `2026-Q4` */
+                period?: string;
+                /** @description From the end of this day (`YYYY-MM-DD`)… */
+                from?: string;
+                /** @description …to the end of this one */
+                to?: string;
+                /** @description 1-500, default 200 */
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                company_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What moved */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForecastMoves"];
+                };
+            };
+            /** @description Not modified since the ETag named in `If-None-Match` (no body). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A query parameter is unknown or invalid (`errors` names it). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    pipeline_view: {
+        parameters: {
+            query?: {
+                /** @description Default `default` */
+                pipeline_id?: string;
+                /** @description Only this column (to page it with `cursor`) */
+                stage?: string;
+                /** @description Cards per column: 1-100, default 20 */
+                limit?: number;
+                /** @description A column's `next_cursor` (with `stage`) */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                company_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The board */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PipelineBoard"];
+                };
+            };
+            /** @description Not modified since the ETag named in `If-None-Match` (no body). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A query parameter is unknown or invalid (`errors` names it). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_pipelines: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                company_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The pipelines */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PipelineList"];
+                };
+            };
+            /** @description Not modified since the ETag named in `If-None-Match` (no body). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_pipeline: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes retries safe */
+                "Idempotency-Key"?: string | null;
+            };
+            path: {
+                company_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PipelineInput"];
+            };
+        };
+        responses: {
+            /** @description Pipeline created */
+            201: {
+                headers: {
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Pipeline"];
+                };
+            };
+            /** @description The body is not JSON, or a field is missing, unknown or invalid (`errors` names each); `Idempotency-Key` is not 1-255 visible ASCII characters. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only administrators edit pipelines. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 256 KB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The company has as many pipelines as it may; the `Idempotency-Key` was used with another body. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_pipeline: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                company_id: components["schemas"]["Id"];
+                pipeline_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The pipeline */
+            200: {
+                headers: {
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Pipeline"];
+                };
+            };
+            /** @description Not modified since the ETag named in `If-None-Match` (no body). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    replace_pipeline: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                company_id: components["schemas"]["Id"];
+                pipeline_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PipelineInput"];
+            };
+        };
+        responses: {
+            /** @description The pipeline as saved */
+            200: {
+                headers: {
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Pipeline"];
+                };
+            };
+            /** @description The body is not JSON, or a field is missing, unknown or invalid (`errors` names each). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only administrators edit pipelines. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Stale version: the problem carries the current one. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 256 KB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A removed stage still holds deals. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_quotas: {
+        parameters: {
+            query?: {
+                /** @description A quarter: `2026-Q4` */
+                period?: string;
+            };
+            header?: never;
+            path: {
+                company_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The quarter's quotas */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuotaList"];
+                };
+            };
+            /** @description Not modified since the ETag named in `If-None-Match` (no body). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A query parameter is unknown or invalid (`errors` names it). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    set_quota: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                company_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QuotaInput"];
+            };
+        };
+        responses: {
+            /** @description The quota as set */
+            200: {
+                headers: {
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Quota"];
+                };
+            };
+            /** @description The body is not JSON, or a field is missing, unknown or invalid (`errors` names each). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only managers and administrators set quotas. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Stale version: the problem carries the current one. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 256 KB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The owner is not an active user. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    trend_analysis: {
+        parameters: {
+            query?: {
+                /** @description Months up to and including the current one: 1-36, default 12 */
+                months?: number;
+            };
+            header?: never;
+            path: {
+                company_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The trends */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrendAnalysis"];
+                };
+            };
+            /** @description Not modified since the ETag named in `If-None-Match` (no body). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A query parameter is unknown or invalid (`errors` names it). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_deal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                company_id: components["schemas"]["Id"];
+                deal_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The deal */
+            200: {
+                headers: {
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Opportunity"];
+                };
+            };
+            /** @description Not modified since the ETag named in `If-None-Match` (no body). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    archive_deal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                company_id: components["schemas"]["Id"];
+                deal_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The archived deal */
+            200: {
+                headers: {
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Opportunity"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only managers and administrators archive deals. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Changed concurrently: read it again and retry. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_deal: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read */
+                "If-Match"?: string | null;
+            };
+            path: {
+                company_id: components["schemas"]["Id"];
+                deal_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DealPatch"];
+            };
+        };
+        responses: {
+            /** @description The updated deal */
+            200: {
+                headers: {
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Opportunity"];
+                };
+            };
+            /** @description The body is not JSON, or a field is missing, unknown or invalid (`errors` names each); `If-Match` is not an ETag this API sent. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role may not edit this deal, or not give it to another owner. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The record changed since you read it (`current_version` says to what). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 256 KB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Closed or archived, a contact not of the account, or the owner is not an active user. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No version given: send `If-Match` or `version`. */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    move_stage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                company_id: components["schemas"]["Id"];
+                deal_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StageMove"];
+            };
+        };
+        responses: {
+            /** @description The moved deal */
+            200: {
+                headers: {
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Opportunity"];
+                };
+            };
+            /** @description The body is not JSON, or a field is missing, unknown or invalid (`errors` names each). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role may not move this deal. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Stale version: the problem carries the current one. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 256 KB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not a stage of the pipeline, the deal is closed or archived, or the lost stage without lost_reason. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    stage_history: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                company_id: components["schemas"]["Id"];
+                deal_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The deal's stage history */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StageHistory"];
                 };
             };
             /** @description Not modified since the ETag named in `If-None-Match` (no body). */

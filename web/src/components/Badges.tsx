@@ -61,7 +61,11 @@ const LIFECYCLE_CLASSES: Record<string, string> = {
 
 /** Where an account stands with us: prospect blue, customer green, churned red, inactive grey. */
 export function LifecycleBadge({ lifecycle }: { lifecycle: string }) {
-  return <span class={`badge rounded-pill ${LIFECYCLE_CLASSES[lifecycle] ?? "text-bg-secondary"}`}>{lifecycle}</span>;
+  return (
+    <span class={`badge rounded-pill ${LIFECYCLE_CLASSES[lifecycle] ?? "text-bg-secondary"}`} data-lifecycle={lifecycle}>
+      {lifecycle}
+    </span>
+  );
 }
 
 /** An account's health score with its band's colour (healthy green, watch amber, at risk red). */

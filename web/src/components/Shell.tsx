@@ -70,6 +70,7 @@ export function Shell({ children }: { children: ComponentChildren }) {
               {link("/dashboard", "Dashboard")}
               {link("/leads", "Leads")}
               {link("/accounts", "Accounts")}
+              {link("/deals", "Deals")}
               {link("/contacts", "Contacts")}
               {link("/users", "Users")}
               {admin && link("/audit", "Audit log")}

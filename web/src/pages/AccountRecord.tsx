@@ -97,7 +97,11 @@ function OpportunitiesPanel({ overview }: { overview: AccountOverview }) {
             <tbody>
               {deals.map((o) => (
                 <tr data-opportunity-id={o.opportunity_id}>
-                  <td class="fw-semibold">{o.name}</td>
+                  <td class="fw-semibold">
+                    <a class="text-decoration-none" href={`/deals/${o.opportunity_id}`}>
+                      {o.name}
+                    </a>
+                  </td>
                   <td>
                     <StageBadge stage={o.stage} />
                   </td>

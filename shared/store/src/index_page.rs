@@ -1,0 +1,80 @@
+//! One page of a tenant's list from an index: a partition, an optional sort-key prefix and
+//! filters. Lists of every context page through it, so they page (and filter) alike.
+
+use std::collections::HashMap;
+
+use crate::db::s;
+use crate::{AttributeValue, Db, Item, StoreError};
+
+/// One page of an index query: `(index, partition)`, an optional sort-key prefix and filters
+/// (attribute = value).
+pub struct IndexPage<'a> {
+    pub index: &'static str,
+    pub partition: String,
+    pub prefix: Option<&'a str>,
+    pub equals: Vec<(&'static str, &'a str)>,
+    pub not_equals: Vec<(&'static str, &'a str)>,
+    /// List attributes that must hold the value.
+    pub contains: Vec<(&'static str, &'a str)>,
+    /// String attributes that must lie in `[low, high]` (dates).
+    pub between: Vec<(&'static str, &'a str, &'a str)>,
+    pub limit: i32,
+    pub start: Option<HashMap<String, AttributeValue>>,
+    /// Newest (highest sort key) first.
+    pub descending: bool,
+}
+
+pub async fn page(
+    db: &Db,
+    q: IndexPage<'_>,
+) -> Result<(Vec<Item>, Option<HashMap<String, AttributeValue>>), StoreError> {
+    let (pk, sk) = (format!("{}pk", q.index), format!("{}sk", q.index));
+    let mut req = db
+        .client
+        .query()
+        .table_name(&db.table)
+        .index_name(q.index)
+        .expression_attribute_names("#pk", pk)
+        .expression_attribute_values(":pk", s(q.partition))
+        .limit(q.limit)
+        .scan_index_forward(!q.descending)
+        .set_exclusive_start_key(q.start);
+    req = match q.prefix.filter(|p| !p.is_empty()) {
+        Some(prefix) => req
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+            .expression_attribute_names("#sk", sk)
+            .expression_attribute_values(":prefix", s(prefix)),
+        None => req.key_condition_expression("#pk = :pk"),
+    };
+    let mut filters = Vec::new();
+    for (i, (attr, value)) in q.equals.iter().enumerate() {
+        filters.push(format!("#f{i} = :f{i}"));
+        req = req
+            .expression_attribute_names(format!("#f{i}"), *attr)
+            .expression_attribute_values(format!(":f{i}"), s(*value));
+    }
+    for (i, (attr, value)) in q.not_equals.iter().enumerate() {
+        filters.push(format!("#n{i} <> :n{i}"));
+        req = req
+            .expression_attribute_names(format!("#n{i}"), *attr)
+            .expression_attribute_values(format!(":n{i}"), s(*value));
+    }
+    for (i, (attr, value)) in q.contains.iter().enumerate() {
+        filters.push(format!("contains(#c{i}, :c{i})"));
+        req = req
+            .expression_attribute_names(format!("#c{i}"), *attr)
+            .expression_attribute_values(format!(":c{i}"), s(*value));
+    }
+    for (i, (attr, low, high)) in q.between.iter().enumerate() {
+        filters.push(format!("#b{i} BETWEEN :bl{i} AND :bh{i}"));
+        req = req
+            .expression_attribute_names(format!("#b{i}"), *attr)
+            .expression_attribute_values(format!(":bl{i}"), s(*low))
+            .expression_attribute_values(format!(":bh{i}"), s(*high));
+    }
+    if !filters.is_empty() {
+        req = req.filter_expression(filters.join(" AND "));
+    }
+    let out = req.send().await.map_err(StoreError::from_sdk)?;
+    Ok((out.items.unwrap_or_default(), out.last_evaluated_key))
+}
