@@ -12,8 +12,8 @@ install:
 
 ## Local stack + API + UI on http://127.0.0.1:$(KEEL_PORT), in the foreground until Ctrl-C.
 run: install
-	cargo build -p keel-infra --bin keel-dev
 	$(MAKE) --no-print-directory web
+	cargo build -p keel-infra --bin keel-dev
 	$(STACK) exec --require-port $(KEEL_PORT) -- env KEEL_PORT=$(KEEL_PORT) $(CARGO_TARGET_DIR)/debug/keel-dev serve
 
 ## Everything CI checks, against a local stack of its own on free ports.
@@ -24,8 +24,13 @@ web: openapi
 	cd web && npm run --silent build
 
 ## The OpenAPI document generated from the code, and the web client's types from it.
+## The system function embeds the document, so it is replaced only when it changed, and never
+## truncated while the binary that writes it is being built (that would embed an empty one).
 openapi:
-	cargo run -q -p keel-infra --bin keel-dev -- openapi > web/src/api/openapi.json
+	cargo build -q -p keel-infra --bin keel-dev
+	$(CARGO_TARGET_DIR)/debug/keel-dev openapi > web/src/api/openapi.json.new
+	cmp -s web/src/api/openapi.json.new web/src/api/openapi.json && rm web/src/api/openapi.json.new \
+	  || mv web/src/api/openapi.json.new web/src/api/openapi.json
 	cd web && npx --no-install openapi-typescript src/api/openapi.json -o src/api/schema.d.ts >/dev/null
 
 lint:

@@ -47,8 +47,8 @@ PY
 KEEL_URL="http://127.0.0.1:$port" node --test web/e2e/
 
 # The OpenAPI document the server serves, held to the server: schemathesis fuzzes every operation
-# with valid and malformed input (fixed seed, about a minute) and fails on any 5xx or any status,
-# content type, header or body the document does not describe.
+# with valid and malformed input (fixed seed and case budget, about a minute and a half) and fails
+# on any 5xx or any status, content type, header or body the document does not describe.
 KEEL_URL="http://127.0.0.1:$port" .tools/venv/bin/python infra/stack/fuzz.py
 
 # template.yaml and samconfig.toml against the code's declarations and the calls recorded above.
