@@ -272,6 +272,7 @@ async fn history(app: &TestApp, t: &Tenant, account_id: &str, n: usize) {
                 created_by: t.user_id.clone(),
                 created_at: now,
                 version: 1,
+                shown_on: vec![],
             };
             let item = keel_store::crm::timeline_items(&keys, &activity).unwrap().remove(0);
             WriteRequest::builder().put_request(PutRequest::builder().set_item(Some(item)).build().unwrap()).build()

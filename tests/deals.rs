@@ -125,7 +125,19 @@ async fn a_deal_is_created_on_an_account_edited_with_versions_and_archived_by_ma
     assert_eq!(closed_start.status, 400);
     let no_account = app.post(&t.path("/deals"), &t.admin(), deal_body("01JCNOSUCHACCOUNT000000000", 1, 1)).await;
     assert_eq!((no_account.status.as_u16(), no_account.error_fields()), (422, vec!["account_id".to_string()]));
+    let mut made_up = deal_body(&acct, 1, 10);
+    made_up["amount"]["currency"] = json!("ZZZ");
+    let r = app.post(&t.path("/deals"), &t.admin(), made_up).await;
+    assert_eq!((r.status.as_u16(), r.error_fields()), (400, vec!["amount.currency".to_string()]));
+    let mut from_nowhere = deal_body(&acct, 1, 10);
+    from_nowhere["source_lead_id"] = json!(acct); // an id, but no lead's
+    let r = app.post(&t.path("/deals"), &t.admin(), from_nowhere).await;
+    assert_eq!((r.status.as_u16(), r.error_fields()), (422, vec!["source_lead_id".to_string()]));
     assert_eq!(keel_tests::outbox(&app, &t).await.len(), before, "refused input wrote nothing");
+    let listed = app.get(&t.path("/deals?pipeline_id=no_such_pipeline"), &t.admin()).await;
+    assert_eq!(listed.body["items"].as_array().map(Vec::len), Some(0), "the pipeline filters without a stage");
+    let listed = app.get(&t.path("/deals?pipeline_id=default"), &t.admin()).await;
+    assert_eq!(listed.body["items"].as_array().map(Vec::len), Some(1));
 
     // Edits: versions, overrides between open categories only.
     let r = app
@@ -382,6 +394,29 @@ async fn a_stage_that_holds_deals_cannot_be_removed_even_by_a_race() {
     body["stage"] = json!("qualification");
     let d = create(&app, &t, body).await;
     assert_eq!(d["pipeline_id"], created.body["id"]);
+    // A stage holding a deal cannot become the won one (the deal would be open in a won stage);
+    // stages without deals can change between open and won.
+    let swap = |p: &Value, open: &str, won: &str| {
+        let stages: Vec<Value> = p["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| match s["key"].as_str().unwrap() {
+                k if k == open => json!({"key": k, "label": s["label"], "probability": 10,
+                    "forecast_category": "pipeline", "status": "open"}),
+                k if k == won => json!({"key": k, "label": s["label"], "probability": 100,
+                    "forecast_category": "closed", "status": "won"}),
+                _ => s.clone(),
+            })
+            .collect();
+        json!({"name": p["name"], "stages": stages, "version": p["version"]})
+    };
+    let custom_path = t.path(&format!("/deals/pipelines/{}", created.body["id"].as_str().unwrap()));
+    let refused = put(&app, &custom_path, &t.admin(), swap(&created.body, "closed_won", "qualification")).await;
+    assert_eq!((refused.status.as_u16(), refused.error_fields()), (422, vec!["stages".to_string()]));
+    assert!(refused.body["errors"][0]["message"].as_str().unwrap().contains("qualification (1)"), "{:?}", refused.body);
+    let swapped = put(&app, &custom_path, &t.admin(), swap(&created.body, "closed_won", "prospecting")).await;
+    assert_eq!(swapped.status, 200, "{:?}", swapped.body);
 }
 
 // ---- The rollups against a direct computation -------------------------------------------------

@@ -41,7 +41,17 @@ fn required(method: &Method, template: &str) -> Option<Permission> {
         | ("GET", "/api/companies/{company_id}/deals/forecast")
         | ("GET", "/api/companies/{company_id}/deals/forecast/changes")
         | ("GET", "/api/companies/{company_id}/deals/quotas")
-        | ("GET", "/api/companies/{company_id}/deals/trend-analysis") => ReadRecords,
+        | ("GET", "/api/companies/{company_id}/deals/trend-analysis")
+        | ("GET", "/api/companies/{company_id}/activities")
+        | ("GET", "/api/companies/{company_id}/activities/{activity_id}")
+        | ("GET", "/api/companies/{company_id}/leads/{lead_id}/timeline")
+        | ("GET", "/api/companies/{company_id}/customers/{account_id}/timeline")
+        | ("GET", "/api/companies/{company_id}/contacts/{contact_id}/timeline")
+        | ("GET", "/api/companies/{company_id}/deals/{deal_id}/timeline") => ReadRecords,
+        ("POST", "/api/companies/{company_id}/activities") => EditOwnRecords,
+        // The activity is the administrator's call: others change it only with EditAllRecords.
+        ("PATCH", "/api/companies/{company_id}/activities/{activity_id}")
+        | ("DELETE", "/api/companies/{company_id}/activities/{activity_id}") => EditAllRecords,
         ("POST", "/api/companies/{company_id}/deals") => EditOwnRecords,
         // The deal is the administrator's: others change it only with EditAllRecords; managers archive
         // and set quotas; administrators edit pipelines.
@@ -123,6 +133,10 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
         .await;
     assert_eq!(deal.status, 201, "{:?}", deal.body);
     let deal_id = deal.body["id"].as_str().unwrap().to_string();
+    let call = json!({"type": "call", "subject": "Matrix call", "related": [{"kind": "deal", "id": deal_id}]});
+    let activity = app.post(&t.path("/activities"), &t.admin(), call).await;
+    assert_eq!(activity.status, 201, "{:?}", activity.body);
+    let activity_id = activity.body["id"].as_str().unwrap().to_string();
     let period = keel_core::forecast::quarter(chrono::Utc::now().date_naive());
     let doc = serde_json::to_value(keel_infra::api::openapi()).unwrap();
     let mut checked = 0;
@@ -137,6 +151,7 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
                 .replace("{account_id}", &account_id)
                 .replace("{contact_id}", if method == Method::DELETE { &doomed_id } else { &contact_id })
                 .replace("{deal_id}", &deal_id)
+                .replace("{activity_id}", &activity_id)
                 .replace("{pipeline_id}", "default")
                 .replace("{queue}", "dashboard-counters")
                 .replace("{slug}", "validation")
@@ -186,6 +201,12 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
                         let version = quotas["items"][0]["version"].as_u64().unwrap_or(0);
                         Some(json!({"period": period, "owner_id": t.user_id, "version": version,
                             "amount": {"value_minor": 100_000 + n as i64, "currency": "EUR"}}))
+                    }
+                    Method::POST if template.ends_with("/activities") => Some(json!({"type": "note",
+                        "subject": format!("Note by {user}"), "related": [{"kind": "account", "id": account_id}]})),
+                    Method::PATCH if template.contains("/activities/") => {
+                        let version = app.get(&path, &t.admin()).await.body["version"].clone();
+                        Some(json!({"version": version, "outcome": format!("by {user}")}))
                     }
                     Method::PATCH if template.contains("/deals/") => {
                         let version = app.get(&path, &t.admin()).await.body["version"].clone();

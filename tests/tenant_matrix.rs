@@ -17,7 +17,14 @@ const PLATFORM_ROUTES: [&str; 4] = [
     "/api/system/jobs/{job_id}",
 ];
 
-async fn snapshot(app: &TestApp, a: &Tenant, lead_id: &str, account_id: &str, deal_id: &str) -> Value {
+async fn snapshot(
+    app: &TestApp,
+    a: &Tenant,
+    lead_id: &str,
+    account_id: &str,
+    deal_id: &str,
+    activity_id: &str,
+) -> Value {
     let get = |path: String| async move { app.get(&path, &a.admin()).await.body };
     json!({
         "lead": get(a.path(&format!("/leads/{lead_id}"))).await,
@@ -34,6 +41,10 @@ async fn snapshot(app: &TestApp, a: &Tenant, lead_id: &str, account_id: &str, de
         "pipelines": get(a.path("/deals/pipelines")).await,
         "board": get(a.path("/deals/pipeline-view")).await,
         "quotas": get(a.path("/deals/quotas?period=2026-Q4")).await,
+        "activity": get(a.path(&format!("/activities/{activity_id}"))).await,
+        "activities": get(a.path("/activities")).await,
+        "account timeline": get(a.path(&format!("/customers/{account_id}/timeline"))).await,
+        "lead timeline": get(a.path(&format!("/leads/{lead_id}/timeline"))).await,
     })
 }
 
@@ -76,6 +87,10 @@ async fn another_company_reaches_nothing_on_any_route() {
         )
         .await;
     let deal_id = deal.body["id"].as_str().unwrap().to_string();
+    let call = json!({"type": "call", "subject": "A's call",
+        "related": [{"kind": "deal", "id": deal_id}, {"kind": "account", "id": account_id}]});
+    let activity = app.post(&a.path("/activities"), &a.admin(), call).await;
+    let activity_id = activity.body["id"].as_str().unwrap().to_string();
     // The dashboard consumer counts A's lead asynchronously: let it finish before the snapshot.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while keel_tests::summary(&app, &a).await["leads"]["total"] != 1 {
@@ -87,7 +102,17 @@ async fn another_company_reaches_nothing_on_any_route() {
         assert!(std::time::Instant::now() < deadline, "the board never counted A's deal");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    let before = snapshot(&app, &a, &lead_id, &account_id, &deal_id).await;
+    // And the timeline records the lead's capture and the deal's opening.
+    let (app_ref, a_ref) = (&app, &a);
+    let items =
+        |path: String| async move { app_ref.get(&path, &a_ref.admin()).await.body["items"].as_array().map(Vec::len) };
+    while items(a.path(&format!("/customers/{account_id}/timeline"))).await != Some(2)
+        || items(a.path(&format!("/leads/{lead_id}/timeline"))).await != Some(1)
+    {
+        assert!(std::time::Instant::now() < deadline, "the timeline never recorded A's lead and deal");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let before = snapshot(&app, &a, &lead_id, &account_id, &deal_id, &activity_id).await;
 
     let doc = serde_json::to_value(keel_infra::api::openapi()).unwrap();
     let mut checked = 0;
@@ -101,6 +126,7 @@ async fn another_company_reaches_nothing_on_any_route() {
                 .replace("{account_id}", &account_id)
                 .replace("{contact_id}", &contact_id)
                 .replace("{deal_id}", &deal_id)
+                .replace("{activity_id}", &activity_id)
                 .replace("{pipeline_id}", "default")
                 .replace("{queue}", "dashboard-counters")
                 .replace("{slug}", "validation")
@@ -125,5 +151,5 @@ async fn another_company_reaches_nothing_on_any_route() {
         }
     }
     assert!(checked >= 8, "the matrix covered only {checked} routes");
-    assert_eq!(snapshot(&app, &a, &lead_id, &account_id, &deal_id).await, before, "A's data changed");
+    assert_eq!(snapshot(&app, &a, &lead_id, &account_id, &deal_id, &activity_id).await, before, "A's data changed");
 }

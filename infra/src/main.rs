@@ -107,8 +107,8 @@ fn declarations() -> String {
                         .collect();
                     serde_json::json!({"http": operations})
                 }
-                Trigger::Queue { queue, source, detail_types, .. } => {
-                    serde_json::json!({"queue": {"queue": queue, "source": source, "detail_types": detail_types}})
+                Trigger::Queue { queue, sources, detail_types, .. } => {
+                    serde_json::json!({"queue": {"queue": queue, "sources": sources, "detail_types": detail_types}})
                 }
                 Trigger::Stream { .. } => serde_json::json!({"stream": true}),
             };

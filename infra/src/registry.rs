@@ -12,6 +12,8 @@ pub fn functions() -> Vec<Function> {
         keel_customers::revenue_function(),
         keel_deals::function(),
         keel_deals::rollups_function(),
+        keel_activities::function(),
+        keel_activities::timeline_function(),
         keel_identity::function(),
         keel_dashboard::function(),
         keel_dashboard::counters_function(),

@@ -163,9 +163,9 @@ def check_consumers(template, functions, declared):
             rules = [r for r in resources.values() if r["Type"] == "AWS::Events::Rule"
                      and any(getatt(t.get("Arn"), "Arn") == queue for t in r["Properties"].get("Targets", []))]
             patterns = [r["Properties"].get("EventPattern", {}) for r in rules]
-            if not any(set(p.get("detail-type", [])) == set(c["detail_types"]) and p.get("source") == [c["source"]]
-                       for p in patterns):
-                fail(f"no rule sends {c['source']} {sorted(c['detail_types'])} to {queue} (found {patterns})")
+            if not any(set(p.get("detail-type", [])) == set(c["detail_types"])
+                       and set(p.get("source", [])) == set(c["sources"]) for p in patterns):
+                fail(f"no rule sends {sorted(c['sources'])} {sorted(c['detail_types'])} to {queue} (found {patterns})")
             if dlq and not alarms_on(template, "ApproximateNumberOfMessagesVisible", dlq):
                 fail(f"{dlq} has no depth alarm with an action")
             if not alarms_on(template, "ApproximateAgeOfOldestMessage", queue):

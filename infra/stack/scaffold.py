@@ -143,6 +143,7 @@ def queue_blocks(d):
     slug = kebab(base + "Function")
     dlq = f"{base}Dlq"
     types = ", ".join(f'"{t}"' for t in c["detail_types"])
+    sources = ", ".join(f'"{t}"' for t in c["sources"])
     return (f"  {dlq}:\n    Type: AWS::SQS::Queue\n    Properties:\n"
             f'      QueueName: !Sub "keel-${{Stage}}-{slug}-dlq"\n      MessageRetentionPeriod: 1209600\n'
             "      SqsManagedSseEnabled: true\n\n"
@@ -153,7 +154,7 @@ def queue_blocks(d):
             "        maxReceiveCount: 5\n\n"
             f"  {base}Rule:\n    Type: AWS::Events::Rule\n    Properties:\n"
             f'      Name: !Sub "keel-${{Stage}}-{slug}"\n      EventBusName: !Ref EventBus\n      EventPattern:\n'
-            f'        source: ["{c["source"]}"]\n        detail-type: [{types}]\n      Targets:\n'
+            f'        source: [{sources}]\n        detail-type: [{types}]\n      Targets:\n'
             f"        - Id: {slug}\n          Arn: !GetAtt {queue}.Arn\n\n"
             f"  {base}QueuePolicy:\n    Type: AWS::SQS::QueuePolicy\n    Properties:\n      Queues: [!Ref {queue}]\n"
             '      PolicyDocument:\n        Version: "2012-10-17"\n        Statement:\n          - Effect: Allow\n'

@@ -324,6 +324,7 @@ pub async fn list_accounts(
         index,
         partition,
         prefix: Some(&name),
+        range: None,
         equals,
         not_equals,
         contains: vec![],

@@ -485,6 +485,7 @@ pub async fn list_contacts(
         index,
         partition,
         prefix: Some(&name),
+        range: None,
         equals,
         not_equals: vec![],
         contains,

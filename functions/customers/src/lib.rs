@@ -57,7 +57,7 @@ pub fn revenue_function() -> Function {
         logical_id: "AccountRevenueFunction",
         trigger: Trigger::Queue {
             queue: "AccountRevenueQueue",
-            source: "keel.deals",
+            sources: &["keel.deals"],
             detail_types: &["DealWon"],
             handler: |runtime| {
                 Box::pin(async move {

@@ -42,7 +42,7 @@ pub fn counters_function() -> Function {
         logical_id: "DashboardCountersFunction",
         trigger: Trigger::Queue {
             queue: "DashboardCountersQueue",
-            source: "keel.leads",
+            sources: &["keel.leads"],
             detail_types: &["LeadCreated", "LeadUpdated", "LeadArchived"],
             handler: |runtime| {
                 Box::pin(async move {

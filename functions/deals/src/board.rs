@@ -113,6 +113,7 @@ pub async fn pipeline_view(
                 index: "gsi2",
                 partition: crm::deals_by_stage_index(keys, pipeline_id, &stage.key),
                 prefix: None,
+                range: None,
                 equals: vec![],
                 not_equals: vec![],
                 contains: vec![],

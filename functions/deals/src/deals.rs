@@ -7,6 +7,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{NaiveDate, Utc};
+use keel_core::activity::RecordKind;
 use keel_core::deal::{archive, DealPatch, NewDeal};
 use keel_core::opportunity::{Opportunity, OpportunityContact, OpportunityStatus};
 use keel_core::FieldErrors;
@@ -80,7 +81,7 @@ async fn require_contacts(
         (status = 201, description = "Deal created", body = Opportunity,
             headers(("Location" = String), ("ETag" = String))),
         (status = 403, description = "Role may not create deals, or not for another owner"),
-        (status = 422, description = "The account, a contact, the pipeline or the owner does not qualify"),
+        (status = 422, description = "The account, a contact, the pipeline, the owner or the source lead does not qualify"),
     ),
     security(("bearer" = []))
 )]
@@ -106,9 +107,18 @@ pub async fn create_deal(
         .ok_or_else(|| ApiError::rule("pipeline_id", "no pipeline of your company has this id"))?;
     let deal = input.validate(&pipeline, Ulid::new(), &ctx.user_id, now).map_err(ApiError::Validation)?;
     ctx.require_edit(&ctx.user_id, &deal.owner_id)?;
-    let (account, _, _) = tokio::try_join!(
+    let (account, _, _, _) = tokio::try_join!(
         keel_http::accounts::joinable(&app.db, keys, &deal.account_id),
         require_contacts(&app.db, keys, &deal.account_id, &deal.contacts),
+        async {
+            match &deal.source_lead_id {
+                Some(lead) => match app.db.get(&keys.lead(lead), crm::record_sk(RecordKind::Lead)).await? {
+                    Some(_) => Ok(()),
+                    None => Err(ApiError::rule("source_lead_id", "no lead of your company has this id")),
+                },
+                None => Ok(()),
+            }
+        },
         async {
             if deal.owner_id != ctx.user_id {
                 keel_http::owners::require_active(&app.db, keys, &deal.owner_id, "owner_id").await
@@ -310,9 +320,10 @@ const MAX_LIMIT: u32 = 200;
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct DealListParams {
-    /// A stage key: the deals in it, by close date (with `pipeline_id`, default `default`)
+    /// A stage key: the deals in it, by close date (of `pipeline_id`, default `default`)
     #[param(max_length = 40)]
     stage: Option<String>,
+    /// The pipeline's deals (with `stage`: that pipeline's stage)
     #[param(max_length = 64)]
     pipeline_id: Option<String>,
     #[param(max_length = 64)]
@@ -338,6 +349,7 @@ pub struct DealListParams {
 struct DealFilter<'a> {
     stage: Option<&'a str>,
     pipeline: &'a str,
+    pipeline_only: Option<&'a str>,
     owner: Option<&'a str>,
     account: Option<&'a str>,
     category: Option<&'a str>,
@@ -383,8 +395,8 @@ pub async fn list_deals(
     if stage.as_deref().is_some_and(|s| !keel_http::path::is_id(s)) {
         errors.add("stage", "must be a stage key");
     }
-    let pipeline = query::id(&mut errors, "pipeline_id", &params.pipeline_id)
-        .unwrap_or_else(|| keel_core::pipeline::DEFAULT_PIPELINE.into());
+    let pipeline_filter = query::id(&mut errors, "pipeline_id", &params.pipeline_id);
+    let pipeline = pipeline_filter.clone().unwrap_or_else(|| keel_core::pipeline::DEFAULT_PIPELINE.into());
     let owner = query::id(&mut errors, "owner_id", &params.owner_id);
     let account = query::id(&mut errors, "account_id", &params.account_id);
     let category = query::text(&params.forecast_category);
@@ -407,9 +419,12 @@ pub async fn list_deals(
         from.map(|d| d.to_string()).unwrap_or_else(|| "0000-01-01".into()),
         to.map(|d| d.to_string()).unwrap_or_else(|| "9999-12-31".into()),
     );
+    // With a stage the index already holds one pipeline's column; without, the pipeline filters.
+    let pipeline_only = if stage.is_none() { pipeline_filter.as_deref() } else { None };
     let filter = DealFilter {
         stage: stage.as_deref(),
         pipeline: &pipeline,
+        pipeline_only,
         owner: owner.as_deref(),
         account: account.as_deref(),
         category: category.as_deref(),
@@ -421,9 +436,12 @@ pub async fn list_deals(
     let pager = Pager::new(&signer, keys, "deals", &filter);
     let start = pager.start(params.cursor.as_deref())?;
     let mut equals = Vec::new();
-    for (attr, value) in
-        [("owner_id", owner.as_deref()), ("account_id", account.as_deref()), ("forecast_category", category.as_deref())]
-    {
+    for (attr, value) in [
+        ("owner_id", owner.as_deref()),
+        ("account_id", account.as_deref()),
+        ("forecast_category", category.as_deref()),
+        ("pipeline_id", pipeline_only),
+    ] {
         if let Some(v) = value {
             equals.push((attr, v));
         }
@@ -445,6 +463,7 @@ pub async fn list_deals(
         index,
         partition,
         prefix: None,
+        range: None,
         equals,
         not_equals: vec![],
         contains: vec![],

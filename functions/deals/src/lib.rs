@@ -54,6 +54,7 @@ pub fn function() -> Function {
             "dynamodb:PutItem",
             "dynamodb:UpdateItem",
             "dynamodb:DeleteItem",
+            "dynamodb:ConditionCheckItem",
             "dynamodb:Query",
             "secretsmanager:GetSecretValue",
         ],
@@ -68,7 +69,7 @@ pub fn rollups_function() -> Function {
         logical_id: "DealRollupsFunction",
         trigger: Trigger::Queue {
             queue: "DealRollupsQueue",
-            source: "keel.deals",
+            sources: &["keel.deals"],
             detail_types: &["DealChanged"],
             handler: |runtime| {
                 Box::pin(async move {

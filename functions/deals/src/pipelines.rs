@@ -57,6 +57,7 @@ async fn all(app: &AppState, keys: &TenantKeys) -> Result<Vec<Pipeline>, ApiErro
             index: "gsi1",
             partition: revenue::pipelines_index(keys),
             prefix: None,
+            range: None,
             equals: vec![],
             not_equals: vec![],
             contains: vec![],
@@ -167,8 +168,8 @@ pub async fn create_pipeline(
 }
 
 /// Replace a pipeline's name and stages (administrators), with the version you read (0 for the
-/// default pipeline not yet saved). Removing a stage that holds deals is refused (422, naming it);
-/// archive or move its deals first. Deals keep their probability and category until they move.
+/// default pipeline not yet saved). Removing a stage that holds deals, or turning it between open,
+/// won and lost, is refused (422, naming it); archive or move its deals first. Deals keep their probability and category until they move.
 #[utoipa::path(
     put,
     path = "/api/companies/{company_id}/deals/pipelines/{pipeline_id}",
@@ -179,7 +180,7 @@ pub async fn create_pipeline(
         (status = 200, description = "The pipeline as saved", body = Pipeline, headers(("ETag" = String))),
         (status = 403, description = "Only administrators edit pipelines"),
         (status = 409, description = "Stale version: the problem carries the current one"),
-        (status = 422, description = "A removed stage still holds deals"),
+        (status = 422, description = "A removed stage, or one changing between open, won and lost, still holds deals"),
     ),
     security(("bearer" = []))
 )]
@@ -201,26 +202,34 @@ pub async fn replace_pipeline(
         return Err(ApiError::Stale { current_version: Some(current.version) });
     }
     let removed = current.removed_in(&next);
-    // The occupancy of the stages going away, named in the refusal (the transaction's conditions
-    // hold the line against a deal entering meanwhile).
+    let restated = current.restated_in(&next);
+    // The occupancy of the stages going away or changing between open, won and lost, named in
+    // the refusal (the transaction's conditions hold the line against a deal entering meanwhile).
     let slots = repo::collection(&app.db, revenue::pipeline_pk(keys, id), "SLOT#", None).await?;
-    let held: Vec<String> = removed
-        .iter()
-        .filter_map(|stage| {
-            let sk = revenue::slot_sk(stage);
-            let slot = slots.iter().find(|i| i.get("sk").and_then(|v| v.as_s().ok()) == Some(&sk))?;
-            let deals: i64 = slot.get("deals")?.as_n().ok()?.parse().ok()?;
-            (deals > 0).then(|| format!("{stage} ({deals})"))
-        })
-        .collect();
-    if !held.is_empty() {
-        return Err(ApiError::rule(
-            "stages",
-            format!(
-                "these stages hold deals and cannot be removed: {}. Move or archive the deals first.",
-                held.join(", ")
-            ),
-        ));
+    let held = |stages: &[String]| -> Vec<String> {
+        stages
+            .iter()
+            .filter_map(|stage| {
+                let sk = revenue::slot_sk(stage);
+                let slot = slots.iter().find(|i| i.get("sk").and_then(|v| v.as_s().ok()) == Some(&sk))?;
+                let deals: i64 = slot.get("deals")?.as_n().ok()?.parse().ok()?;
+                (deals > 0).then(|| format!("{stage} ({deals})"))
+            })
+            .collect()
+    };
+    let (held_removed, held_restated) = (held(&removed), held(&restated));
+    if !held_removed.is_empty() || !held_restated.is_empty() {
+        let mut why = Vec::new();
+        if !held_removed.is_empty() {
+            why.push(format!("these stages hold deals and cannot be removed: {}", held_removed.join(", ")));
+        }
+        if !held_restated.is_empty() {
+            why.push(format!(
+                "these stages hold deals and cannot change between open, won and lost: {}",
+                held_restated.join(", ")
+            ));
+        }
+        return Err(ApiError::rule("stages", format!("{}. Move or archive the deals first.", why.join("; "))));
     }
     let table = app.db.table.clone();
     let mut unit = UnitOfWork::new(&app.db);
@@ -234,6 +243,13 @@ pub async fn replace_pipeline(
             revenue::remove_slot(&table, keys, id, stage),
             "stages",
             "a removed stage received a deal meanwhile: read the pipeline again",
+        );
+    }
+    for stage in &restated {
+        unit.include_guarded(
+            revenue::slot_empty(&table, keys, id, stage),
+            "stages",
+            "a stage changing between open, won and lost received a deal meanwhile: read the pipeline again",
         );
     }
     for stage in next.stages.iter().filter(|s| current.stage(&s.key).is_none()) {

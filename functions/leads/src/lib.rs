@@ -76,7 +76,7 @@ pub fn conversion_function() -> Function {
         logical_id: "LeadConversionFunction",
         trigger: Trigger::Queue {
             queue: "ConversionFollowupsQueue",
-            source: "keel.leads",
+            sources: &["keel.leads"],
             detail_types: &["LeadQualified"],
             handler: |runtime| {
                 Box::pin(async move {

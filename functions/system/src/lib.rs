@@ -71,7 +71,7 @@ pub fn jobs_function() -> Function {
         logical_id: "SystemJobsFunction",
         trigger: Trigger::Queue {
             queue: "SystemJobsQueue",
-            source: keel_events::system::SOURCE_SYSTEM,
+            sources: &[keel_events::system::SOURCE_SYSTEM],
             detail_types: &["RedriveRequested"],
             handler: |runtime| {
                 Box::pin(async move {

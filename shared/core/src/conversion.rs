@@ -250,6 +250,7 @@ impl ConvertRequest {
             created_by: actor.into(),
             created_at: now,
             version: 1,
+            shown_on: vec![],
         };
 
         // The account's counters move with what joined it.

@@ -95,6 +95,16 @@ impl Pipeline {
     pub fn removed_in(&self, next: &Pipeline) -> Vec<String> {
         self.stages.iter().filter(|s| next.stage(&s.key).is_none()).map(|s| s.key.clone()).collect()
     }
+
+    /// Stages kept in `next` that change between open, won and lost: like a removal, only while
+    /// they hold no deals (an open deal in a won stage would be neither open nor won).
+    pub fn restated_in(&self, next: &Pipeline) -> Vec<String> {
+        self.stages
+            .iter()
+            .filter(|s| next.stage(&s.key).is_some_and(|n| n.status != s.status))
+            .map(|s| s.key.clone())
+            .collect()
+    }
 }
 
 fn valid_key(key: &str) -> bool {

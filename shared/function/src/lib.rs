@@ -52,10 +52,10 @@ pub struct Function {
 pub enum Trigger {
     /// HTTP routes behind the HTTP API.
     Http { openapi: fn() -> OpenApi, app: fn(Runtime) -> BoxFuture<Result<axum::Router, String>> },
-    /// An SQS consumer: its queue's logical id and the event types its rule routes to it.
+    /// An SQS consumer: its queue's logical id and the event sources and types its rule routes to it.
     Queue {
         queue: &'static str,
-        source: &'static str,
+        sources: &'static [&'static str],
         detail_types: &'static [&'static str],
         handler: fn(Runtime) -> BoxFuture<Result<QueueHandler, String>>,
     },

@@ -2,7 +2,7 @@
 //! context) and the customers context write the same items, so their layout lives here, once.
 //!
 //! Each record's partition is its **item collection**: the record, and the timeline entries of
-//! the activities that relate to it (`ACT#<ulid>`). An account's collection also holds a summary
+//! the activities that relate to it (`ACT#<occurred at>#<id>`). An account's collection also holds a summary
 //! of each of its contacts and opportunities, so its overview is one `Query`:
 //!
 //! | item                 | pk                         | sk               | gsi1 (tenant list)                | gsi2                                        | gsi3                                  |
@@ -13,8 +13,8 @@
 //! | contact              | `T#t#CONTACT#<id>`         | `CONTACT`        | `T#t#CONTACTS` / `<name key>#<id>` | `T#t#CONTACTS#ACCOUNT#<account>` / `<name key>#<id>` |                                       |
 //! | opportunity          | `T#t#DEAL#<id>`            | `DEAL`           | `T#t#DEALS` (archived: `T#t#DEALS#ARCHIVED`) / `<id>` | `T#t#DEALS#STAGE#<pipeline>#<stage>` / `<close date>#<id>` (not archived) |                |
 //! | stage visit          | `T#t#DEAL#<id>`            | `STAGE#<left at>` |                                  |                                             |                                       |
-//! | activity             | `T#t#ACTIVITY#<id>`        | `ACTIVITY`       | `T#t#ACTIVITIES` / `<id>`          |                                             |                                       |
-//! | timeline entry       | `T#t#<LEAD|ACCOUNT|CONTACT|DEAL>#<id>` | `ACT#<activity ulid>` |                        |                                             |                                       |
+//! | activity             | `T#t#ACTIVITY#<id>`        | `ACTIVITY`       | `T#t#ACTIVITIES` / `<occurred at>#<id>` | `T#t#ACTIVITIES#OWNER#<owner>` / `<occurred at>#<id>` |                           |
+//! | timeline entry       | `T#t#<LEAD|ACCOUNT|CONTACT|DEAL>#<id>` | `ACT#<occurred at>#<id>` |                        |                                             |                                       |
 //!
 //! Sort keys are chosen so that a descending `Query` of an account's collection reads the profile,
 //! then its opportunity and contact summaries, then its timeline newest first ('P' > 'D' > 'C' >
@@ -60,6 +60,16 @@ pub fn record_pk(keys: &TenantKeys, kind: RecordKind, id: &str) -> String {
         RecordKind::Account => account_pk(keys, id),
         RecordKind::Contact => contact_pk(keys, id),
         RecordKind::Deal => deal_pk(keys, id),
+    }
+}
+
+/// The sort key of the record itself in its collection.
+pub fn record_sk(kind: RecordKind) -> &'static str {
+    match kind {
+        RecordKind::Lead => "LEAD",
+        RecordKind::Account => ACCOUNT_SK,
+        RecordKind::Contact => CONTACT_SK,
+        RecordKind::Deal => DEAL_SK,
     }
 }
 
@@ -214,30 +224,60 @@ pub fn opportunity_summary_item(keys: &TenantKeys, o: &Opportunity) -> Result<It
     Ok(item)
 }
 
+pub fn activities_index(keys: &TenantKeys) -> String {
+    keys.key("ACTIVITIES")
+}
+
+pub fn activities_of_owner_index(keys: &TenantKeys, owner: &str) -> String {
+    keys.key(&format!("ACTIVITIES#OWNER#{owner}"))
+}
+
+/// When it happened, then its id: lists and timelines sort by the time an activity happened, not
+/// the time it was logged (a call logged an hour later sits where it happened). Fixed width, so
+/// sort keys order as times do.
+pub fn occurred_sort(a: &Activity) -> String {
+    format!("{}#{}", a.occurred_at.format("%Y-%m-%dT%H:%M:%S%.3fZ"), a.id)
+}
+
+/// An activity's entry in a timeline's collection.
+pub fn timeline_sk(a: &Activity) -> String {
+    format!("{TIMELINE}{}", occurred_sort(a))
+}
+
 pub fn activity_item(keys: &TenantKeys, a: &Activity) -> Result<Item, StoreError> {
     let id = a.id.to_string();
     let mut item = to_item(a)?;
     item.insert("pk".into(), s(activity_pk(keys, &id)));
     item.insert("sk".into(), s(ACTIVITY_SK));
     item.insert("entity".into(), s("activity"));
-    item.insert("gsi1pk".into(), s(keys.key("ACTIVITIES")));
-    item.insert("gsi1sk".into(), s(&id));
+    item.insert("gsi1pk".into(), s(activities_index(keys)));
+    item.insert("gsi1sk".into(), s(occurred_sort(a)));
+    item.insert("gsi2pk".into(), s(activities_of_owner_index(keys, &a.owner_id)));
+    item.insert("gsi2sk".into(), s(occurred_sort(a)));
+    // Related records as `kind#id` strings, so a list can filter on one with `contains`.
+    let related: Vec<_> = a.timelines().map(|r| s(format!("{}#{}", r.kind.as_str(), r.id))).collect();
+    item.insert("related_keys".into(), crate::AttributeValue::L(related));
     Ok(item)
 }
 
-/// The activity copied into the collection of every record it relates to: a timeline page is
-/// one `Query` however many records an activity touches (the fan-out is bounded by `related`).
+/// The activity copied into the collection of every record whose timeline shows it: a timeline
+/// page is one `Query` however many records an activity touches (the fan-out is bounded by
+/// `MAX_RELATED` and the two records a conversion adds).
 pub fn timeline_items(keys: &TenantKeys, a: &Activity) -> Result<Vec<Item>, StoreError> {
-    a.related
-        .iter()
-        .map(|r| {
-            let mut item = to_item(a)?;
-            item.insert("pk".into(), s(record_pk(keys, r.kind, &r.id)));
-            item.insert("sk".into(), s(format!("{TIMELINE}{}", a.id)));
-            item.insert("entity".into(), s("timeline_entry"));
-            Ok(item)
-        })
-        .collect()
+    a.timelines().map(|r| timeline_item(keys, a, r.kind, &r.id)).collect()
+}
+
+pub fn timeline_item(keys: &TenantKeys, a: &Activity, kind: RecordKind, id: &str) -> Result<Item, StoreError> {
+    let mut item = to_item(a)?;
+    item.insert("pk".into(), s(record_pk(keys, kind, id)));
+    item.insert("sk".into(), s(timeline_sk(a)));
+    item.insert("entity".into(), s("timeline_entry"));
+    Ok(item)
+}
+
+/// The keys of every timeline entry of `a` (to move or remove them with it).
+pub fn timeline_keys(keys: &TenantKeys, a: &Activity) -> Vec<(String, String)> {
+    a.timelines().map(|r| (record_pk(keys, r.kind, &r.id), timeline_sk(a))).collect()
 }
 
 /// The `entity` attribute of an item read from a collection.

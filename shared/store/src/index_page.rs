@@ -9,9 +9,12 @@ use crate::{AttributeValue, Db, Item, StoreError};
 /// One page of an index query: `(index, partition)`, an optional sort-key prefix and filters
 /// (attribute = value).
 pub struct IndexPage<'a> {
+    /// A global secondary index, or [`TABLE`] for the table's own keys (a record's collection).
     pub index: &'static str,
     pub partition: String,
     pub prefix: Option<&'a str>,
+    /// Sort keys in `[low, high]` (instead of a prefix).
+    pub range: Option<(&'a str, &'a str)>,
     pub equals: Vec<(&'static str, &'a str)>,
     pub not_equals: Vec<(&'static str, &'a str)>,
     /// List attributes that must hold the value.
@@ -24,6 +27,9 @@ pub struct IndexPage<'a> {
     pub descending: bool,
 }
 
+/// `IndexPage::index` for a query of the table itself (`pk` / `sk`).
+pub const TABLE: &str = "";
+
 pub async fn page(
     db: &Db,
     q: IndexPage<'_>,
@@ -33,18 +39,23 @@ pub async fn page(
         .client
         .query()
         .table_name(&db.table)
-        .index_name(q.index)
+        .set_index_name((q.index != TABLE).then(|| q.index.to_string()))
         .expression_attribute_names("#pk", pk)
         .expression_attribute_values(":pk", s(q.partition))
         .limit(q.limit)
         .scan_index_forward(!q.descending)
         .set_exclusive_start_key(q.start);
-    req = match q.prefix.filter(|p| !p.is_empty()) {
-        Some(prefix) => req
+    req = match (q.range, q.prefix.filter(|p| !p.is_empty())) {
+        (Some((low, high)), _) => req
+            .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
+            .expression_attribute_names("#sk", sk)
+            .expression_attribute_values(":low", s(low))
+            .expression_attribute_values(":high", s(high)),
+        (None, Some(prefix)) => req
             .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
             .expression_attribute_names("#sk", sk)
             .expression_attribute_values(":prefix", s(prefix)),
-        None => req.key_condition_expression("#pk = :pk"),
+        (None, None) => req.key_condition_expression("#pk = :pk"),
     };
     let mut filters = Vec::new();
     for (i, (attr, value)) in q.equals.iter().enumerate() {

@@ -127,6 +127,19 @@ pub fn remove_slot(table: &str, keys: &TenantKeys, pipeline: &str, stage: &str) 
     TransactWriteItem::builder().update(update).build()
 }
 
+/// Holds only while the stage has no deals (a stage changing between open, won and lost).
+pub fn slot_empty(table: &str, keys: &TenantKeys, pipeline: &str, stage: &str) -> TransactWriteItem {
+    let check = aws_sdk_dynamodb::types::ConditionCheck::builder()
+        .table_name(table)
+        .key("pk", s(pipeline_pk(keys, pipeline)))
+        .key("sk", s(slot_sk(stage)))
+        .condition_expression("attribute_not_exists(deals) OR deals = :zero")
+        .expression_attribute_values(":zero", n(0))
+        .build()
+        .expect("table, key and condition are set");
+    TransactWriteItem::builder().condition_check(check).build()
+}
+
 /// Opens a stage (again) to deals.
 pub fn open_slot(table: &str, keys: &TenantKeys, pipeline: &str, stage: &str) -> TransactWriteItem {
     let update = Update::builder()
