@@ -217,6 +217,13 @@ test("a company's administrator and viewer walk every page", async () => {
     await admin.click("#deals-table tbody tr[data-deal-id] a");
     await admin.waitForSelector("#stage-history");
     assert.match(await admin.textContent("#stage-history"), /closed won/);
+    // A call logged on the deal shows on its timeline, and on its account's.
+    await admin.click("#log-call-open");
+    await admin.fill("#call-subject", "Budget call with Ana");
+    await admin.fill("#call-outcome", "Connected");
+    await admin.fill("#call-duration", "25");
+    await admin.click("#save-call");
+    await admin.waitForFunction(() => document.querySelector("#activity-timeline")?.textContent?.includes("Budget call with Ana"));
     await review(admin, "deal-record");
     // The account's lifecycle follows DealWon through the bus: read its page until it has arrived.
     for (let i = 0; ; i++) {
@@ -226,6 +233,11 @@ test("a company's administrator and viewer walk every page", async () => {
       assert.ok(i < 30, "the won deal never made its account a customer");
       await admin.waitForTimeout(1000);
     }
+    await admin.waitForFunction(() => document.querySelector("#activity-timeline")?.textContent?.includes("Budget call with Ana"));
+    assert.match(await admin.textContent("#activity-timeline"), /converted/, "the conversion, on the account too");
+    await admin.click('a.nav-link[href="/activities"]');
+    await admin.waitForFunction(() => document.querySelector("#activities-table tbody")?.textContent?.includes("Budget call with Ana"));
+    await review(admin, "activities");
 
     // The dashboard counts the lead once its event has gone through relay, bus, queue and consumer.
     await admin.click('a.nav-link[href="/dashboard"]');

@@ -18,6 +18,7 @@ const LeadForm = lazy(() => import("./pages/LeadForm"));
 const Accounts = lazy(() => import("./pages/Accounts"));
 const AccountRecord = lazy(() => import("./pages/AccountRecord"));
 const Contacts = lazy(() => import("./pages/Contacts"));
+const Activities = lazy(() => import("./pages/Activities"));
 const ContactRecord = lazy(() => import("./pages/ContactRecord"));
 const Deals = lazy(() => import("./pages/Deals"));
 const DealRecord = lazy(() => import("./pages/DealRecord"));
@@ -53,6 +54,7 @@ const TITLES: [RegExp, string][] = [
   [/^\/accounts/, "Accounts"],
   [/^\/contacts\/./, "Contact"],
   [/^\/contacts/, "Contacts"],
+  [/^\/activities/, "Activities"],
   [/^\/deals\/./, "Deal"],
   [/^\/deals/, "Deals"],
   [/^\/dashboard/, "Dashboard"],
@@ -110,6 +112,7 @@ export function App() {
           <Route path="/accounts" component={() => <Private page={Accounts} />} />
           <Route path="/contacts/:id" component={({ params }: { params: { id: string } }) => <Private page={ContactRecord} id={params.id} />} />
           <Route path="/contacts" component={() => <Private page={Contacts} />} />
+          <Route path="/activities" component={() => <Private page={Activities} />} />
           <Route path="/dashboard" component={() => <Private page={Dashboard} />} />
           <Route path="/users" component={() => <Private page={Users} />} />
           <Route path="/audit" component={() => <Private page={Audit} />} />

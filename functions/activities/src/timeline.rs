@@ -42,11 +42,18 @@ fn related(kind: RecordKind, id: &str) -> Related {
     Related { kind, id: id.to_string() }
 }
 
+/// `EUR 50,000.00`: readable in any locale's timeline without guessing the reader's format.
 fn money(m: &Option<Money>) -> String {
-    match m {
-        Some(m) => format!("{} {}.{:02}", m.currency, m.value_minor / 100, (m.value_minor % 100).abs()),
-        None => "no amount".into(),
+    let Some(m) = m else { return "no amount".into() };
+    let whole = (m.value_minor / 100).to_string();
+    let mut grouped = String::new();
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
     }
+    format!("{} {grouped}.{:02}", m.currency, m.value_minor % 100)
 }
 
 fn category(c: keel_core::opportunity::ForecastCategory) -> &'static str {
@@ -269,5 +276,17 @@ impl Consumer for TimelineIn {
 
     fn retries_conflicts(&self) -> bool {
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_read_with_thousands() {
+        let m = |v| money(&Some(Money { value_minor: v, currency: "EUR".into() }));
+        assert_eq!([m(5_000_000), m(99), m(12_345_678_901)], ["EUR 50,000.00", "EUR 0.99", "EUR 123,456,789.01"]);
+        assert_eq!(money(&None), "no amount");
     }
 }

@@ -72,6 +72,7 @@ export function Shell({ children }: { children: ComponentChildren }) {
               {link("/accounts", "Accounts")}
               {link("/deals", "Deals")}
               {link("/contacts", "Contacts")}
+              {link("/activities", "Activities")}
               {link("/users", "Users")}
               {admin && link("/audit", "Audit log")}
               {admin && link("/system", "Background work")}

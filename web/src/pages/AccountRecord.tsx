@@ -1,4 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
+import { ActivityTimeline } from "../components/ActivityTimeline";
 import { api, companyId, session } from "../api/client";
 import type { AccountOverview, AccountView } from "../api/types";
 import { AccountDialog } from "../components/AccountForm";
@@ -9,10 +10,10 @@ import { FactorBars, ScoreMeter, type Tone } from "../components/Factors";
 import { ErrorNote, Spinner } from "../components/Feedback";
 import { Confirm } from "../components/Modal";
 import { UserName } from "../components/People";
-import { Panel, RecordPage, Timeline } from "../components/RecordPage";
+import { Panel, RecordPage } from "../components/RecordPage";
 import { toast } from "../components/Toast";
 import { rememberAccount } from "../lib/accounts";
-import { ago, calendarDate, healthLabel, LIFECYCLE_MOVES, money, sentenceCase, when, words } from "../lib/format";
+import { ago, calendarDate, healthLabel, LIFECYCLE_MOVES, money, sentenceCase, when } from "../lib/format";
 
 const BAND_TONES: Record<string, Tone> = { healthy: "success", watch: "warning", at_risk: "danger" };
 const share = (points: number, max: number) => (max > 0 ? points / max : 0);
@@ -216,22 +217,7 @@ export default function AccountRecord({ id }: { id: string }) {
         },
       ]}
       aside={
-        <Timeline
-          title="Latest activities"
-          entries={overview.latest_activities.map((a) => ({
-            key: a.id,
-            title: (
-              <>
-                <span class="badge text-bg-light border me-1">{words(a.type)}</span>
-                {a.subject}
-              </>
-            ),
-            by: a.owner_id,
-            at: a.occurred_at,
-            detail: a.body && <span class="text-pre-wrap">{a.body}</span>,
-          }))}
-          empty="No activities yet."
-        />
+        <ActivityTimeline kind="account" id={account.id} related={[{ kind: "account", id: account.id }]} />
       }
     >
       {account.lifecycle === "inactive" && (

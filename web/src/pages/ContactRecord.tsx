@@ -1,4 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
+import { ActivityTimeline } from "../components/ActivityTimeline";
 import { api, companyId, session } from "../api/client";
 import type { Contact } from "../api/types";
 import { AccountLink } from "../components/Accounts";
@@ -8,7 +9,7 @@ import { CopyId } from "../components/CopyId";
 import { ErrorNote, Spinner } from "../components/Feedback";
 import { Confirm } from "../components/Modal";
 import { UserName } from "../components/People";
-import { RecordPage, Section, Timeline } from "../components/RecordPage";
+import { RecordPage, Section } from "../components/RecordPage";
 import { toast } from "../components/Toast";
 import { ago, when } from "../lib/format";
 import { navigate } from "../lib/nav";
@@ -74,10 +75,12 @@ export default function ContactRecord({ id }: { id: string }) {
         { label: "Owner", value: <UserName id={contact.owner_id} /> },
       ]}
       aside={
-        <Timeline
-          entries={[
-            ...(contact.updated_at !== contact.created_at ? [{ key: "changed", title: "Last changed", at: contact.updated_at }] : []),
-            { key: "created", title: contact.source_lead_id ? "Converted from a lead" : "Added", by: contact.created_by, at: contact.created_at },
+        <ActivityTimeline
+          kind="contact"
+          id={contact.id}
+          related={[
+            { kind: "contact", id: contact.id },
+            { kind: "account", id: contact.account_id },
           ]}
         />
       }

@@ -1,4 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
+import { ActivityTimeline } from "../components/ActivityTimeline";
 import { api, companyId, session } from "../api/client";
 import type { components } from "../api/schema";
 import { AccountLink } from "../components/Accounts";
@@ -124,6 +125,15 @@ export default function DealRecord({ id }: { id: string }) {
           { label: "Owner", value: <UserName id={deal.owner_id} /> },
         ]}
         aside={
+          <>
+          <ActivityTimeline
+            kind="deal"
+            id={deal.id}
+            related={[
+              { kind: "deal", id: deal.id },
+              { kind: "account", id: deal.account_id },
+            ]}
+          />
           <Timeline
             title="Stage history"
             id="stage-history"
@@ -150,6 +160,7 @@ export default function DealRecord({ id }: { id: string }) {
               ),
             }))}
           />
+          </>
         }
       >
         {pipeline && (

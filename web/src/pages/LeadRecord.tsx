@@ -1,4 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
+import { ActivityTimeline } from "../components/ActivityTimeline";
 import { api, companyId, session, type Lead } from "../api/client";
 import { ScoreBadge, StatusBadge } from "../components/Badges";
 import { CopyId } from "../components/CopyId";
@@ -127,13 +128,7 @@ export default function LeadRecord({ id }: { id: string }) {
           {q.view && !lead.conversion && <EligibilityPanel view={q.view} />}
           {q.risk && <RiskPanel risk={q.risk} />}
           {q.view && <Timeline title="Qualification history" id="qualification-history" entries={historyEntries(q.view.history)} empty="Not assessed yet." />}
-          <Timeline
-            entries={[
-              ...(lead.conversion ? [{ key: "converted", title: "Converted", by: lead.conversion.converted_by, at: lead.conversion.converted_at }] : []),
-              ...(lead.updated_at !== lead.created_at ? [{ key: "changed", title: "Last changed", at: lead.updated_at }] : []),
-              { key: "captured", title: "Captured", by: lead.created_by, at: lead.created_at },
-            ]}
-          />
+          <ActivityTimeline kind="lead" id={lead.id} related={[{ kind: "lead", id: lead.id }]} />
         </>
       }
     >
