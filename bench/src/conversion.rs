@@ -17,7 +17,7 @@ const CONVERSIONS: usize = 100;
 const OVERVIEWS: usize = 200;
 
 /// Writes `n` activities onto an account's timeline, as the activities context will.
-async fn history(app: &TestApp, t: &Tenant, account_id: &str, n: usize) {
+pub(crate) async fn history(app: &TestApp, t: &Tenant, account_id: &str, n: usize) {
     let keys = TenantKeys::new(&t.id);
     let now = chrono::Utc::now();
     let mut ids = ulid::Generator::new();

@@ -17,6 +17,7 @@
 mod conversion;
 mod deals;
 mod runtime_api;
+mod timelines;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -32,6 +33,7 @@ const ITERATIONS: usize = 300;
 const DEALS_HEADING: &str =
     "## (j) Deals: forecast, board and moves with 100 and 100,000 deals, in-process on DynamoDB Local";
 const CONVERSION_HEADING: &str = "## (i) Conversion and the account overview, in-process on DynamoDB Local";
+const TIMELINES_HEADING: &str = "## (k) Timelines with 10 and 10,000 activities, in-process on DynamoDB Local";
 const STARTS: usize = 21;
 
 struct Stats {
@@ -322,10 +324,12 @@ async fn main() {
     match std::env::args().nth(2).as_deref() {
         Some("i") => return only(&out, CONVERSION_HEADING, conversion::conversion_and_overview().await),
         Some("j") => return only(&out, DEALS_HEADING, deals::deals().await),
+        Some("k") => return only(&out, TIMELINES_HEADING, timelines::timelines().await),
         _ => {}
     }
     let conversion = conversion::conversion_and_overview().await;
     let deals = deals::deals().await;
+    let timelines = timelines::timelines().await;
     std::env::remove_var("KEEL_RATE_LIMIT_USER");
     std::env::remove_var("KEEL_RATE_LIMIT_TENANT");
     let rate_limits = rate_limit_cost().await;
@@ -558,6 +562,9 @@ async fn main() {
 
     writeln!(report, "\n{DEALS_HEADING}\n").unwrap();
     writeln!(report, "{deals}").unwrap();
+
+    writeln!(report, "\n{TIMELINES_HEADING}\n").unwrap();
+    writeln!(report, "{timelines}").unwrap();
 
     // (d) sizes.
     writeln!(report, "\n## (d) Release binary size\n").unwrap();
