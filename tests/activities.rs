@@ -156,6 +156,7 @@ async fn bad_activities_are_named_and_write_nothing() {
     }
     for body in [
         json!({"type": "meeting", "subject": "x", "related": [{"kind": "planet", "id": acct}]}),
+        json!({"type": "meeting", "subject": "x", "related": [{"kind": "account", "id": acct, "extra": 1}]}),
         json!({"type": "dance"}),
     ] {
         let r = app.post(&t.path("/activities"), &t.admin(), body).await;
@@ -275,9 +276,21 @@ async fn the_timeline_records_capture_qualification_conversion_and_stage_moves_o
             && stage_move(&timeline(&app, &t, &format!("customers/{acct}")).await) == 1
     })
     .await;
+    // Logged on the lead after it converted: on the account and contact too.
+    let after =
+        json!({"type": "call", "subject": "Follow-up on the lead", "related": [{"kind": "lead", "id": lead_id}]});
+    let r = app.post(&t.path("/activities"), &t.admin(), after).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    for record in [format!("customers/{acct}"), format!("contacts/{contact}")] {
+        assert!(
+            subjects(&timeline(&app, &t, &record).await).contains(&"Follow-up on the lead".to_string()),
+            "{record}"
+        );
+    }
     let lead_tl = timeline(&app, &t, &format!("leads/{lead_id}")).await;
     let s = subjects(&lead_tl);
     assert!(s.iter().any(|s| s.starts_with("Qualified with a score of")), "{s:?}");
+    assert!(!s.iter().any(|s| s.starts_with("Status changed")), "qualifying and converting are recorded once: {s:?}");
     assert!(s.iter().any(|s| s.starts_with("Lead ") && s.ends_with(" converted")), "{s:?}");
     // Every event again, as a redelivery would: nothing is added twice.
     let events: Vec<keel_events::Envelope> = keel_tests::outbox(&app, &t)

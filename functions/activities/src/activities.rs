@@ -62,9 +62,11 @@ fn rewrite(unit: &mut UnitOfWork<'_>, keys: &TenantKeys, current: &Activity, nex
     Ok(())
 }
 
+/// A write that lost a race: 409 with the version now, or 404 when it was deleted meanwhile.
 async fn stale(app: &AppState, keys: &TenantKeys, id: &str) -> ApiError {
     match repo::activity(&app.db, keys, id).await {
-        Ok(a) => ApiError::Stale { current_version: a.map(|a| a.version) },
+        Ok(Some(a)) => ApiError::Stale { current_version: Some(a.version) },
+        Ok(None) => ApiError::NotFound,
         Err(e) => e.into(),
     }
 }
@@ -99,10 +101,20 @@ pub async fn create_activity(
     let idempotent = IdempotentCreate::from_headers(&headers, "activities.create", &ctx.user_id, &body.raw)?;
     keel_http::owners::refuse_blank(body.value.owner_id.as_deref())?;
     let now = Utc::now();
-    let activity = body.value.validate(Ulid::new(), &ctx.user_id, now).map_err(ApiError::Validation)?;
+    let mut activity = body.value.validate(Ulid::new(), &ctx.user_id, now).map_err(ApiError::Validation)?;
     ctx.require_edit(&ctx.user_id, &activity.owner_id)?;
     if activity.owner_id != ctx.user_id {
         keel_http::owners::require_active(&app.db, keys, &activity.owner_id, "owner_id").await?;
+    }
+    // What happens with a converted lead shows on the account and contact it became, like its
+    // history (1 GetItem per related lead, at most five).
+    let leads = activity.related.iter().filter(|r| r.kind == RecordKind::Lead).map(|r| r.id.clone());
+    let db = &app.db;
+    let lookups = leads.map(|id| async move { crate::timeline::converted_into(db, keys, &id).await });
+    for r in futures::future::try_join_all(lookups).await?.into_iter().flatten() {
+        if !activity.related.contains(&r) && !activity.shown_on.contains(&r) {
+            activity.shown_on.push(r);
+        }
     }
     let id = activity.id.to_string();
     let location = format!("/api/companies/{company_id}/activities/{id}");
@@ -257,7 +269,11 @@ pub async fn delete_activity(
     unit.audit(keys, &meta.audit(&ctx, "activity.delete", "activity", id, changes))?;
     match unit.commit().await {
         Ok(()) => Ok(StatusCode::NO_CONTENT.into_response()),
-        Err(WriteError::Refused(Refusal::Stale)) => Err(stale(&app, keys, id).await),
+        // Two deletes at once: the one that lost finds it gone, as the first one left it.
+        Err(WriteError::Refused(Refusal::Stale)) => match stale(&app, keys, id).await {
+            ApiError::NotFound => Ok(StatusCode::NO_CONTENT.into_response()),
+            other => Err(other),
+        },
         Err(e) => Err(e.into()),
     }
 }

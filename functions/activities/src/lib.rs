@@ -41,6 +41,7 @@ pub fn function() -> Function {
         aws_calls: &[
             "dynamodb:GetItem",
             "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
             "dynamodb:DeleteItem",
             "dynamodb:ConditionCheckItem",
             "dynamodb:Query",

@@ -7,6 +7,7 @@
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use keel_core::activity::{Activity, ActivityType, RecordKind, Related};
 use keel_core::lead::Lead;
+use keel_core::LeadStatus;
 use keel_core::Money;
 use keel_events::{DealChanged, Envelope, LeadArchived, LeadConverted, LeadCreated, LeadQualified, LeadUpdated};
 use keel_store::db::{from_item, put};
@@ -93,7 +94,10 @@ fn activity_of(event: &Envelope) -> Result<Option<Recorded>, HandlerError> {
         }
         "LeadUpdated" => {
             let d: LeadUpdated = detail(event)?;
-            if d.before.status != d.after.status {
+            // Qualification and conversion have their own events (and conversion its own
+            // activity): their status moves are not recorded twice.
+            let own_event = matches!(d.after.status, LeadStatus::Qualified | LeadStatus::Converted);
+            if d.before.status != d.after.status && !own_event {
                 let subject =
                     format!("Status changed from {} to {}", d.before.status.as_str(), d.after.status.as_str());
                 Some((ActivityType::System, subject, None, lead(&d.lead_id), d.after.owner_id))
@@ -157,14 +161,22 @@ fn activity_of(event: &Envelope) -> Result<Option<Recorded>, HandlerError> {
     })
 }
 
+/// The account and contact a converted lead became: activities about it show there too.
+pub(crate) async fn converted_into(
+    db: &Db,
+    keys: &TenantKeys,
+    lead_id: &str,
+) -> Result<Vec<Related>, keel_store::StoreError> {
+    let lead: Option<Lead> = db.get_as(&keys.lead(lead_id), crm::record_sk(RecordKind::Lead)).await?;
+    Ok(lead
+        .and_then(|l| l.conversion)
+        .map(|c| vec![related(RecordKind::Account, &c.account_id), related(RecordKind::Contact, &c.contact_id)])
+        .unwrap_or_default())
+}
+
 impl TimelineIn {
-    /// The account and contact a converted lead became (activities about it show there too).
     async fn converted_into(&self, keys: &TenantKeys, lead_id: &str) -> Result<Vec<Related>, HandlerError> {
-        let lead: Option<Lead> = self.db.get_as(&keys.lead(lead_id), crm::record_sk(RecordKind::Lead)).await?;
-        Ok(lead
-            .and_then(|l| l.conversion)
-            .map(|c| vec![related(RecordKind::Account, &c.account_id), related(RecordKind::Contact, &c.contact_id)])
-            .unwrap_or_default())
+        Ok(converted_into(&self.db, keys, lead_id).await?)
     }
 
     /// Shows every activity of the lead's timeline on the account and contact it became: each

@@ -34,6 +34,7 @@ pub enum RecordKind {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Related {
     pub kind: RecordKind,
     pub id: String,
