@@ -16,6 +16,7 @@ pub mod opportunity;
 pub mod pipeline;
 pub mod qualification;
 pub mod score;
+pub mod task;
 
 pub use contact_point::{Email, Phone};
 pub use field_error::{FieldError, FieldErrors};
