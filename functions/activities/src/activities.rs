@@ -5,14 +5,14 @@
 
 use aws_sdk_dynamodb::types::{ConditionCheck, TransactWriteItem};
 use axum::extract::{RawQuery, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::Utc;
 use keel_core::activity::{Activity, ActivityPatch, ActivityType, NewActivity, RecordKind};
 use keel_core::FieldErrors;
 use keel_http::path::record_id;
-use keel_http::version::{etag, expected};
+use keel_http::version::{expected, versioned};
 use keel_http::{
     query, ApiError, ApiJson, ApiPath, AppState, CompanyScope, Id, IdempotentCreate, Page, Pager, Permission,
     RequestMeta, TenantContext,
@@ -28,11 +28,7 @@ use utoipa::IntoParams;
 use crate::repo;
 
 fn answer(status: StatusCode, activity: Activity, location: Option<String>) -> Response {
-    let mut response = (status, [etag(activity.version)], Json(activity)).into_response();
-    if let Some(v) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
-        response.headers_mut().insert(header::LOCATION, v);
-    }
-    response
+    versioned(status, activity.version, activity, location)
 }
 
 /// The record must exist when the activity commits: a condition in the same transaction, no read.
@@ -138,8 +134,7 @@ pub async fn create_activity(
     match unit.commit().await {
         Ok(()) => Ok(answer(StatusCode::CREATED, activity, Some(location))),
         Err(WriteError::Refused(Refusal::KeyUsed)) => {
-            let first = idempotent.replay(&app.db, keys, now).await?;
-            let a: Activity = serde_json::from_str(&first.body).map_err(|e| ApiError::Internal(e.to_string()))?;
+            let a: Activity = idempotent.replayed(&app.db, keys, now).await?;
             let location = format!("/api/companies/{company_id}/activities/{}", a.id);
             Ok(answer(StatusCode::CREATED, a, Some(location)))
         }

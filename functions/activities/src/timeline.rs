@@ -175,10 +175,6 @@ pub(crate) async fn converted_into(
 }
 
 impl TimelineIn {
-    async fn converted_into(&self, keys: &TenantKeys, lead_id: &str) -> Result<Vec<Related>, HandlerError> {
-        Ok(converted_into(&self.db, keys, lead_id).await?)
-    }
-
     /// Shows every activity of the lead's timeline on the account and contact it became: each
     /// activity (and all its entries) is rewritten at the version read, so an edit racing the copy
     /// makes the event retry rather than lose either. Copies already made are skipped.
@@ -260,7 +256,7 @@ impl Consumer for TimelineIn {
             return Ok(vec![]);
         };
         let shown_on = match related.iter().find(|r| r.kind == RecordKind::Lead) {
-            Some(lead) => self.converted_into(&keys, &lead.id).await?,
+            Some(lead) => converted_into(&self.db, &keys, &lead.id).await?,
             None => vec![],
         };
         let activity = Activity {

@@ -2,14 +2,14 @@
 //! never deleted: `DELETE` answers 405 pointing to the `inactive` lifecycle.
 
 use axum::extract::{RawQuery, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use axum::Json;
 use chrono::Utc;
 use keel_core::account::{health, name_key, Account, AccountHealth, AccountPatch, AccountType, Lifecycle, NewAccount};
 use keel_core::FieldErrors;
 use keel_events::{AccountChanged, Actor, Envelope};
-use keel_http::version::{etag, expected};
+use keel_http::version::{expected, versioned};
 use keel_http::{
     query, ApiError, ApiJson, ApiPath, AppState, CompanyScope, Id, IdempotentCreate, Page, Pager, Permission,
     RequestMeta, TenantContext,
@@ -45,12 +45,7 @@ impl AccountView {
 }
 
 fn with_etag(status: StatusCode, account: Account, location: Option<String>) -> Response {
-    let version = account.version;
-    let mut response = (status, [etag(version)], Json(AccountView::of(account))).into_response();
-    if let Some(v) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
-        response.headers_mut().insert(header::LOCATION, v);
-    }
-    response
+    versioned(status, account.version, AccountView::of(account), location)
 }
 
 /// Create an account. Send an `Idempotency-Key` to make retries safe.
@@ -100,8 +95,7 @@ pub async fn create_account(
     match unit.commit().await {
         Ok(()) => Ok(with_etag(StatusCode::CREATED, account, Some(location))),
         Err(WriteError::Refused(Refusal::KeyUsed)) => {
-            let first = idempotent.replay(&app.db, keys, now).await?;
-            let view: AccountView = serde_json::from_str(&first.body).map_err(|e| ApiError::Internal(e.to_string()))?;
+            let view: AccountView = idempotent.replayed(&app.db, keys, now).await?;
             let location = format!("/api/companies/{company_id}/customers/{}", view.account.id);
             Ok(with_etag(StatusCode::CREATED, view.account, Some(location)))
         }

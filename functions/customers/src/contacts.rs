@@ -5,15 +5,15 @@
 //! the account.
 
 use axum::extract::{RawQuery, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use keel_core::account::Account;
 use keel_core::contact::{Contact, ContactPatch, ContactRole, NewContact};
 use keel_core::FieldErrors;
 use keel_events::{ContactChanged, Envelope};
-use keel_http::version::{etag, expected};
+use keel_http::version::{expected, versioned};
 use keel_http::{
     query, ApiError, ApiJson, ApiPath, AppState, CompanyScope, Id, IdempotentCreate, Page, Pager, Permission,
     RequestMeta, TenantContext,
@@ -34,11 +34,7 @@ use keel_http::path::record_id;
 const ATTEMPTS: usize = 3;
 
 fn answer(status: StatusCode, contact: Contact, location: Option<String>) -> Response {
-    let mut response = (status, [etag(contact.version)], Json(contact)).into_response();
-    if let Some(v) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
-        response.headers_mut().insert(header::LOCATION, v);
-    }
-    response
+    versioned(status, contact.version, contact, location)
 }
 
 fn summary_sk(id: &str) -> String {
@@ -203,9 +199,7 @@ pub async fn create_contact(
                 return Ok(answer(StatusCode::CREATED, contact, Some(location)));
             }
             Err(WriteError::Refused(Refusal::KeyUsed)) => {
-                let first = idempotent.replay(&app.db, keys, now).await?;
-                let contact: Contact =
-                    serde_json::from_str(&first.body).map_err(|e| ApiError::Internal(e.to_string()))?;
+                let contact: Contact = idempotent.replayed(&app.db, keys, now).await?;
                 let location = format!("/api/companies/{company_id}/contacts/{}", contact.id);
                 return Ok(answer(StatusCode::CREATED, contact, Some(location)));
             }

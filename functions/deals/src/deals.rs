@@ -3,8 +3,8 @@
 //! and forecasts, and stays readable.
 
 use axum::extract::{RawQuery, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use axum::Json;
 use chrono::{NaiveDate, Utc};
 use keel_core::activity::RecordKind;
@@ -13,7 +13,7 @@ use keel_core::opportunity::{Opportunity, OpportunityContact, OpportunityStatus}
 use keel_core::FieldErrors;
 use keel_events::{Actor, DealChanged, Envelope};
 use keel_http::path::record_id;
-use keel_http::version::{etag, expected};
+use keel_http::version::{expected, versioned};
 use keel_http::{
     query, ApiError, ApiJson, ApiPath, AppState, CompanyScope, Id, IdempotentCreate, Page, Pager, Permission,
     RequestMeta, TenantContext,
@@ -31,11 +31,7 @@ pub(crate) fn actor(ctx: &TenantContext) -> Actor {
 }
 
 pub(crate) fn answer(status: StatusCode, deal: Opportunity, location: Option<String>) -> Response {
-    let mut response = (status, [etag(deal.version)], Json(deal)).into_response();
-    if let Some(v) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
-        response.headers_mut().insert(header::LOCATION, v);
-    }
-    response
+    versioned(status, deal.version, deal, location)
 }
 
 /// A stale write answered with the version the deal is at now.
@@ -151,8 +147,7 @@ pub async fn create_deal(
     match unit.commit().await {
         Ok(()) => Ok(answer(StatusCode::CREATED, deal, Some(location))),
         Err(WriteError::Refused(Refusal::KeyUsed)) => {
-            let first = idempotent.replay(&app.db, keys, now).await?;
-            let deal: Opportunity = serde_json::from_str(&first.body).map_err(|e| ApiError::Internal(e.to_string()))?;
+            let deal: Opportunity = idempotent.replayed(&app.db, keys, now).await?;
             let location = format!("/api/companies/{company_id}/deals/{}", deal.id);
             Ok(answer(StatusCode::CREATED, deal, Some(location)))
         }

@@ -159,8 +159,7 @@ pub async fn create_pipeline(
     match unit.commit().await {
         Ok(()) => Ok(answer(StatusCode::CREATED, p)),
         Err(WriteError::Refused(Refusal::KeyUsed)) => {
-            let first = idempotent.replay(&app.db, keys, now).await?;
-            let p: Pipeline = serde_json::from_str(&first.body).map_err(|e| ApiError::Internal(e.to_string()))?;
+            let p: Pipeline = idempotent.replayed(&app.db, keys, now).await?;
             Ok(answer(StatusCode::CREATED, p))
         }
         Err(e) => Err(e.into()),

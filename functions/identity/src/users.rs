@@ -203,8 +203,7 @@ pub async fn create_user(
             Ok((StatusCode::CREATED, Json(view)))
         }
         Err(WriteError::Refused(Refusal::KeyUsed)) => {
-            let first = idempotent.replay(&state.app.db, &keys, now).await?;
-            let view = serde_json::from_str(&first.body).map_err(|e| ApiError::Internal(e.to_string()))?;
+            let view = idempotent.replayed(&state.app.db, &keys, now).await?;
             Ok((StatusCode::CREATED, Json(view)))
         }
         Err(e) => Err(e.into()),

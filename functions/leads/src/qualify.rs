@@ -143,10 +143,7 @@ pub async fn qualify_lead(
     unit.audit(keys, &meta.audit(&ctx, "lead.qualify", "lead", id, changes))?;
     match unit.commit().await {
         Ok(()) => Ok(Json(result)),
-        Err(WriteError::Refused(Refusal::KeyUsed)) => {
-            let first = idempotent.replay(&app.db, keys, now).await?;
-            Ok(Json(serde_json::from_str(&first.body).map_err(|e| ApiError::Internal(e.to_string()))?))
-        }
+        Err(WriteError::Refused(Refusal::KeyUsed)) => Ok(Json(idempotent.replayed(&app.db, keys, now).await?)),
         Err(WriteError::Refused(Refusal::Stale)) => Err(stale(&app, keys, id).await),
         Err(e) => Err(e.into()),
     }

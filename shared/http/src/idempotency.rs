@@ -77,4 +77,15 @@ impl IdempotentCreate {
         }
         Ok(FirstResponse { status: stored.status, body: stored.body })
     }
+
+    /// [`replay`](Self::replay), read back as what the first response sent.
+    pub async fn replayed<T: serde::de::DeserializeOwned>(
+        &self,
+        db: &Db,
+        keys: &TenantKeys,
+        now: DateTime<Utc>,
+    ) -> Result<T, ApiError> {
+        let first = self.replay(db, keys, now).await?;
+        serde_json::from_str(&first.body).map_err(|e| ApiError::Internal(e.to_string()))
+    }
 }
