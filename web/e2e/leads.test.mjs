@@ -73,7 +73,8 @@ test("a company's administrator and viewer walk every page", async () => {
     const cspViolations = [];
     const watch = (page) =>
       page.on("console", (m) => /Content Security Policy/.test(m.text()) && cspViolations.push(m.text()));
-    const admin = await (await browser.newContext({ viewport: { width: 1280, height: 860 } })).newPage();
+    // Reduced motion: a button's hover fade would otherwise race axe's colour-contrast check.
+    const admin = await (await browser.newContext({ viewport: { width: 1280, height: 860 }, reducedMotion: "reduce" })).newPage();
     watch(admin);
     const email = `ana.${Date.now()}@acme.example`;
 
@@ -286,7 +287,7 @@ test("a company's administrator and viewer walk every page", async () => {
     await admin.waitForSelector("#leads-table tbody tr[data-lead-id]");
 
     // The viewer accepts the invitation in a browser of their own and sees what a viewer may.
-    const viewer = await (await browser.newContext({ viewport: { width: 1280, height: 860 } })).newPage();
+    const viewer = await (await browser.newContext({ viewport: { width: 1280, height: 860 }, reducedMotion: "reduce" })).newPage();
     watch(viewer);
     await viewer.goto(await mailedLink(viewerEmail, "accept-invitation"));
     await viewer.waitForSelector("#reset-form");
