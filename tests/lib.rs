@@ -231,3 +231,12 @@ pub fn identity_router(state: keel_http::AppState) -> axum::Router {
 pub async fn audit_records(app: &TestApp, tenant: &Tenant) -> Vec<keel_store::Item> {
     partition(app, keel_store::audit::partition(&keel_store::TenantKeys::new(&tenant.id))).await
 }
+
+/// The scheduler as its Lambda runs it (its AWS calls recorded under `SchedulerFunction`), to be
+/// called with the test's own clock: "two days later" is an argument.
+pub async fn scheduler() -> keel_function::ScheduleHandler {
+    let keel_function::Trigger::Schedule { handler, .. } = keel_system::scheduler_function().trigger else {
+        panic!("the scheduler runs on a schedule")
+    };
+    handler(keel_function::Runtime::new("SchedulerFunction").await).await.expect("the scheduler")
+}

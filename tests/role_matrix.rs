@@ -47,7 +47,19 @@ fn required(method: &Method, template: &str) -> Option<Permission> {
         | ("GET", "/api/companies/{company_id}/leads/{lead_id}/timeline")
         | ("GET", "/api/companies/{company_id}/customers/{account_id}/timeline")
         | ("GET", "/api/companies/{company_id}/contacts/{contact_id}/timeline")
-        | ("GET", "/api/companies/{company_id}/deals/{deal_id}/timeline") => ReadRecords,
+        | ("GET", "/api/companies/{company_id}/deals/{deal_id}/timeline")
+        | ("GET", "/api/companies/{company_id}/tasks")
+        | ("GET", "/api/companies/{company_id}/tasks/{task_id}")
+        | ("GET", "/api/companies/{company_id}/tasks/escalation-policy")
+        | ("GET", "/api/companies/{company_id}/tasks/automation-stats")
+        | ("GET", "/api/companies/{company_id}/notifications")
+        // One's own notifications: everyone may read theirs.
+        | ("POST", "/api/companies/{company_id}/notifications/{notification_id}/read") => ReadRecords,
+        ("POST", "/api/companies/{company_id}/tasks") => EditOwnRecords,
+        // The task is the administrator's: others change it only with EditAllRecords.
+        ("PATCH", "/api/companies/{company_id}/tasks/{task_id}")
+        | ("DELETE", "/api/companies/{company_id}/tasks/{task_id}") => EditAllRecords,
+        ("PUT", "/api/companies/{company_id}/tasks/escalation-policy") => ManageUsers,
         ("POST", "/api/companies/{company_id}/activities") => EditOwnRecords,
         // The activity is the administrator's call: others change it only with EditAllRecords.
         ("PATCH", "/api/companies/{company_id}/activities/{activity_id}")
@@ -91,6 +103,28 @@ fn required(method: &Method, template: &str) -> Option<Permission> {
         | ("GET", "/api/system/jobs/{job_id}") => OperateSystem,
         _ => panic!("{method} {template} is not in the role matrix: say which permission it needs"),
     })
+}
+
+/// An unread notification of `user` (as an escalation writes it).
+async fn notification_for(app: &keel_testkit::TestApp, t: &keel_testkit::Tenant, user: &str, id: &str) {
+    let keys = keel_store::TenantKeys::new(&t.id);
+    let s = |v: &str| keel_store::AttributeValue::S(v.to_string());
+    app.state
+        .db
+        .client
+        .put_item()
+        .table_name(&app.state.db.table)
+        .item("pk", s(&keys.key(&format!("NOTIFY#{user}"))))
+        .item("sk", s(&format!("N#{id}")))
+        .item("id", s(id))
+        .item("kind", s("task_escalated"))
+        .item("title", s("Overdue task escalated"))
+        .item("body", s("Escalated"))
+        .item("read", keel_store::AttributeValue::Bool(false))
+        .item("created_at", s("2026-12-07T00:00:00Z"))
+        .send()
+        .await
+        .expect("a notification");
 }
 
 fn new_user(name: &str) -> serde_json::Value {
@@ -137,6 +171,12 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
     let activity = app.post(&t.path("/activities"), &t.admin(), call).await;
     assert_eq!(activity.status, 201, "{:?}", activity.body);
     let activity_id = activity.body["id"].as_str().unwrap().to_string();
+    let due = (chrono::Utc::now() + chrono::Duration::days(2)).to_rfc3339();
+    let task = app.post(&t.path("/tasks"), &t.admin(), json!({"title": "Matrix task", "due_at": due})).await;
+    assert_eq!(task.status, 201, "{:?}", task.body);
+    let task_id = task.body["id"].as_str().unwrap().to_string();
+    // Notifications are each person's own: every role's user gets one to mark read.
+    let notification_id = ulid::Ulid::new().to_string();
     let period = keel_core::forecast::quarter(chrono::Utc::now().date_naive());
     let doc = serde_json::to_value(keel_infra::api::openapi()).unwrap();
     let mut checked = 0;
@@ -152,6 +192,8 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
                 .replace("{contact_id}", if method == Method::DELETE { &doomed_id } else { &contact_id })
                 .replace("{deal_id}", &deal_id)
                 .replace("{activity_id}", &activity_id)
+                .replace("{task_id}", &task_id)
+                .replace("{notification_id}", &notification_id)
                 .replace("{pipeline_id}", "default")
                 .replace("{queue}", "dashboard-counters")
                 .replace("{slug}", "validation")
@@ -159,6 +201,9 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
             for (n, role) in Role::ALL.into_iter().enumerate() {
                 let user = format!("{}-{n}", role.as_str());
                 let token = app.user_token(&t, &user, role).await;
+                if template.contains("{notification_id}") {
+                    notification_for(&app, &t, &user, &notification_id).await;
+                }
                 let body = match method {
                     Method::POST if template.ends_with("/leads") => Some(lead_body(100 + n as u32)),
                     Method::POST if template.ends_with("/users") => Some(new_user(&user)),
@@ -201,6 +246,17 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
                         let version = quotas["items"][0]["version"].as_u64().unwrap_or(0);
                         Some(json!({"period": period, "owner_id": t.user_id, "version": version,
                             "amount": {"value_minor": 100_000 + n as i64, "currency": "EUR"}}))
+                    }
+                    Method::POST if template.ends_with("/tasks") => {
+                        Some(json!({"title": format!("Task of {user}"), "due_at": due}))
+                    }
+                    Method::PATCH if template.contains("/tasks/") => {
+                        let version = app.get(&path, &t.admin()).await.body["version"].clone();
+                        Some(json!({"version": version, "title": format!("Renamed by {user}")}))
+                    }
+                    Method::PUT if template.ends_with("/escalation-policy") => {
+                        let version = app.get(&path, &t.admin()).await.body["version"].clone();
+                        Some(json!({"version": version, "delay_hours": 4 + n}))
                     }
                     Method::POST if template.ends_with("/activities") => Some(json!({"type": "note",
                         "subject": format!("Note by {user}"), "related": [{"kind": "account", "id": account_id}]})),

@@ -45,6 +45,10 @@ async fn snapshot(
         "activities": get(a.path("/activities")).await,
         "account timeline": get(a.path(&format!("/customers/{account_id}/timeline"))).await,
         "lead timeline": get(a.path(&format!("/leads/{lead_id}/timeline"))).await,
+        "tasks": get(a.path("/tasks")).await,
+        "task policy": get(a.path("/tasks/escalation-policy")).await,
+        "task stats": get(a.path("/tasks/automation-stats")).await,
+        "notifications": get(a.path("/notifications")).await,
     })
 }
 
@@ -91,6 +95,17 @@ async fn another_company_reaches_nothing_on_any_route() {
         "related": [{"kind": "deal", "id": deal_id}, {"kind": "account", "id": account_id}]});
     let activity = app.post(&a.path("/activities"), &a.admin(), call).await;
     let activity_id = activity.body["id"].as_str().unwrap().to_string();
+    let due = (chrono::Utc::now() + chrono::Duration::days(2)).to_rfc3339();
+    let task = app
+        .post(
+            &a.path("/tasks"),
+            &a.admin(),
+            json!({"title": "A's task", "due_at": due,
+            "related": {"kind": "deal", "id": deal_id}}),
+        )
+        .await;
+    assert_eq!(task.status, 201, "{:?}", task.body);
+    let task_id = task.body["id"].as_str().unwrap().to_string();
     // The dashboard consumer counts A's lead asynchronously: let it finish before the snapshot.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while keel_tests::summary(&app, &a).await["leads"]["total"] != 1 {
@@ -127,6 +142,8 @@ async fn another_company_reaches_nothing_on_any_route() {
                 .replace("{contact_id}", &contact_id)
                 .replace("{deal_id}", &deal_id)
                 .replace("{activity_id}", &activity_id)
+                .replace("{task_id}", &task_id)
+                .replace("{notification_id}", &task_id)
                 .replace("{pipeline_id}", "default")
                 .replace("{queue}", "dashboard-counters")
                 .replace("{slug}", "validation")

@@ -3,7 +3,9 @@
 //! - `keel-dev serve`: one axum server on `127.0.0.1:$KEEL_PORT` (default 3000) mounting every
 //!   function's router under `/api`, `GET /api/health`, `GET /api/openapi.json`, and the built
 //!   web UI at `/`.
-//! - `keel-dev plumbing`: only the event plumbing (table stream → relay, queues → consumers).
+//!   It also runs the scheduled functions every `KEEL_SCHEDULE_SECONDS` (default 5).
+//! - `keel-dev plumbing`: only the event plumbing (table stream → relay, queues → consumers); tests
+//!   run the scheduled functions themselves, with their own clock.
 //! - `keel-dev openapi`: prints the OpenAPI document generated from the code.
 //! - `keel-dev declarations`: prints every function's declaration as JSON (for the conformance
 //!   check against template.yaml, `infra/stack/conformance.py`).
@@ -55,6 +57,7 @@ async fn serve() -> Result<(), String> {
         std::env::var("KEEL_WEB_DIR").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../web/dist").into());
     let app = api::app(&web_dir).await?;
     let _plumbing = keel_infra::plumbing::start().await?;
+    let _schedules = keel_infra::plumbing::schedules().await?;
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     eprintln!("keel-dev: Keel is up at http://{addr}  (API under /api, OpenAPI at /api/openapi.json)");
@@ -111,6 +114,7 @@ fn declarations() -> String {
                     serde_json::json!({"queue": {"queue": queue, "sources": sources, "detail_types": detail_types}})
                 }
                 Trigger::Stream { .. } => serde_json::json!({"stream": true}),
+                Trigger::Schedule { expression, .. } => serde_json::json!({"schedule": {"expression": expression}}),
             };
             serde_json::json!({
                 "logical_id": f.logical_id,

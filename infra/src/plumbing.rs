@@ -365,6 +365,7 @@ pub async fn start() -> Result<Vec<tokio::task::JoinHandle<()>>, String> {
                     }));
                 }
             }
+            Trigger::Schedule { .. } => {}
             Trigger::Queue { handler, .. } => {
                 for source in &described.queues {
                     let handler = handler(Runtime::new(name).await).await?;
@@ -379,6 +380,31 @@ pub async fn start() -> Result<Vec<tokio::task::JoinHandle<()>>, String> {
                 }
             }
         }
+    }
+    Ok(tasks)
+}
+
+/// Runs each scheduled function on a short period with the real clock, as its schedule would in
+/// AWS (`KEEL_SCHEDULE_SECONDS`, default 5; 0 runs none).
+pub async fn schedules() -> Result<Vec<tokio::task::JoinHandle<()>>, String> {
+    let period: u64 = std::env::var("KEEL_SCHEDULE_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(5);
+    let mut tasks = Vec::new();
+    if period == 0 {
+        return Ok(tasks);
+    }
+    for function in registry::functions() {
+        let Trigger::Schedule { handler, .. } = function.trigger else { continue };
+        let name = function.logical_id;
+        let handler = handler(Runtime::new(name).await).await?;
+        tasks.push(tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(period));
+            loop {
+                every.tick().await;
+                if let Err(e) = handler(chrono::Utc::now()).await {
+                    tracing::warn!(function = name, error = %e, "scheduled run failed");
+                }
+            }
+        }));
     }
     Ok(tasks)
 }

@@ -14,6 +14,8 @@ pub fn functions() -> Vec<Function> {
         keel_deals::rollups_function(),
         keel_activities::function(),
         keel_activities::timeline_function(),
+        keel_tasks::function(),
+        keel_tasks::work_function(),
         keel_identity::function(),
         keel_dashboard::function(),
         keel_dashboard::counters_function(),
@@ -21,6 +23,7 @@ pub fn functions() -> Vec<Function> {
         keel_audit::function(),
         keel_system::function(),
         keel_system::jobs_function(),
+        keel_system::scheduler_function(),
         keel_relay::function(),
     ]
 }

@@ -90,6 +90,9 @@ def function_block(d):
     out += "      Events:\n"
     if http:
         out += route_events(d["trigger"]["http"], set())
+    elif "schedule" in d["trigger"]:
+        out += (f"        Tick:\n          Type: Schedule\n          Properties:\n"
+                f"            Schedule: {d['trigger']['schedule']['expression']}\n")
     else:
         queue = d["trigger"]["queue"]["queue"]
         out += (f"        Events:\n          Type: SQS\n          Properties:\n            Queue: !GetAtt {queue}.Arn\n"
@@ -136,6 +139,19 @@ def refusals_blocks(d):
                     "Keel", f'!Sub "${{Stage}}-{slug}-refused-events"', None, None, "Sum", 300, 1, 0))
 
 
+def rule_blocks(base, slug, queue, sources, types):
+    """The bus rule that routes a consumer's events to its queue, and the queue policy letting it."""
+    return (f"  {base}Rule:\n    Type: AWS::Events::Rule\n    Properties:\n"
+            f'      Name: !Sub "keel-${{Stage}}-{slug}"\n      EventBusName: !Ref EventBus\n      EventPattern:\n'
+            f'        source: [{sources}]\n        detail-type: [{types}]\n      Targets:\n'
+            f"        - Id: {slug}\n          Arn: !GetAtt {queue}.Arn\n\n"
+            f"  {base}QueuePolicy:\n    Type: AWS::SQS::QueuePolicy\n    Properties:\n      Queues: [!Ref {queue}]\n"
+            '      PolicyDocument:\n        Version: "2012-10-17"\n        Statement:\n          - Effect: Allow\n'
+            "            Principal: { Service: events.amazonaws.com }\n            Action: sqs:SendMessage\n"
+            f"            Resource: !GetAtt {queue}.Arn\n            Condition:\n"
+            f'              ArnEquals: {{ "aws:SourceArn": !GetAtt {base}Rule.Arn }}\n\n')
+
+
 def queue_blocks(d):
     c = d["trigger"]["queue"]
     queue = c["queue"]
@@ -152,15 +168,7 @@ def queue_blocks(d):
             "      # >= 6x the consumer's 10 s timeout\n      VisibilityTimeout: 60\n      MessageRetentionPeriod: 345600\n"
             f"      SqsManagedSseEnabled: true\n      RedrivePolicy:\n        deadLetterTargetArn: !GetAtt {dlq}.Arn\n"
             "        maxReceiveCount: 5\n\n"
-            f"  {base}Rule:\n    Type: AWS::Events::Rule\n    Properties:\n"
-            f'      Name: !Sub "keel-${{Stage}}-{slug}"\n      EventBusName: !Ref EventBus\n      EventPattern:\n'
-            f'        source: [{sources}]\n        detail-type: [{types}]\n      Targets:\n'
-            f"        - Id: {slug}\n          Arn: !GetAtt {queue}.Arn\n\n"
-            f"  {base}QueuePolicy:\n    Type: AWS::SQS::QueuePolicy\n    Properties:\n      Queues: [!Ref {queue}]\n"
-            '      PolicyDocument:\n        Version: "2012-10-17"\n        Statement:\n          - Effect: Allow\n'
-            "            Principal: { Service: events.amazonaws.com }\n            Action: sqs:SendMessage\n"
-            f"            Resource: !GetAtt {queue}.Arn\n            Condition:\n"
-            f'              ArnEquals: {{ "aws:SourceArn": !GetAtt {base}Rule.Arn }}\n\n'
+            + (rule_blocks(base, slug, queue, sources, types) if c["sources"] else "")
             + alarm(f"{dlq}Alarm", f"{slug}-dlq-not-empty", f"Events the {slug} consumer could not process.",
                     "AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", f"!GetAtt {dlq}.QueueName",
                     "Maximum", 60, 1, 0)
@@ -213,7 +221,8 @@ def main():
             if "queue" in d["trigger"]:
                 new_resources += queue_blocks(d) + refusals_blocks(d)
                 text = platform_view(text, d["trigger"]["queue"]["queue"])
-            added.append(f"{lid} ({'routes' if 'http' in d['trigger'] else 'consumer'}, alarms, log group)")
+            kind = next(k for k in ("http", "queue", "schedule") if k in d["trigger"])
+            added.append(f"{lid} ({ {'http': 'routes', 'queue': 'consumer', 'schedule': 'schedule'}[kind] }, alarms, log group)")
         elif "http" in d["trigger"]:
             events = resources[lid]["Properties"].get("Events", {})
             have = {(e["Properties"].get("Method", "").upper(), e["Properties"].get("Path"))

@@ -3,7 +3,6 @@
 //! versions (a note by its author, another activity by its owner, or a manager), delete. System
 //! activities are the product's record of what happened and never change.
 
-use aws_sdk_dynamodb::types::{ConditionCheck, TransactWriteItem};
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -18,7 +17,7 @@ use keel_http::{
     RequestMeta, TenantContext,
 };
 use keel_store::audit::AuditRecord;
-use keel_store::db::{self, s};
+use keel_store::db;
 use keel_store::index_page::{page, IndexPage};
 use keel_store::{crm, Refusal, TenantKeys, UnitOfWork, WriteError};
 use serde::{Deserialize, Serialize};
@@ -29,18 +28,6 @@ use crate::repo;
 
 fn answer(status: StatusCode, activity: Activity, location: Option<String>) -> Response {
     versioned(status, activity.version, activity, location)
-}
-
-/// The record must exist when the activity commits: a condition in the same transaction, no read.
-fn record_exists(table: &str, keys: &TenantKeys, kind: RecordKind, id: &str) -> TransactWriteItem {
-    let check = ConditionCheck::builder()
-        .table_name(table)
-        .key("pk", s(crm::record_pk(keys, kind, id)))
-        .key("sk", s(crm::record_sk(kind)))
-        .condition_expression("attribute_exists(pk)")
-        .build()
-        .expect("table, key and condition are set");
-    TransactWriteItem::builder().condition_check(check).build()
 }
 
 /// Writes `next` (at `next.version`) over `current`, moving its timeline entries when it moved in time.
@@ -124,7 +111,7 @@ pub async fn create_activity(
     }
     for r in &activity.related {
         unit.include_guarded(
-            record_exists(&table, keys, r.kind, &r.id),
+            crm::record_exists(&table, keys, r.kind, &r.id),
             "related",
             "a record the activity relates to does not exist in your company",
         );

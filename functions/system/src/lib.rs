@@ -6,6 +6,7 @@ mod public;
 mod queues;
 mod routes;
 mod runner;
+pub mod scheduler;
 
 use axum::extract::FromRef;
 use keel_function::{Function, Trigger};
@@ -17,6 +18,7 @@ pub use public::Health;
 pub use queues::{BackgroundQueue, Queues};
 pub use routes::{BackgroundTasks, RelayStatus, SystemInfo};
 pub use runner::{RedriveRunner, CHUNK as REDRIVE_CHUNK};
+pub use scheduler::{RunSummary, Scheduler};
 
 /// The system routes' state: the shared app state plus the SQS client and the queue map.
 #[derive(Clone)]
@@ -89,5 +91,31 @@ pub fn jobs_function() -> Function {
             "sqs:DeleteMessage",
         ],
         writes_events: true,
+    }
+}
+
+/// The scheduler Lambda: every minute, the work that came due (tasks to escalate; later sequence
+/// steps and renewals) to its kind's queue.
+pub fn scheduler_function() -> Function {
+    Function {
+        logical_id: "SchedulerFunction",
+        trigger: Trigger::Schedule {
+            expression: "rate(1 minute)",
+            handler: |runtime| {
+                Box::pin(async move {
+                    let scheduler = std::sync::Arc::new(Scheduler::from_env(runtime.db()?, runtime.sqs()));
+                    let handler: keel_function::ScheduleHandler = std::sync::Arc::new(move |now| {
+                        let scheduler = scheduler.clone();
+                        Box::pin(async move {
+                            let summary = scheduler.run(now).await?;
+                            serde_json::to_value(summary).map_err(|e| e.to_string())
+                        })
+                    });
+                    Ok(handler)
+                })
+            },
+        },
+        aws_calls: &["dynamodb:Query", "dynamodb:BatchWriteItem", "sqs:SendMessage"],
+        writes_events: false,
     }
 }

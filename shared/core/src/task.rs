@@ -3,7 +3,7 @@
 //! status moves are allowed, which "due" bucket a task is in for its assignee, and when an overdue
 //! task is escalated next (once per level, each level a raise in priority).
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 use ulid::Ulid;
 use utoipa::ToSchema;
@@ -62,11 +62,16 @@ pub struct Task {
     pub assignee_id: String,
     pub due_at: DateTime<Utc>,
     pub priority: TaskPriority,
+    /// What it was created with (escalations and edits change `priority`); statistics count by it.
+    pub created_priority: TaskPriority,
     pub status: TaskStatus,
     /// What the task is about, if anything.
     pub related: Option<Related>,
     /// Escalations so far (0: none); each raised the priority and told the assignee's manager.
     pub escalation_level: u8,
+    /// Whether it was ever still open past its due time (counted once in the overdue rate).
+    #[serde(default)]
+    pub went_overdue: bool,
     /// The automation rule that made it, if one did.
     pub rule_id: Option<String>,
     pub completed_at: Option<DateTime<Utc>>,
@@ -120,11 +125,14 @@ impl NewTask {
             title: title.unwrap_or_default(),
             description,
             assignee_id,
-            due_at: self.due_at,
+            // Milliseconds, as the due-time index keeps times.
+            due_at: self.due_at.trunc_subsecs(3),
             priority: self.priority.unwrap_or(TaskPriority::Normal),
+            created_priority: self.priority.unwrap_or(TaskPriority::Normal),
             status: TaskStatus::Open,
             related: self.related.clone(),
             escalation_level: 0,
+            went_overdue: false,
             rule_id: None,
             completed_at: None,
             created_by: actor.into(),
@@ -132,6 +140,114 @@ impl NewTask {
             updated_at: now,
             version: 1,
         })
+    }
+}
+
+/// `PATCH …/tasks/{task_id}`: what is left out stays.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaskPatch {
+    pub title: Option<String>,
+    /// An empty one clears it.
+    pub description: Option<String>,
+    pub assignee_id: Option<String>,
+    pub due_at: Option<DateTime<Utc>>,
+    pub priority: Option<TaskPriority>,
+    pub status: Option<TaskStatus>,
+    /// The version you read (or send `If-Match`).
+    pub version: Option<u64>,
+}
+
+impl TaskPatch {
+    /// The task after the patch at `now`; a refused status move is a rule (true), the rest input
+    /// errors (false). Completing stamps `completed_at` (and marks a late completion overdue);
+    /// reopening clears it.
+    pub fn apply(&self, current: &Task, now: DateTime<Utc>) -> Result<Task, (FieldErrors, bool)> {
+        let mut e = FieldErrors::default();
+        let mut next = current.clone();
+        if let Some(title) = &self.title {
+            next.title = line(&mut e, "title", Some(title), true, TITLE_MAX).unwrap_or_default();
+        }
+        if let Some(d) = &self.description {
+            next.description = text(&mut e, "description", Some(d), false, DESCRIPTION_MAX);
+        }
+        if let Some(a) = &self.assignee_id {
+            let a = a.trim();
+            if a.is_empty() {
+                e.add("assignee_id", "must name a user of your company");
+            }
+            next.assignee_id = a.to_string();
+        }
+        if let Some(due) = self.due_at {
+            if due > now + Duration::days(DUE_AHEAD_DAYS) || due < now - Duration::days(366) {
+                e.add("due_at", "must be within a year before and five years after now");
+            }
+            next.due_at = due.trunc_subsecs(3);
+        }
+        if let Some(p) = self.priority {
+            next.priority = p;
+        }
+        if !e.is_empty() {
+            return Err((e, false));
+        }
+        if let Some(to) = self.status {
+            if !current.status.may_become(to) {
+                e.add("status", "a done or cancelled task can only be reopened (status open)");
+                return Err((e, true));
+            }
+            next.status = to;
+            match (current.status.is_closed(), to.is_closed()) {
+                (false, true) => {
+                    next.completed_at = Some(now);
+                    next.went_overdue |= to == TaskStatus::Done && now > next.due_at;
+                }
+                (true, false) => next.completed_at = None,
+                _ => {}
+            }
+        }
+        next.updated_at = now;
+        Ok(next)
+    }
+}
+
+/// How a company escalates overdue tasks: after `delay_hours` past the due time, and again after
+/// each further `delay_hours`, up to [`MAX_ESCALATIONS`] times.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct EscalationPolicy {
+    pub delay_hours: u32,
+    /// 0 while the company keeps the default.
+    pub version: u64,
+}
+
+/// `PUT …/tasks/escalation-policy`.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EscalationPolicyInput {
+    /// 1-720 (30 days).
+    pub delay_hours: u32,
+    /// The version you read (0 for the default).
+    pub version: u64,
+}
+
+impl Default for EscalationPolicy {
+    fn default() -> Self {
+        EscalationPolicy { delay_hours: 24, version: 0 }
+    }
+}
+
+impl EscalationPolicy {
+    pub fn delay(&self) -> Duration {
+        Duration::hours(i64::from(self.delay_hours))
+    }
+}
+
+impl EscalationPolicyInput {
+    pub fn validate(&self) -> Result<EscalationPolicy, FieldErrors> {
+        let mut e = FieldErrors::default();
+        if !(1..=720).contains(&self.delay_hours) {
+            e.add("delay_hours", "must be 1 to 720 hours");
+        }
+        e.into_result(EscalationPolicy { delay_hours: self.delay_hours, version: self.version + 1 })
     }
 }
 
@@ -162,6 +278,14 @@ pub fn due_bucket(due: DateTime<Utc>, now: DateTime<Utc>, day_start: DateTime<Ut
 }
 
 impl Task {
+    /// What people change, as recorded in the audit trail.
+    pub const RECORDED_FIELDS: [&'static str; 7] =
+        ["title", "description", "assignee_id", "due_at", "priority", "status", "related"];
+
+    pub fn as_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+
     /// When the next escalation falls due: `delay` after the due time for the first, and another
     /// `delay` for each level after; none for a closed task or past the last level.
     pub fn next_escalation_at(&self, delay: Duration) -> Option<DateTime<Utc>> {
@@ -179,6 +303,7 @@ impl Task {
         }
         let mut next = self.clone();
         next.escalation_level = level;
+        next.went_overdue = true;
         next.priority = self.priority.raised();
         next.updated_at = now;
         next.version = self.version + 1;
@@ -229,6 +354,21 @@ mod tests {
         assert_eq!(due_bucket(at(23), now, day), DueBucket::Today);
         assert_eq!(due_bucket(at(23) + Duration::days(3), now, day), DueBucket::Week);
         assert_eq!(due_bucket(at(0) + Duration::days(8), now, day), DueBucket::Later);
+    }
+
+    #[test]
+    fn completing_stamps_the_time_and_a_late_completion_counts_as_overdue() {
+        let t = task(at(9));
+        let done = |now| TaskPatch { status: Some(TaskStatus::Done), ..Default::default() }.apply(&t, now).unwrap();
+        let (early, late) = (done(at(8)), done(at(10)));
+        assert_eq!((early.completed_at, early.went_overdue), (Some(at(8)), false));
+        assert!(late.went_overdue);
+        let reopened = TaskPatch { status: Some(TaskStatus::Open), ..Default::default() }.apply(&late, at(11)).unwrap();
+        assert_eq!(reopened.completed_at, None);
+        let refused = TaskPatch { status: Some(TaskStatus::InProgress), ..Default::default() }.apply(&late, at(11));
+        assert!(matches!(refused, Err((_, true))), "a closed task only reopens");
+        let blank = TaskPatch { title: Some(" ".into()), ..Default::default() }.apply(&t, at(8));
+        assert!(matches!(blank, Err((_, false))));
     }
 
     #[test]

@@ -13,11 +13,13 @@ pub mod deals;
 pub mod delivery;
 pub mod lead;
 pub mod system;
+pub mod tasks;
 
 pub use customers::{AccountChanged, ContactChanged};
 pub use deals::{DealChanged, DealWon};
 pub use lead::{LeadArchived, LeadConverted, LeadCreated, LeadQualified, LeadUpdated};
 pub use system::RedriveRequested;
+pub use tasks::TaskEscalated;
 
 /// The EventBridge `source` of every event a context publishes.
 pub const SOURCE_LEADS: &str = "keel.leads";

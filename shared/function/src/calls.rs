@@ -82,6 +82,9 @@ fn actions(
                 .downcast_ref::<sqs::receive_message::ReceiveMessageInput>()
                 .and_then(|i| i.queue_url())
                 .or_else(|| input.downcast_ref::<sqs::send_message::SendMessageInput>().and_then(|i| i.queue_url()))
+                .or_else(|| {
+                    input.downcast_ref::<sqs::send_message_batch::SendMessageBatchInput>().and_then(|i| i.queue_url())
+                })
                 .or_else(|| input.downcast_ref::<sqs::delete_message::DeleteMessageInput>().and_then(|i| i.queue_url()))
                 .or_else(|| {
                     input
@@ -98,8 +101,10 @@ fn actions(
                         .downcast_ref::<sqs::change_message_visibility::ChangeMessageVisibilityInput>()
                         .and_then(|i| i.queue_url())
                 });
-            // The queue's name is the last segment of its URL.
-            one(url.and_then(|u| u.rsplit('/').next()).unwrap_or("*"))
+            // The queue's name is the last segment of its URL. A batch is authorised as its
+            // single-message action (IAM has no `SendMessageBatch` action).
+            let action = operation.strip_suffix("Batch").unwrap_or(operation);
+            vec![(format!("sqs:{action}"), url.and_then(|u| u.rsplit('/').next()).unwrap_or("*").to_string())]
         }
         _ => one("*"),
     }

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use aws_lambda_events::event::dynamodb::Event as StreamEvent;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
+use chrono::{DateTime, Utc};
 use keel_http::page::CursorKeys;
 use keel_http::state::TokenSettings;
 use keel_http::{telemetry, with_edge, AppState};
@@ -26,6 +27,9 @@ pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 pub type BatchHandler<E, R> = Arc<dyn Fn(E) -> BoxFuture<R> + Send + Sync>;
 pub type QueueHandler = BatchHandler<SqsEvent, SqsBatchResponse>;
 pub type StreamHandler = BatchHandler<StreamEvent, DynamoDbEventResponse>;
+/// A scheduled run: the time it runs at in, a summary of what it did out. Tests and the dev
+/// server call it with a clock of their own.
+pub type ScheduleHandler = Arc<dyn Fn(DateTime<Utc>) -> BoxFuture<Result<serde_json::Value, String>> + Send + Sync>;
 
 /// The queue handler of a consumer: each message of a batch through the harness (claim, handle,
 /// complete in one transaction; partial batch failures).
@@ -61,6 +65,8 @@ pub enum Trigger {
     },
     /// The table's stream.
     Stream { handler: fn(Runtime) -> BoxFuture<Result<StreamHandler, String>> },
+    /// A schedule (`rate(1 minute)`): an EventBridge schedule in AWS, a timer in the dev server.
+    Schedule { expression: &'static str, handler: fn(Runtime) -> BoxFuture<Result<ScheduleHandler, String>> },
 }
 
 /// What a function is built from: the AWS configuration, with every client it makes recording
@@ -146,6 +152,15 @@ pub async fn run(function: Function) -> Result<(), lambda_runtime::Error> {
             lambda_runtime::run(lambda_runtime::service_fn(move |event: lambda_runtime::LambdaEvent<StreamEvent>| {
                 let handler = handler.clone();
                 async move { Ok::<_, lambda_runtime::Error>(handler(event.payload).await) }
+            }))
+            .await
+        }
+        Trigger::Schedule { handler, .. } => {
+            let handler = handler(runtime).await?;
+            lambda_runtime::run(lambda_runtime::service_fn(move |_: lambda_runtime::LambdaEvent<serde_json::Value>| {
+                let handler = handler.clone();
+                // The run's own clock, not the event's: a retried invocation sees what is due now.
+                async move { handler(Utc::now()).await.map_err(lambda_runtime::Error::from) }
             }))
             .await
         }

@@ -244,6 +244,18 @@ pub fn timeline_sk(a: &Activity) -> String {
     format!("{TIMELINE}{}", occurred_sort(a))
 }
 
+/// The record must exist when the write commits: a condition in the same transaction, no read.
+pub fn record_exists(table: &str, keys: &TenantKeys, kind: RecordKind, id: &str) -> crate::TransactWriteItem {
+    let check = aws_sdk_dynamodb::types::ConditionCheck::builder()
+        .table_name(table)
+        .key("pk", s(record_pk(keys, kind, id)))
+        .key("sk", s(record_sk(kind)))
+        .condition_expression("attribute_exists(pk)")
+        .build()
+        .expect("table, key and condition are set");
+    crate::TransactWriteItem::builder().condition_check(check).build()
+}
+
 pub fn activity_item(keys: &TenantKeys, a: &Activity) -> Result<Item, StoreError> {
     let id = a.id.to_string();
     let mut item = to_item(a)?;

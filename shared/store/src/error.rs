@@ -73,6 +73,7 @@ use aws_sdk_dynamodb::operation as op;
 classify!(op::get_item::GetItemError {} transient: InternalServerError, ProvisionedThroughputExceededException, RequestLimitExceeded, ThrottlingException);
 classify!(op::query::QueryError {} transient: InternalServerError, ProvisionedThroughputExceededException, RequestLimitExceeded, ThrottlingException);
 classify!(op::batch_get_item::BatchGetItemError {} transient: InternalServerError, ProvisionedThroughputExceededException, RequestLimitExceeded, ThrottlingException);
+classify!(op::batch_write_item::BatchWriteItemError {} transient: InternalServerError, ProvisionedThroughputExceededException, RequestLimitExceeded, ThrottlingException, ReplicatedWriteConflictException);
 classify!(op::put_item::PutItemError { ConditionalCheckFailedException } transient: InternalServerError, ProvisionedThroughputExceededException, RequestLimitExceeded, ThrottlingException, TransactionConflictException, ReplicatedWriteConflictException);
 classify!(op::update_item::UpdateItemError { ConditionalCheckFailedException } transient: InternalServerError, ProvisionedThroughputExceededException, RequestLimitExceeded, ThrottlingException, TransactionConflictException, ReplicatedWriteConflictException);
 classify!(op::delete_item::DeleteItemError { ConditionalCheckFailedException } transient: InternalServerError, ProvisionedThroughputExceededException, RequestLimitExceeded, ThrottlingException, TransactionConflictException, ReplicatedWriteConflictException);

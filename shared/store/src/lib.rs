@@ -8,6 +8,7 @@ pub mod counter;
 pub mod crm;
 pub mod cursor;
 pub mod db;
+pub mod due;
 pub mod error;
 pub mod idempotency;
 pub mod index_page;

@@ -134,6 +134,9 @@ impl TestApp {
             .item("pk", s(&keys.user(user_id)))
             .item("sk", s("USER"))
             .item("entity", s("user"))
+            // Listed in the company's users, as identity lists them.
+            .item("gsi1pk", s(&keys.key("USERS")))
+            .item("gsi1sk", s(user_id))
             .item("user_id", s(user_id))
             .item("company_id", s(&tenant.id))
             .item("email", s(&format!("{}@tenant.example", user_id.to_lowercase())))

@@ -1,0 +1,192 @@
+//! The scheduler: every minute, what has come due in the due-time index goes to the queue of its
+//! kind, in bounded batches, and leaves the index. It reads only due entries (never a company's
+//! records) and hands each one off as a bus-shaped event whose id is fixed by the work and its due
+//! time, so a run that dies after sending, or two runs at once, hand work off twice and the
+//! consumer's idempotency record applies it once.
+
+use std::collections::HashMap;
+
+use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+use chrono::{DateTime, Utc};
+use futures::future::join_all;
+use keel_events::{Actor, Envelope};
+use keel_store::due::{self, DueKind, DueWork, SHARDS};
+use keel_store::Db;
+use serde::Serialize;
+use serde_json::json;
+
+/// The `source` of the events the scheduler hands off.
+pub const SOURCE_SCHEDULER: &str = "keel.scheduler";
+/// Entries read per Query.
+const PAGE: i32 = 100;
+/// Pages per shard per run: a run hands off at most `SHARDS × PAGE × PAGES` entries and leaves
+/// the rest to the next minute, so it ends well inside its timeout.
+const PAGES: usize = 10;
+
+/// The environment variable holding the URL of a due kind's queue (`TaskWorkQueue` →
+/// `KEEL_DUE_QUEUE_TASK_WORK_QUEUE`).
+pub fn queue_variable(queue: &str) -> String {
+    let mut out = String::from("KEEL_DUE_QUEUE");
+    for c in queue.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+        }
+        out.push(c.to_ascii_uppercase());
+    }
+    out
+}
+
+pub struct Scheduler {
+    db: Db,
+    sqs: aws_sdk_sqs::Client,
+    queues: HashMap<DueKind, String>,
+}
+
+/// What a run did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct RunSummary {
+    /// Entries sent to their queue and removed from the index.
+    pub handed_off: usize,
+    /// Entries left for the next run (their queue refused them or is not configured).
+    pub left: usize,
+    /// Queries of the index.
+    pub pages: usize,
+}
+
+impl std::ops::AddAssign for RunSummary {
+    fn add_assign(&mut self, o: RunSummary) {
+        self.handed_off += o.handed_off;
+        self.left += o.left;
+        self.pages += o.pages;
+    }
+}
+
+/// The bus event a queue's consumer receives for one piece of due work.
+pub fn delivery(work: &DueWork) -> serde_json::Value {
+    let envelope = Envelope {
+        event_id: work.event_id(),
+        detail_type: work.kind.detail_type().into(),
+        source: SOURCE_SCHEDULER.into(),
+        version: 1,
+        tenant_id: work.tenant_id.clone(),
+        occurred_at: work.due_at,
+        actor: Actor { user_id: "scheduler".into(), role: "system".into() },
+        detail: json!({ "reference": work.reference, "due_at": work.due_at }),
+    };
+    json!({
+        "version": "0",
+        "id": work.event_id().to_string(),
+        "detail-type": work.kind.detail_type(),
+        "source": SOURCE_SCHEDULER,
+        "time": work.due_at,
+        "resources": [],
+        "detail": envelope,
+    })
+}
+
+impl Scheduler {
+    /// Queue URLs from `KEEL_DUE_QUEUE_*`.
+    pub fn from_env(db: Db, sqs: aws_sdk_sqs::Client) -> Scheduler {
+        let queues = DueKind::ALL
+            .into_iter()
+            .filter_map(|k| std::env::var(queue_variable(k.queue())).ok().map(|url| (k, url)))
+            .collect();
+        Scheduler { db, sqs, queues }
+    }
+
+    /// Hands off everything due at `now`, shard by shard in parallel.
+    pub async fn run(&self, now: DateTime<Utc>) -> Result<RunSummary, String> {
+        let runs = join_all((0..SHARDS).map(|shard| self.run_shard(shard, now))).await;
+        let mut total = RunSummary::default();
+        for run in runs {
+            total += run?;
+        }
+        if total.handed_off > 0 || total.left > 0 {
+            tracing::info!(handed_off = total.handed_off, left = total.left, pages = total.pages, "scheduler run");
+        }
+        Ok(total)
+    }
+
+    async fn run_shard(&self, shard: u32, now: DateTime<Utc>) -> Result<RunSummary, String> {
+        let mut summary = RunSummary::default();
+        for _ in 0..PAGES {
+            let (work, unreadable) = due::due(&self.db, shard, now, PAGE).await.map_err(|e| e.to_string())?;
+            summary.pages += 1;
+            let read = work.len() + unreadable.len();
+            let mut sent = unreadable;
+            let mut stuck = 0;
+            for (kind, batch) in by_kind(work) {
+                let (ok, failed) = self.send(kind, batch).await;
+                sent.extend(ok.iter().map(DueWork::key));
+                stuck += failed;
+            }
+            due::remove(&self.db, sent.clone()).await.map_err(|e| e.to_string())?;
+            summary.handed_off += sent.len();
+            summary.left += stuck;
+            // A short page is the end of what is due; a page of only stuck entries would be read
+            // again unchanged, so it ends the run too.
+            if read < PAGE as usize || stuck == read {
+                break;
+            }
+        }
+        Ok(summary)
+    }
+
+    /// Sends `work` to `kind`'s queue, 10 a message batch: what was sent, and how many were not.
+    async fn send(&self, kind: DueKind, work: Vec<DueWork>) -> (Vec<DueWork>, usize) {
+        let Some(url) = self.queues.get(&kind) else {
+            tracing::error!(kind = kind.as_str(), queue = kind.queue(), "no queue configured for due work");
+            return (Vec::new(), work.len());
+        };
+        let mut sent = Vec::new();
+        let mut failed = 0;
+        for chunk in work.chunks(10) {
+            let entries: Vec<SendMessageBatchRequestEntry> = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, w)| {
+                    SendMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .message_body(delivery(w).to_string())
+                        .build()
+                        .expect("id and body are set")
+                })
+                .collect();
+            match self.sqs.send_message_batch().queue_url(url).set_entries(Some(entries)).send().await {
+                Ok(out) => {
+                    let refused: Vec<usize> = out.failed.iter().filter_map(|f| f.id.parse().ok()).collect();
+                    for (i, w) in chunk.iter().enumerate() {
+                        if refused.contains(&i) {
+                            failed += 1;
+                        } else {
+                            sent.push(w.clone());
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(&e), queue = kind.queue(), "due work not handed off");
+                    failed += chunk.len();
+                }
+            }
+        }
+        (sent, failed)
+    }
+}
+
+fn by_kind(work: Vec<DueWork>) -> HashMap<DueKind, Vec<DueWork>> {
+    let mut out: HashMap<DueKind, Vec<DueWork>> = HashMap::new();
+    for w in work {
+        out.entry(w.kind).or_default().push(w);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queues_are_named_after_their_logical_ids() {
+        assert_eq!(queue_variable("TaskWorkQueue"), "KEEL_DUE_QUEUE_TASK_WORK_QUEUE");
+    }
+}

@@ -1,0 +1,77 @@
+//! Tasks: follow-ups with an assignee, a due time, a priority and a status, their escalation when
+//! they stay open past their due time (through the due-time index and the scheduler), per-rule
+//! statistics, and the in-app notifications escalations send.
+
+mod escalation;
+mod notifications;
+mod policy;
+mod repo;
+mod stats;
+mod tasks;
+
+use keel_function::{Function, Trigger};
+use keel_http::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use escalation::{escalation_entry, TaskWork};
+pub use notifications::Notifications;
+pub use repo::Notification;
+pub use stats::{AutomationStats, TaskCounts};
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(tasks::list_tasks, tasks::create_task))
+        .routes(routes!(tasks::get_task, tasks::update_task, tasks::delete_task))
+        .routes(routes!(policy::get_policy, policy::put_policy))
+        .routes(routes!(stats::automation_stats))
+        .routes(routes!(notifications::list_notifications))
+        .routes(routes!(notifications::read_notification))
+}
+
+pub fn router(state: AppState) -> axum::Router {
+    routes().split_for_parts().0.with_state(state)
+}
+
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().split_for_parts().1
+}
+
+/// The tasks Lambda.
+pub fn function() -> Function {
+    Function {
+        logical_id: "TasksFunction",
+        trigger: Trigger::Http { openapi, app: |runtime| Box::pin(async move { Ok(router(runtime.app_state()?)) }) },
+        aws_calls: &[
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:ConditionCheckItem",
+            "dynamodb:Query",
+            "secretsmanager:GetSecretValue",
+        ],
+        writes_events: false,
+    }
+}
+
+/// The task work Lambda: the scheduler hands it tasks whose next escalation came due.
+pub fn work_function() -> Function {
+    Function {
+        logical_id: "TaskWorkFunction",
+        trigger: Trigger::Queue {
+            queue: "TaskWorkQueue",
+            // Fed by the scheduler directly, not through a bus rule.
+            sources: &[],
+            detail_types: &["TaskEscalationDue"],
+            handler: |runtime| {
+                Box::pin(async move {
+                    let db = runtime.db()?;
+                    Ok(keel_function::consumer(db.clone(), TaskWork { db }))
+                })
+            },
+        },
+        aws_calls: &["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+        writes_events: true,
+    }
+}
