@@ -52,6 +52,7 @@ fn required(method: &Method, template: &str) -> Option<Permission> {
         | ("GET", "/api/companies/{company_id}/tasks/{task_id}")
         | ("GET", "/api/companies/{company_id}/tasks/escalation-policy")
         | ("GET", "/api/companies/{company_id}/tasks/automation-stats")
+        | ("GET", "/api/companies/{company_id}/tasks/automation-rules")
         | ("GET", "/api/companies/{company_id}/notifications")
         // One's own notifications: everyone may read theirs.
         | ("POST", "/api/companies/{company_id}/notifications/{notification_id}/read") => ReadRecords,
@@ -60,6 +61,11 @@ fn required(method: &Method, template: &str) -> Option<Permission> {
         ("PATCH", "/api/companies/{company_id}/tasks/{task_id}")
         | ("DELETE", "/api/companies/{company_id}/tasks/{task_id}") => EditAllRecords,
         ("PUT", "/api/companies/{company_id}/tasks/escalation-policy") => ManageUsers,
+        // Managers keep the automation rules and run them.
+        ("POST", "/api/companies/{company_id}/tasks/automation-rules")
+        | ("PATCH", "/api/companies/{company_id}/tasks/automation-rules/{rule_id}")
+        | ("DELETE", "/api/companies/{company_id}/tasks/automation-rules/{rule_id}")
+        | ("POST", "/api/companies/{company_id}/tasks/auto-create-for-leads") => EditAllRecords,
         ("POST", "/api/companies/{company_id}/activities") => EditOwnRecords,
         // The activity is the administrator's call: others change it only with EditAllRecords.
         ("PATCH", "/api/companies/{company_id}/activities/{activity_id}")
@@ -175,6 +181,11 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
     let task = app.post(&t.path("/tasks"), &t.admin(), json!({"title": "Matrix task", "due_at": due})).await;
     assert_eq!(task.status, 201, "{:?}", task.body);
     let task_id = task.body["id"].as_str().unwrap().to_string();
+    let rule =
+        json!({"name": "Matrix rule", "trigger": "lead_created", "task_title": "Call {name}", "due_in_hours": 1});
+    let rule = app.post(&t.path("/tasks/automation-rules"), &t.admin(), rule).await;
+    assert_eq!(rule.status, 201, "{:?}", rule.body);
+    let rule_id = rule.body["id"].as_str().unwrap().to_string();
     // Notifications are each person's own: every role's user gets one to mark read.
     let notification_id = ulid::Ulid::new().to_string();
     let period = keel_core::forecast::quarter(chrono::Utc::now().date_naive());
@@ -193,6 +204,7 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
                 .replace("{deal_id}", &deal_id)
                 .replace("{activity_id}", &activity_id)
                 .replace("{task_id}", &task_id)
+                .replace("{rule_id}", &rule_id)
                 .replace("{notification_id}", &notification_id)
                 .replace("{pipeline_id}", "default")
                 .replace("{queue}", "dashboard-counters")
@@ -249,6 +261,22 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
                     }
                     Method::POST if template.ends_with("/tasks") => {
                         Some(json!({"title": format!("Task of {user}"), "due_at": due}))
+                    }
+                    Method::POST if template.ends_with("/automation-rules") => {
+                        Some(json!({"name": format!("Rule of {user}"),
+                        "trigger": "lead_idle", "idle_hours": 48, "task_title": "Follow up", "due_in_hours": 4}))
+                    }
+                    Method::POST if template.ends_with("/auto-create-for-leads") => Some(json!({"limit": 10})),
+                    Method::PATCH if template.contains("/automation-rules/") => {
+                        let rules = app.get(&t.path("/tasks/automation-rules"), &t.admin()).await.body;
+                        let version = rules["items"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .find(|r| r["id"] == rule_id)
+                            .map(|r| r["version"].clone())
+                            .unwrap_or(json!(1));
+                        Some(json!({"version": version, "name": format!("Renamed by {user}")}))
                     }
                     Method::PATCH if template.contains("/tasks/") => {
                         let version = app.get(&path, &t.admin()).await.body["version"].clone();

@@ -3,9 +3,9 @@
 //! redelivery and parallel scheduler runs — with the managers' notifications and the statistics.
 //!
 //! The scheduler is global (it hands off every company's due work) and the test run shares one
-//! table, so a test that runs it with a clock ahead of real time would escalate other tests' tasks.
-//! The escalation test's tasks are due months ago instead, and its clock stays in the past: other
-//! tests' entries all lie ahead of real time, out of its reach.
+//! table. Tests that run it take turns (the `scheduler` test group in `.config/nextest.toml`), and
+//! their clocks stay within an hour or so of real time or go back in time: every other test's
+//! entries lie a day or more ahead, out of their reach.
 
 use std::time::{Duration, Instant};
 
@@ -344,4 +344,211 @@ async fn an_overdue_task_escalates_once_per_level_under_redelivery_and_parallel_
     assert_eq!(app.post(&read.replace(&t.id, &b.id), &b.admin(), json!({})).await.status, 404);
     assert_eq!(app.post(&read, &b.admin(), json!({})).await.status, 404);
     assert_eq!(app.post(&t.path("/notifications/not-an-id/read"), &manager, json!({})).await.status, 404);
+}
+
+async fn rule(app: &TestApp, t: &Tenant, token: &str, body: Value) -> Value {
+    let r = app.post(&t.path("/tasks/automation-rules"), token, body).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    r.body
+}
+
+async fn tasks_on(app: &TestApp, t: &Tenant, kind: &str, id: &str) -> Vec<Value> {
+    let path = t.path(&format!("/tasks?related_kind={kind}&related_id={id}"));
+    let open = app.get(&path, &t.admin()).await.body["items"].as_array().unwrap().clone();
+    let closed = app.get(&format!("{path}&status=closed"), &t.admin()).await.body["items"].as_array().unwrap().clone();
+    open.into_iter().chain(closed).collect()
+}
+
+fn website_lead(n: u32) -> Value {
+    let mut body = keel_tests::lead_body(n);
+    body["source"] = json!("Website");
+    body
+}
+
+#[tokio::test]
+async fn automation_rules_make_one_task_per_lead_and_rule_under_concurrent_runs() {
+    let app = keel_tests::app().await;
+    let t = app.tenant().await;
+    let manager = app.user_token(&t, "manager-1", Role::Manager).await;
+    let rep = app.user_token(&t, "rep-1", Role::SalesRep).await;
+    let path = t.path("/tasks/automation-rules");
+    let call = json!({"name": "Website leads: call within the hour", "trigger": "lead_created", "source": "website",
+        "task_title": "Call {name}", "task_priority": "high", "due_in_hours": 1});
+    assert_eq!(app.post(&path, &rep, call.clone()).await.status, 403, "managers keep the rules");
+    let bad = app
+        .post(&path, &manager, json!({"name": "", "trigger": "lead_idle", "task_title": "x", "due_in_hours": 900}))
+        .await;
+    assert_eq!(
+        (bad.status.as_u16(), bad.error_fields()),
+        (400, vec!["name".to_string(), "idle_hours".into(), "due_in_hours".into()])
+    );
+    assert_eq!(
+        app.post(&path, &manager, json!({"name": "x", "trigger": "whenever", "task_title": "x", "due_in_hours": 1}))
+            .await
+            .status,
+        400
+    );
+
+    // A captured website lead gets its call task from the bus, for its owner, due within the hour.
+    let live = rule(&app, &t, &manager, call).await;
+    let lead = keel_tests::capture(&app, &t, website_lead(1)).await;
+    let lead_id = lead["id"].as_str().unwrap().to_string();
+    let other_source = keel_tests::capture(&app, &t, keel_tests::lead_body(2)).await;
+    eventually("the call task", || async { tasks_on(&app, &t, "lead", &lead_id).await.len() == 1 }).await;
+    let made = tasks_on(&app, &t, "lead", &lead_id).await.remove(0);
+    let name = format!("{} {}", lead["first_name"].as_str().unwrap(), lead["last_name"].as_str().unwrap());
+    assert_eq!(made["title"].as_str(), Some(format!("Call {name}").as_str()));
+    assert_eq!(
+        (made["rule_id"].as_str(), made["assignee_id"].as_str()),
+        (live["id"].as_str(), lead["owner_id"].as_str())
+    );
+    assert_eq!(made["priority"], "high");
+    let due: DateTime<Utc> = made["due_at"].as_str().unwrap().parse().unwrap();
+    assert!(due > Utc::now() && due <= Utc::now() + chrono::Duration::hours(1));
+
+    // A rule added switched off: leads captured meanwhile get nothing until it runs on demand.
+    let idle_off = rule(
+        &app,
+        &t,
+        &manager,
+        json!({"name": "Website leads: first touch", "trigger": "lead_created",
+        "source": "Website", "task_title": "Introduce us to {name}", "due_in_hours": 24, "active": false}),
+    )
+    .await;
+    let mut waiting = Vec::new();
+    for n in 3..8 {
+        waiting.push(keel_tests::capture(&app, &t, website_lead(n)).await["id"].as_str().unwrap().to_string());
+    }
+    // The bus brings each to the live rule (its call task) and finds the other one off.
+    for id in &waiting {
+        eventually("the call tasks", || async { tasks_on(&app, &t, "lead", id).await.len() == 1 }).await;
+    }
+    let rule_path = format!("{path}/{}", idle_off["id"].as_str().unwrap());
+    let on = app.patch(&rule_path, &manager, json!({"version": 1, "active": true})).await;
+    assert_eq!((on.status.as_u16(), on.body["version"].as_u64()), (200, Some(2)), "{:?}", on.body);
+    let run = t.path("/tasks/auto-create-for-leads");
+    assert_eq!(app.post(&run, &rep, json!({})).await.status, 403);
+    assert_eq!(app.post(&run, &manager, json!({"limit": 0})).await.error_fields(), ["limit"]);
+    let (a, b, c) = tokio::join!(
+        app.post(&run, &manager, json!({})),
+        app.post(&run, &manager, json!({})),
+        app.post(&run, &manager, json!({"limit": 100})),
+    );
+    for r in [&a, &b, &c] {
+        assert_eq!(r.status, 200, "{:?}", r.body);
+    }
+    let made_by = |r: &keel_testkit::TestResponse, id: &Value| {
+        r.body["by_rule"].as_array().unwrap().iter().find(|x| &x["rule_id"] == id).unwrap()["created"].as_u64().unwrap()
+    };
+    let introduced: u64 = [&a, &b, &c].iter().map(|r| made_by(r, &idle_off["id"])).sum();
+    assert_eq!(introduced, 5, "one task per lead however many runs: {:?} {:?} {:?}", a.body, b.body, c.body);
+    for id in &waiting {
+        let rule_tasks: Vec<Value> =
+            tasks_on(&app, &t, "lead", id).await.into_iter().filter(|x| x["rule_id"] == idle_off["id"]).collect();
+        assert_eq!(rule_tasks.len(), 1, "lead {id}");
+    }
+    assert!(tasks_on(&app, &t, "lead", other_source["id"].as_str().unwrap()).await.is_empty(), "not a website lead");
+    // Done or not, a lead_created rule acts once per lead.
+    let first =
+        tasks_on(&app, &t, "lead", &waiting[0]).await.into_iter().find(|x| x["rule_id"] == idle_off["id"]).unwrap();
+    let done = app
+        .patch(
+            &t.path(&format!("/tasks/{}", first["id"].as_str().unwrap())),
+            &t.admin(),
+            json!({"version": first["version"], "status": "done"}),
+        )
+        .await;
+    assert_eq!(done.status, 200, "{:?}", done.body);
+    let again = app.post(&run, &manager, json!({})).await.body;
+    assert_eq!(
+        (again["created"].as_u64(), again["already_open"].as_u64(), again["examined"].as_u64()),
+        (Some(0), Some(11), Some(7))
+    );
+    let stats = app.get(&t.path("/tasks/automation-stats"), &rep).await.body;
+    let counted = stats["by_rule"].as_array().unwrap().iter().find(|r| r["key"] == idle_off["id"]).unwrap().clone();
+    assert_eq!((counted["created"].as_i64(), counted["done"].as_i64()), (Some(5), Some(1)));
+    assert_eq!(counted["completion_rate"].as_f64(), Some(0.2));
+
+    // Rules are versioned and another company sees none of them.
+    assert_eq!(app.patch(&rule_path, &manager, json!({"version": 1, "name": "stale"})).await.status, 409);
+    assert_eq!(app.get(&path, &rep).await.body["items"].as_array().unwrap().len(), 2);
+    let b = app.tenant().await;
+    assert_eq!(app.get(&path, &b.admin()).await.status, 404);
+    assert_eq!(app.patch(&rule_path, &b.admin(), json!({"version": 2, "active": false})).await.status, 404);
+    assert_eq!(
+        app.patch(&rule_path.replace(&t.id, &b.id), &b.admin(), json!({"version": 2, "active": false})).await.status,
+        404
+    );
+    assert_eq!(app.post(&run, &b.admin(), json!({})).await.status, 404);
+    assert_eq!(
+        app.get(&b.path("/tasks/automation-rules"), &b.admin()).await.body["items"].as_array().unwrap().len(),
+        0
+    );
+    assert_eq!(app.call(Method::DELETE, &rule_path, Some(&manager), None, &[("If-Match", "\"2\"")]).await.status, 204);
+    assert_eq!(app.get(&path, &rep).await.body["items"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn idle_rules_follow_up_through_the_scheduler_and_wait_for_the_open_task() {
+    let app = keel_tests::app().await;
+    let t = app.tenant().await;
+    let manager = app.user_token(&t, "manager-1", Role::Manager).await;
+    let hot = rule(
+        &app,
+        &t,
+        &manager,
+        json!({"name": "Idle leads", "trigger": "lead_idle", "idle_hours": 1,
+        "task_title": "Follow up with {name}", "due_in_hours": 2}),
+    )
+    .await;
+    let stale_deal = rule(
+        &app,
+        &t,
+        &manager,
+        json!({"name": "Quiet deals", "trigger": "deal_idle", "idle_hours": 1,
+        "task_title": "Next step for {name}", "due_in_hours": 4}),
+    )
+    .await;
+    let lead = keel_tests::capture(&app, &t, keel_tests::lead_body(1)).await;
+    let lead_id = lead["id"].as_str().unwrap().to_string();
+    let account = app.post(&t.path("/customers"), &t.admin(), json!({"name": "Quiet Co"})).await;
+    let deal = app
+        .post(
+            &t.path("/deals"),
+            &t.admin(),
+            json!({"name": "Quiet deal",
+        "account_id": account.body["id"], "close_date": "2027-06-30"}),
+        )
+        .await;
+    assert_eq!(deal.status, 201, "{:?}", deal.body);
+    let deal_id = deal.body["id"].as_str().unwrap().to_string();
+    let scheduler = keel_tests::scheduler().await;
+    let other = keel_tests::scheduler().await;
+    // The bus brings the lead and the deal to the rules, which put their checks an hour ahead;
+    // not idle yet at 30 minutes: nothing made.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    scheduler(Utc::now() + chrono::Duration::minutes(30)).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(tasks_on(&app, &t, "lead", &lead_id).await.is_empty());
+    // An hour and two minutes on, two runs at once: one follow-up each.
+    let later = Utc::now() + chrono::Duration::minutes(62);
+    let (a, b) = tokio::join!(scheduler(later), other(later));
+    assert!(a.is_ok() && b.is_ok());
+    eventually("the idle follow-ups", || async {
+        tasks_on(&app, &t, "lead", &lead_id).await.len() == 1 && tasks_on(&app, &t, "deal", &deal_id).await.len() == 1
+    })
+    .await;
+    let follow_up = tasks_on(&app, &t, "lead", &lead_id).await.remove(0);
+    assert_eq!(follow_up["rule_id"], hot["id"]);
+    let next_step = tasks_on(&app, &t, "deal", &deal_id).await.remove(0);
+    assert_eq!(
+        (next_step["rule_id"].clone(), next_step["title"].as_str()),
+        (stale_deal["id"].clone(), Some("Next step for Quiet deal"))
+    );
+    // Still idle an hour later, but its follow-up is open: no second one.
+    let much_later = Utc::now() + chrono::Duration::minutes(125);
+    scheduler(much_later).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(tasks_on(&app, &t, "lead", &lead_id).await.len(), 1);
+    assert_eq!(tasks_on(&app, &t, "deal", &deal_id).await.len(), 1);
 }

@@ -49,6 +49,7 @@ async fn snapshot(
         "task policy": get(a.path("/tasks/escalation-policy")).await,
         "task stats": get(a.path("/tasks/automation-stats")).await,
         "notifications": get(a.path("/notifications")).await,
+        "task rules": get(a.path("/tasks/automation-rules")).await,
     })
 }
 
@@ -106,6 +107,10 @@ async fn another_company_reaches_nothing_on_any_route() {
         .await;
     assert_eq!(task.status, 201, "{:?}", task.body);
     let task_id = task.body["id"].as_str().unwrap().to_string();
+    let rule = json!({"name": "A's rule", "trigger": "deal_idle", "idle_hours": 24, "task_title": "Next step", "due_in_hours": 1});
+    let rule = app.post(&a.path("/tasks/automation-rules"), &a.admin(), rule).await;
+    assert_eq!(rule.status, 201, "{:?}", rule.body);
+    let rule_id = rule.body["id"].as_str().unwrap().to_string();
     // The dashboard consumer counts A's lead asynchronously: let it finish before the snapshot.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while keel_tests::summary(&app, &a).await["leads"]["total"] != 1 {
@@ -143,6 +148,7 @@ async fn another_company_reaches_nothing_on_any_route() {
                 .replace("{deal_id}", &deal_id)
                 .replace("{activity_id}", &activity_id)
                 .replace("{task_id}", &task_id)
+                .replace("{rule_id}", &rule_id)
                 .replace("{notification_id}", &task_id)
                 .replace("{pipeline_id}", "default")
                 .replace("{queue}", "dashboard-counters")

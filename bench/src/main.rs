@@ -17,6 +17,7 @@
 mod conversion;
 mod deals;
 mod runtime_api;
+mod scheduler;
 mod timelines;
 
 use std::collections::BTreeMap;
@@ -34,6 +35,7 @@ const DEALS_HEADING: &str =
     "## (j) Deals: forecast, board and moves with 100 and 100,000 deals, in-process on DynamoDB Local";
 const CONVERSION_HEADING: &str = "## (i) Conversion and the account overview, in-process on DynamoDB Local";
 const TIMELINES_HEADING: &str = "## (k) Timelines with 10 and 10,000 activities, in-process on DynamoDB Local";
+const SCHEDULER_HEADING: &str = "## (l) The scheduler: 5,000 due entries of 50 companies, on the local stack";
 const STARTS: usize = 21;
 
 struct Stats {
@@ -325,11 +327,13 @@ async fn main() {
         Some("i") => return only(&out, CONVERSION_HEADING, conversion::conversion_and_overview().await),
         Some("j") => return only(&out, DEALS_HEADING, deals::deals().await),
         Some("k") => return only(&out, TIMELINES_HEADING, timelines::timelines().await),
+        Some("l") => return only(&out, SCHEDULER_HEADING, scheduler::scheduler().await),
         _ => {}
     }
     let conversion = conversion::conversion_and_overview().await;
     let deals = deals::deals().await;
     let timelines = timelines::timelines().await;
+    let scheduler = scheduler::scheduler().await;
     std::env::remove_var("KEEL_RATE_LIMIT_USER");
     std::env::remove_var("KEEL_RATE_LIMIT_TENANT");
     let rate_limits = rate_limit_cost().await;
@@ -565,6 +569,9 @@ async fn main() {
 
     writeln!(report, "\n{TIMELINES_HEADING}\n").unwrap();
     writeln!(report, "{timelines}").unwrap();
+
+    writeln!(report, "\n{SCHEDULER_HEADING}\n").unwrap();
+    writeln!(report, "{scheduler}").unwrap();
 
     // (d) sizes.
     writeln!(report, "\n## (d) Release binary size\n").unwrap();

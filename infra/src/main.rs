@@ -114,7 +114,9 @@ fn declarations() -> String {
                     serde_json::json!({"queue": {"queue": queue, "sources": sources, "detail_types": detail_types}})
                 }
                 Trigger::Stream { .. } => serde_json::json!({"stream": true}),
-                Trigger::Schedule { expression, .. } => serde_json::json!({"schedule": {"expression": expression}}),
+                Trigger::Schedule { expression, feeds, .. } => {
+                    serde_json::json!({"schedule": {"expression": expression, "feeds": feeds}})
+                }
             };
             serde_json::json!({
                 "logical_id": f.logical_id,

@@ -163,16 +163,10 @@ def check_consumers(template, functions, declared):
             rules = [r for r in resources.values() if r["Type"] == "AWS::Events::Rule"
                      and any(getatt(t.get("Arn"), "Arn") == queue for t in r["Properties"].get("Targets", []))]
             patterns = [r["Properties"].get("EventPattern", {}) for r in rules]
-            if not c["sources"]:
-                # Fed by the scheduler: no rule, and some function is given the queue as a due-work queue.
-                if rules:
-                    fail(f"{queue} is fed by the scheduler, yet a bus rule also targets it")
-                fed = any(name.startswith("KEEL_DUE_QUEUE_") and value == {"Ref": queue}
-                          for g in functions.values()
-                          for name, value in g["Properties"].get("Environment", {}).get("Variables", {}).items())
-                if not fed:
-                    fail(f"{queue} has no event sources and no function is given it in a KEEL_DUE_QUEUE_* variable")
-            elif not any(set(p.get("detail-type", [])) == set(c["detail_types"])
+            fed = [s for s, e in declared.items() if queue in e["trigger"].get("schedule", {}).get("feeds", [])]
+            if not c["sources"] and not fed:
+                fail(f"{queue} has no event sources: no bus rule and no scheduled function feeding it")
+            elif c["sources"] and not any(set(p.get("detail-type", [])) == set(c["detail_types"])
                          and set(p.get("source", [])) == set(c["sources"]) for p in patterns):
                 fail(f"no rule sends {sorted(c['sources'])} {sorted(c['detail_types'])} to {queue} (found {patterns})")
             if dlq and not alarms_on(template, "ApproximateNumberOfMessagesVisible", dlq):
@@ -186,6 +180,11 @@ def check_consumers(template, functions, declared):
             expression = d["trigger"]["schedule"]["expression"]
             if not any(e["Type"] == "Schedule" and e["Properties"].get("Schedule") == expression for e in events):
                 fail(f"{lid} runs on a schedule ({expression}) but has no Schedule event with it")
+            variables = f["Properties"].get("Environment", {}).get("Variables", {})
+            for queue in d["trigger"]["schedule"]["feeds"]:
+                env = "KEEL_DUE_QUEUE_" + re.sub(r"(?<!^)(?=[A-Z])", "_", queue).upper()
+                if variables.get(env) != {"Ref": queue}:
+                    fail(f"{lid} feeds {queue} but is not given it as {env}: !Ref {queue}")
         if "stream" in d["trigger"]:
             sources = [e for e in events if e["Type"] == "DynamoDB"]
             if not sources:

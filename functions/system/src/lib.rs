@@ -101,6 +101,7 @@ pub fn scheduler_function() -> Function {
         logical_id: "SchedulerFunction",
         trigger: Trigger::Schedule {
             expression: "rate(1 minute)",
+            feeds: scheduler::FEEDS,
             handler: |runtime| {
                 Box::pin(async move {
                     let scheduler = std::sync::Arc::new(Scheduler::from_env(runtime.db()?, runtime.sqs()));

@@ -15,6 +15,9 @@ use keel_store::Db;
 use serde::Serialize;
 use serde_json::json;
 
+/// The queues due work goes to (every `DueKind::queue`), for the function's declaration.
+pub const FEEDS: &[&str] = &["TaskWorkQueue"];
+
 /// The `source` of the events the scheduler hands off.
 pub const SOURCE_SCHEDULER: &str = "keel.scheduler";
 /// Entries read per Query.
@@ -51,6 +54,8 @@ pub struct RunSummary {
     pub left: usize,
     /// Queries of the index.
     pub pages: usize,
+    /// `SendMessageBatch` calls.
+    pub batches: usize,
 }
 
 impl std::ops::AddAssign for RunSummary {
@@ -58,6 +63,7 @@ impl std::ops::AddAssign for RunSummary {
         self.handed_off += o.handed_off;
         self.left += o.left;
         self.pages += o.pages;
+        self.batches += o.batches;
     }
 }
 
@@ -116,9 +122,10 @@ impl Scheduler {
             let mut sent = unreadable;
             let mut stuck = 0;
             for (kind, batch) in by_kind(work) {
-                let (ok, failed) = self.send(kind, batch).await;
+                let (ok, failed, batches) = self.send(kind, batch).await;
                 sent.extend(ok.iter().map(DueWork::key));
                 stuck += failed;
+                summary.batches += batches;
             }
             due::remove(&self.db, sent.clone()).await.map_err(|e| e.to_string())?;
             summary.handed_off += sent.len();
@@ -132,15 +139,18 @@ impl Scheduler {
         Ok(summary)
     }
 
-    /// Sends `work` to `kind`'s queue, 10 a message batch: what was sent, and how many were not.
-    async fn send(&self, kind: DueKind, work: Vec<DueWork>) -> (Vec<DueWork>, usize) {
+    /// Sends `work` to `kind`'s queue, 10 a message batch: what was sent, how many were not, and
+    /// the calls made.
+    async fn send(&self, kind: DueKind, work: Vec<DueWork>) -> (Vec<DueWork>, usize, usize) {
         let Some(url) = self.queues.get(&kind) else {
             tracing::error!(kind = kind.as_str(), queue = kind.queue(), "no queue configured for due work");
-            return (Vec::new(), work.len());
+            return (Vec::new(), work.len(), 0);
         };
         let mut sent = Vec::new();
         let mut failed = 0;
+        let mut calls = 0;
         for chunk in work.chunks(10) {
+            calls += 1;
             let entries: Vec<SendMessageBatchRequestEntry> = chunk
                 .iter()
                 .enumerate()
@@ -169,7 +179,7 @@ impl Scheduler {
                 }
             }
         }
-        (sent, failed)
+        (sent, failed, calls)
     }
 }
 
@@ -184,6 +194,14 @@ fn by_kind(work: Vec<DueWork>) -> HashMap<DueKind, Vec<DueWork>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_declaration_names_every_queue_due_work_goes_to() {
+        let mut kinds: Vec<&str> = DueKind::ALL.iter().map(|k| k.queue()).collect();
+        kinds.sort();
+        kinds.dedup();
+        assert_eq!(kinds, FEEDS);
+    }
 
     #[test]
     fn queues_are_named_after_their_logical_ids() {

@@ -1,5 +1,5 @@
 //! Escalation of overdue tasks. Every task write that sets a due time puts the task's next
-//! escalation in the due-time index; when the scheduler hands it to the task work queue, the
+//! escalation in the due-time index; when the scheduler hands it to the task work queue, its
 //! consumer escalates the task to that level if it is still due then: its priority goes up, the
 //! company's managers get an in-app notification, `TaskEscalated` is emitted, and the next level
 //! is scheduled. The level is part of the event's id, so a redelivered or twice-handed-off entry
@@ -8,10 +8,10 @@
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use keel_core::task::{EscalationPolicy, Task, MAX_ESCALATIONS};
 use keel_events::{Actor, Envelope, TaskEscalated};
-use keel_store::db::{self, s};
+use keel_store::db::{put, s};
 use keel_store::due::{DueKind, DueWork};
 use keel_store::{Db, StoreError, TenantKeys, UnitOfWork};
-use keel_worker::{Consumer, HandlerError};
+use keel_worker::HandlerError;
 use ulid::Ulid;
 
 use crate::repo::{self, Notification, StatsMove};
@@ -64,92 +64,67 @@ async fn managers(db: &Db, keys: &TenantKeys, assignee: &str) -> Result<Vec<Stri
     Ok(if chosen.is_empty() { pick("admin") } else { chosen })
 }
 
-/// The task work queue's consumer (escalations now; automation runs share it).
-pub struct TaskWork {
-    pub db: Db,
-}
-
-impl TaskWork {
-    async fn escalate(&self, event: &Envelope) -> Result<Vec<TransactWriteItem>, HandlerError> {
-        let reference = event.detail.get("reference").and_then(|r| r.as_str()).unwrap_or_default();
-        let Some((task_id, level)) = reference.split_once('#').and_then(|(t, l)| Some((t, l.parse::<u8>().ok()?)))
-        else {
-            return Err(HandlerError::Refuse(format!("escalation reference {reference:?} is not <task>#<level>")));
-        };
-        if !(1..=MAX_ESCALATIONS).contains(&level) || task_id.parse::<Ulid>().is_err() {
-            return Err(HandlerError::Refuse(format!("escalation reference {reference:?} is out of range")));
-        }
-        let keys = TenantKeys::new(&event.tenant_id);
-        // Deleted since: nothing to escalate.
-        let Some(task) = repo::task(&self.db, &keys, task_id).await? else { return Ok(vec![]) };
-        let policy = repo::policy(&self.db, &keys).await?;
-        // The scheduler vouches that the entry came due at `occurred_at`; the decision is made at
-        // that instant, so a late or repeated delivery decides the same way.
-        // Entries keep milliseconds: the decision is made at the end of the entry's millisecond.
-        let at = event.occurred_at + chrono::Duration::nanoseconds(999_999);
-        let table = self.db.table.clone();
-        let Some(next) = task.escalated(level, policy.delay(), at) else {
-            // Not due at this entry's time (a later due time, a longer delay since): when the task
-            // still has this level ahead, its entry is put where it now falls (an overwrite if it
-            // is there already).
-            return Ok(match escalation_entry(&event.tenant_id, &task, &policy) {
-                Some(entry) if task.escalation_level + 1 == level && entry.due_at > at => {
-                    vec![entry.put(&table)]
-                }
-                _ => vec![],
-            });
-        };
-        let notified = managers(&self.db, &keys, &task.assignee_id).await?;
-        let mut unit = UnitOfWork::new(&self.db);
-        unit.replace(repo::task_item(&keys, &next)?, task.version);
-        for update in repo::stats_updates(&table, &keys, &next, StatsMove::of(Some(&task), &next)) {
-            unit.include(update);
-        }
-        if let Some(entry) = escalation_entry(&event.tenant_id, &next, &policy) {
-            unit.include(entry.put(&table));
-        }
-        let hours = (at - task.due_at).num_hours();
-        for user in &notified {
-            let note = Notification {
-                // Fixed per task and level: a retried write puts the same notification.
-                id: notification_id(event),
-                kind: "task_escalated".into(),
-                title: format!("Overdue task escalated: {}", task.title),
-                body: format!(
-                    "Open {hours} h past its due time; priority raised to {} (escalation {level}).",
-                    repo::priority_name(next.priority)
-                ),
-                task_id: Some(task.id.to_string()),
-                read: false,
-                created_at: at,
-            };
-            unit.include(db::put(&table, repo::notification_item(&keys, user, &note)?));
-        }
-        let actor = Actor { user_id: "scheduler".into(), role: "system".into() };
-        unit.event(&Envelope::new(&event.tenant_id, actor, at, &TaskEscalated::of(&next, notified)))?;
-        Ok(unit.into_items())
+/// Escalates the task of a `TaskEscalationDue` entry to its level, if it is still due then.
+pub async fn escalate(db: &Db, event: &Envelope) -> Result<Vec<TransactWriteItem>, HandlerError> {
+    let reference = event.detail.get("reference").and_then(|r| r.as_str()).unwrap_or_default();
+    let Some((task_id, level)) = reference.split_once('#').and_then(|(t, l)| Some((t, l.parse::<u8>().ok()?))) else {
+        return Err(HandlerError::Refuse(format!("escalation reference {reference:?} is not <task>#<level>")));
+    };
+    if !(1..=MAX_ESCALATIONS).contains(&level) || task_id.parse::<Ulid>().is_err() {
+        return Err(HandlerError::Refuse(format!("escalation reference {reference:?} is out of range")));
     }
+    let keys = TenantKeys::new(&event.tenant_id);
+    // Deleted since: nothing to escalate.
+    let Some(task) = repo::task(db, &keys, task_id).await? else { return Ok(vec![]) };
+    let policy = repo::policy(db, &keys).await?;
+    // The scheduler vouches that the entry came due at `occurred_at`; the decision is made at
+    // that instant (the end of its millisecond: entries keep milliseconds), so a late or repeated
+    // delivery decides the same way.
+    let at = event.occurred_at + chrono::Duration::nanoseconds(999_999);
+    let table = db.table.clone();
+    let Some(next) = task.escalated(level, policy.delay(), at) else {
+        // Not due at this entry's time (a later due time, a longer delay since): when the task
+        // still has this level ahead, its entry is put where it now falls (an overwrite if it
+        // is there already).
+        return Ok(match escalation_entry(&event.tenant_id, &task, &policy) {
+            Some(entry) if task.escalation_level + 1 == level && entry.due_at > at => {
+                vec![entry.put(&table)]
+            }
+            _ => vec![],
+        });
+    };
+    let notified = managers(db, &keys, &task.assignee_id).await?;
+    let mut unit = UnitOfWork::new(db);
+    unit.replace(repo::task_item(&keys, &next)?, task.version);
+    for update in repo::stats_updates(&table, &keys, &next, StatsMove::of(Some(&task), &next)) {
+        unit.include(update);
+    }
+    if let Some(entry) = escalation_entry(&event.tenant_id, &next, &policy) {
+        unit.include(entry.put(&table));
+    }
+    let hours = (at - task.due_at).num_hours();
+    for user in &notified {
+        let note = Notification {
+            // Fixed per task and level: a retried write puts the same notification.
+            id: notification_id(event),
+            kind: "task_escalated".into(),
+            title: format!("Overdue task escalated: {}", task.title),
+            body: format!(
+                "Open {hours} h past its due time; priority raised to {} (escalation {level}).",
+                repo::priority_name(next.priority)
+            ),
+            task_id: Some(task.id.to_string()),
+            read: false,
+            created_at: at,
+        };
+        unit.include(put(&table, repo::notification_item(&keys, user, &note)?));
+    }
+    let actor = Actor { user_id: "scheduler".into(), role: "system".into() };
+    unit.event(&Envelope::new(&event.tenant_id, actor, at, &TaskEscalated::of(&next, notified)))?;
+    Ok(unit.into_items())
 }
 
 /// A notification id that sorts by the escalation's time and is the same on every retry.
 fn notification_id(event: &Envelope) -> String {
     event.event_id.to_string()
-}
-
-impl Consumer for TaskWork {
-    fn name(&self) -> &'static str {
-        "task-work"
-    }
-
-    async fn handle(&self, event: &Envelope) -> Result<Vec<TransactWriteItem>, HandlerError> {
-        match event.detail_type.as_str() {
-            "TaskEscalationDue" => self.escalate(event).await,
-            other => Err(HandlerError::Refuse(format!("{other} is not task work"))),
-        }
-    }
-
-    /// An edit of the task between the read and the write: decide again on the fresh task.
-    fn retries_conflicts(&self) -> bool {
-        true
-    }
 }

@@ -1,23 +1,29 @@
 //! Tasks: follow-ups with an assignee, a due time, a priority and a status, their escalation when
-//! they stay open past their due time (through the due-time index and the scheduler), per-rule
-//! statistics, and the in-app notifications escalations send.
+//! they stay open past their due time (through the due-time index and the scheduler), the
+//! company's automation rules that make tasks by themselves, per-rule statistics, and the in-app
+//! notifications escalations send.
 
+mod automation;
 mod escalation;
 mod notifications;
 mod policy;
 mod repo;
+mod rules;
 mod stats;
 mod tasks;
+mod work;
 
 use keel_function::{Function, Trigger};
 use keel_http::AppState;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use escalation::{escalation_entry, TaskWork};
+pub use escalation::escalation_entry;
 pub use notifications::Notifications;
 pub use repo::Notification;
+pub use rules::{AutoCreateRequest, AutoCreateResult, AutomationRules, RuleRun};
 pub use stats::{AutomationStats, TaskCounts};
+pub use work::{TaskWork, TASK_WORK_EVENTS};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -25,6 +31,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(tasks::get_task, tasks::update_task, tasks::delete_task))
         .routes(routes!(policy::get_policy, policy::put_policy))
         .routes(routes!(stats::automation_stats))
+        .routes(routes!(rules::list_rules, rules::create_rule))
+        .routes(routes!(rules::update_rule, rules::delete_rule))
+        .routes(routes!(rules::auto_create_for_leads))
         .routes(routes!(notifications::list_notifications))
         .routes(routes!(notifications::read_notification))
 }
@@ -55,15 +64,15 @@ pub fn function() -> Function {
     }
 }
 
-/// The task work Lambda: the scheduler hands it tasks whose next escalation came due.
+/// The task work Lambda: escalations and automation checks the scheduler hands it directly, and
+/// captured leads and new deals the bus routes to it for the automation rules.
 pub fn work_function() -> Function {
     Function {
         logical_id: "TaskWorkFunction",
         trigger: Trigger::Queue {
             queue: "TaskWorkQueue",
-            // Fed by the scheduler directly, not through a bus rule.
-            sources: &[],
-            detail_types: &["TaskEscalationDue"],
+            sources: &["keel.leads", "keel.deals"],
+            detail_types: TASK_WORK_EVENTS,
             handler: |runtime| {
                 Box::pin(async move {
                     let db = runtime.db()?;

@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use ulid::Ulid;
 use utoipa::IntoParams;
 
+use crate::automation;
 use crate::escalation::escalation_entry;
 use crate::repo::{self, StatsMove};
 
@@ -208,6 +209,20 @@ pub async fn update_task(
             unit.include(entry.put(&table));
         }
     }
+    // A rule's task holds its rule's place on the record while open.
+    match (current.status.is_closed(), next.status.is_closed()) {
+        (false, true) => {
+            if let Some(release) = automation::released_on_close(&app.db, keys, &next).await? {
+                unit.include(release);
+            }
+        }
+        (true, false) => {
+            if let Some(claim) = automation::claim(&table, keys, &next) {
+                unit.include_guarded(claim, "status", "another open task of its automation rule is on the record");
+            }
+        }
+        _ => {}
+    }
     if !current.status.is_closed() && next.status == keel_core::task::TaskStatus::Done {
         let done = completion(&next, &ctx.user_id, now);
         unit.include(db::put(&table, crm::activity_item(keys, &done)?));
@@ -258,6 +273,11 @@ pub async fn delete_task(
     }
     let mut unit = UnitOfWork::new(&app.db);
     unit.delete(repo::task_pk(keys, id), repo::TASK_SK, current.version);
+    if !current.status.is_closed() {
+        if let Some(release) = automation::released_on_close(&app.db, keys, &current).await? {
+            unit.include(release);
+        }
+    }
     let changes = AuditRecord::diff(Some(&current.as_json()), &serde_json::json!({}), &Task::RECORDED_FIELDS);
     unit.audit(keys, &meta.audit(&ctx, "task.delete", "task", id, changes))?;
     match unit.commit().await {

@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod activity;
+pub mod automation;
 pub mod contact;
 pub mod contact_point;
 pub mod conversion;

@@ -66,7 +66,12 @@ pub enum Trigger {
     /// The table's stream.
     Stream { handler: fn(Runtime) -> BoxFuture<Result<StreamHandler, String>> },
     /// A schedule (`rate(1 minute)`): an EventBridge schedule in AWS, a timer in the dev server.
-    Schedule { expression: &'static str, handler: fn(Runtime) -> BoxFuture<Result<ScheduleHandler, String>> },
+    /// `feeds` names the queues it sends work to directly (each given in `KEEL_DUE_QUEUE_*`).
+    Schedule {
+        expression: &'static str,
+        feeds: &'static [&'static str],
+        handler: fn(Runtime) -> BoxFuture<Result<ScheduleHandler, String>>,
+    },
 }
 
 /// What a function is built from: the AWS configuration, with every client it makes recording

@@ -1,5 +1,5 @@
-//! The due-time index: one item per piece of time-driven work (a task to escalate at a level; later
-//! sequence steps and renewals), written in the same transaction as the record it is about, and
+//! The due-time index: one item per piece of time-driven work (a task to escalate at a level, an
+//! idle record an automation rule looks at again; later sequence steps and renewals), written in the same transaction as the record it is about, and
 //! read by the scheduler, which only ever reads what has come due.
 //!
 //! | item     | pk                          | sk                                              |
@@ -36,18 +36,22 @@ const KEEP_SECONDS: i64 = 366 * 86_400;
 pub enum DueKind {
     /// An overdue task reaches its next escalation level.
     TaskEscalation,
+    /// An idle-record automation rule looks at a lead or deal again.
+    AutomationCheck,
 }
 
 impl DueKind {
     pub fn as_str(self) -> &'static str {
         match self {
             DueKind::TaskEscalation => "task_escalation",
+            DueKind::AutomationCheck => "automation_check",
         }
     }
 
     pub fn parse(raw: &str) -> Option<DueKind> {
         match raw {
             "task_escalation" => Some(DueKind::TaskEscalation),
+            "automation_check" => Some(DueKind::AutomationCheck),
             _ => None,
         }
     }
@@ -56,17 +60,18 @@ impl DueKind {
     pub fn detail_type(self) -> &'static str {
         match self {
             DueKind::TaskEscalation => "TaskEscalationDue",
+            DueKind::AutomationCheck => "AutomationCheckDue",
         }
     }
 
     /// The logical id (template.yaml) of the queue its work goes to.
     pub fn queue(self) -> &'static str {
         match self {
-            DueKind::TaskEscalation => "TaskWorkQueue",
+            DueKind::TaskEscalation | DueKind::AutomationCheck => "TaskWorkQueue",
         }
     }
 
-    pub const ALL: [DueKind; 1] = [DueKind::TaskEscalation];
+    pub const ALL: [DueKind; 2] = [DueKind::TaskEscalation, DueKind::AutomationCheck];
 }
 
 /// One piece of work and when it comes due.
