@@ -6,7 +6,7 @@ use keel_events::customers::{AccountChanged, ContactChanged};
 use keel_events::deals::{DealChanged, DealWon};
 use keel_events::delivery::BusDelivery;
 use keel_events::lead::{LeadArchived, LeadConverted, LeadCreated, LeadQualified, LeadUpdated};
-use keel_events::{DomainEvent, RedriveRequested};
+use keel_events::{DomainEvent, RedriveRequested, TaskEscalated};
 use keel_tests::summary;
 use keel_worker::Harness;
 
@@ -45,6 +45,8 @@ fn every_eventbridge_example_parses_into_its_type() {
     assert_eq!(won.amount.map(|a| a.value_minor), Some(4_500_000));
     let changed: DealChanged = parse("eventbridge-DealChanged.json");
     assert_eq!((changed.change.as_str(), changed.before.map(|b| b.probability)), ("won", Some(80)));
+    let escalated: TaskEscalated = parse("eventbridge-TaskEscalated.json");
+    assert_eq!((escalated.level, escalated.notified.len()), (1, 1));
     let redrive: RedriveRequested = parse("eventbridge-RedriveRequested.json");
     assert_eq!(redrive.queue, "dashboard-counters");
     let catalogue = include_str!("../docs/events.md");

@@ -932,6 +932,188 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/companies/{company_id}/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your latest notifications, newest first, with how many are unread. */
+        get: operations["list_notifications"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/companies/{company_id}/notifications/{notification_id}/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mark one of your notifications read (again is harmless). */
+        post: operations["read_notification"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/companies/{company_id}/tasks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Tasks, open ones soonest due first: yours (`assignee=me`), someone's, or everyone's; due
+         *     overdue, today or this week; by priority or related record.
+         */
+        get: operations["list_tasks"];
+        put?: never;
+        /**
+         * Create a task (for yourself; managers for anyone). It is escalated when still open past its
+         *     due time by the company's delay. Send an `Idempotency-Key` to make retries safe.
+         */
+        post: operations["create_task"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/companies/{company_id}/tasks/auto-create-for-leads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run the company's lead rules over its latest leads now (managers): `lead_created` rules make
+         *     their task for leads captured since the rule was added that lack it, idle rules for leads idle
+         *     long enough. Never two open tasks of a rule on a lead, however many runs at once.
+         */
+        post: operations["auto_create_for_leads"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/companies/{company_id}/tasks/automation-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The company's automation rules, oldest first. */
+        get: operations["list_rules"];
+        put?: never;
+        /** Add a rule (managers). A company keeps at most 50. */
+        post: operations["create_rule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/companies/{company_id}/tasks/automation-rules/{rule_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete a rule (managers; send the version you read). Its open tasks stay; its pending checks
+         *     find it gone and stop.
+         */
+        delete: operations["delete_rule"];
+        options?: never;
+        head?: never;
+        /** Change a rule (managers; send the version you read). Its trigger stays. */
+        patch: operations["update_rule"];
+        trace?: never;
+    };
+    "/api/companies/{company_id}/tasks/automation-stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How tasks do, per automation rule and per priority. */
+        get: operations["automation_stats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/companies/{company_id}/tasks/escalation-policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The company's escalation policy (24 hours until it sets one). */
+        get: operations["get_policy"];
+        /**
+         * Set the escalation delay (administrators). Send the version you read (0 for the default); a
+         *     stale one is a 409.
+         */
+        put: operations["put_policy"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/companies/{company_id}/tasks/{task_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One task. */
+        get: operations["get_task"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a task (its assignee or a manager; send the version you read). A completed task's
+         *     activity stays on the timeline.
+         */
+        delete: operations["delete_task"];
+        options?: never;
+        head?: never;
+        /**
+         * Edit a task: its assignee, or a manager (who may also reassign it). `status: done` completes it
+         *     and logs a task activity on what it is about; a done or cancelled task only reopens. Send the
+         *     version you read (`If-Match` or `version`); a stale one is a 409 with the current version.
+         */
+        patch: operations["update_task"];
+        trace?: never;
+    };
     "/api/companies/{company_id}/users": {
         parameters: {
             query?: never;
@@ -1334,6 +1516,63 @@ export interface components {
             role: string;
             source_ip: string;
         };
+        /** @description `POST …/tasks/auto-create-for-leads`. */
+        AutoCreateRequest: {
+            /**
+             * Format: int32
+             * @description How many of the latest leads to look at: 1-500, default 200.
+             */
+            limit?: number | null;
+        };
+        AutoCreateResult: {
+            /** @description Tasks not made because the rule's task is on the lead already (or another run made it first). */
+            already_open: number;
+            by_rule: components["schemas"]["RuleRun"][];
+            /** @description Tasks made. */
+            created: number;
+            /** @description Leads looked at. */
+            examined: number;
+        };
+        AutomationRule: {
+            active: boolean;
+            /** Format: date-time */
+            created_at: string;
+            /**
+             * Format: int32
+             * @description The task is due this long after it is made (0: at once).
+             */
+            due_in_hours: number;
+            id: string;
+            /**
+             * Format: int32
+             * @description Idle rules: hours without activity before the task is made.
+             */
+            idle_hours?: number | null;
+            /**
+             * Format: int32
+             * @description Lead rules: only leads scoring at least this (70 is hot).
+             */
+            min_score?: number | null;
+            name: string;
+            /** @description Lead rules: only leads of this source (as captured, any case), e.g. `Website`. */
+            source?: string | null;
+            task_priority: components["schemas"]["TaskPriority"];
+            /** @description The task's title; `{name}` is replaced by the lead's or deal's name. */
+            task_title: string;
+            trigger: components["schemas"]["RuleTrigger"];
+            /** Format: date-time */
+            updated_at: string;
+            /** Format: int64 */
+            version: number;
+        };
+        AutomationRules: {
+            items: components["schemas"]["AutomationRule"][];
+        };
+        AutomationStats: {
+            /** @description low, normal, high, urgent, in that order. */
+            by_priority: components["schemas"]["TaskCounts"][];
+            by_rule: components["schemas"]["TaskCounts"][];
+        };
         /** @description One consumer queue's state. */
         BackgroundQueue: {
             /**
@@ -1601,6 +1840,32 @@ export interface components {
         };
         /** @enum {string} */
         Decision: "recycled" | "disqualified" | "reversed";
+        /**
+         * @description How a company escalates overdue tasks: after `delay_hours` past the due time, and again after
+         *     each further `delay_hours`, up to [`MAX_ESCALATIONS`] times.
+         */
+        EscalationPolicy: {
+            /** Format: int32 */
+            delay_hours: number;
+            /**
+             * Format: int64
+             * @description 0 while the company keeps the default.
+             */
+            version: number;
+        };
+        /** @description `PUT …/tasks/escalation-policy`. */
+        EscalationPolicyInput: {
+            /**
+             * Format: int32
+             * @description 1-720 (30 days).
+             */
+            delay_hours: number;
+            /**
+             * Format: int64
+             * @description The version you read (0 for the default).
+             */
+            version: number;
+        };
         /** @description How the company's latest event is doing on its way to the bus. */
         EventDelivery: {
             /**
@@ -1966,10 +2231,55 @@ export interface components {
             timeline?: string | null;
             website?: string | null;
         };
+        /** @description `POST …/tasks/automation-rules`. */
+        NewRule: {
+            /** @description Default: true. */
+            active?: boolean | null;
+            /** Format: int32 */
+            due_in_hours: number;
+            /** Format: int32 */
+            idle_hours?: number | null;
+            /** Format: int32 */
+            min_score?: number | null;
+            name: string;
+            source?: string | null;
+            task_priority?: null | components["schemas"]["TaskPriority"];
+            task_title: string;
+            trigger: components["schemas"]["RuleTrigger"];
+        };
+        /** @description `POST …/tasks`. */
+        NewTask: {
+            /** @description Default: the person creating it. */
+            assignee_id?: string | null;
+            description?: string | null;
+            /** Format: date-time */
+            due_at: string;
+            priority?: null | components["schemas"]["TaskPriority"];
+            related?: null | components["schemas"]["Related"];
+            title: string;
+        };
         NewUser: {
             email?: string | null;
             full_name?: string | null;
             role?: string | null;
+        };
+        /** @description An in-app notification for one person. */
+        Notification: {
+            body: string;
+            /** Format: date-time */
+            created_at: string;
+            id: string;
+            /** @description `task_escalated` */
+            kind: string;
+            read: boolean;
+            /** @description The task it is about. */
+            task_id?: string | null;
+            title: string;
+        };
+        Notifications: {
+            items: components["schemas"]["Notification"][];
+            /** @description Unread among `items`. */
+            unread: number;
         };
         Opportunity: {
             account_id: string;
@@ -2284,6 +2594,45 @@ export interface components {
             /** @description `cursor` for the next page; null on the last one. */
             next_cursor?: string | null;
         };
+        /**
+         * @description A page of a listing. Filtered pages may hold fewer than `limit` items: keep following
+         *     `next_cursor` until it is null.
+         */
+        Page_Task: {
+            items: {
+                assignee_id: string;
+                /** Format: date-time */
+                completed_at?: string | null;
+                /** Format: date-time */
+                created_at: string;
+                created_by: string;
+                /** @description What it was created with (escalations and edits change `priority`); statistics count by it. */
+                created_priority: components["schemas"]["TaskPriority"];
+                description?: string | null;
+                /** Format: date-time */
+                due_at: string;
+                /**
+                 * Format: int32
+                 * @description Escalations so far (0: none); each raised the priority and told the assignee's manager.
+                 */
+                escalation_level: number;
+                id: string;
+                priority: components["schemas"]["TaskPriority"];
+                related?: null | components["schemas"]["Related"];
+                /** @description The automation rule that made it, if one did. */
+                rule_id?: string | null;
+                status: components["schemas"]["TaskStatus"];
+                title: string;
+                /** Format: date-time */
+                updated_at: string;
+                /** Format: int64 */
+                version: number;
+                /** @description Whether it was ever still open past its due time (counted once in the overdue rate). */
+                went_overdue?: boolean;
+            }[];
+            /** @description `cursor` for the next page; null on the last one. */
+            next_cursor?: string | null;
+        };
         PasswordChange: {
             current_password: string;
             new_password: string;
@@ -2548,6 +2897,33 @@ export interface components {
             permissions: string[];
             role: string;
         };
+        /** @description `PATCH …/tasks/automation-rules/{rule_id}`: what is left out stays (the trigger never changes). */
+        RulePatch: {
+            active?: boolean | null;
+            /** Format: int32 */
+            due_in_hours?: number | null;
+            /** Format: int32 */
+            idle_hours?: number | null;
+            /** Format: int32 */
+            min_score?: number | null;
+            name?: string | null;
+            /** @description An empty one clears it. */
+            source?: string | null;
+            task_priority?: null | components["schemas"]["TaskPriority"];
+            task_title?: string | null;
+            /** Format: int64 */
+            version?: number | null;
+        };
+        RuleRun: {
+            created: number;
+            name: string;
+            rule_id: string;
+        };
+        /**
+         * @description What makes a rule look at a record.
+         * @enum {string}
+         */
+        RuleTrigger: "lead_created" | "lead_idle" | "deal_idle";
         /**
          * @description Score bands as the sales team reads them (DESIGN §1): 0-30 cold, 31-50 warm, 51-70 hot,
          *     71-100 very hot.
@@ -2645,6 +3021,82 @@ export interface components {
             table: string;
             version: string;
         };
+        Task: {
+            assignee_id: string;
+            /** Format: date-time */
+            completed_at?: string | null;
+            /** Format: date-time */
+            created_at: string;
+            created_by: string;
+            /** @description What it was created with (escalations and edits change `priority`); statistics count by it. */
+            created_priority: components["schemas"]["TaskPriority"];
+            description?: string | null;
+            /** Format: date-time */
+            due_at: string;
+            /**
+             * Format: int32
+             * @description Escalations so far (0: none); each raised the priority and told the assignee's manager.
+             */
+            escalation_level: number;
+            id: string;
+            priority: components["schemas"]["TaskPriority"];
+            related?: null | components["schemas"]["Related"];
+            /** @description The automation rule that made it, if one did. */
+            rule_id?: string | null;
+            status: components["schemas"]["TaskStatus"];
+            title: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** Format: int64 */
+            version: number;
+            /** @description Whether it was ever still open past its due time (counted once in the overdue rate). */
+            went_overdue?: boolean;
+        };
+        TaskCounts: {
+            /** Format: int64 */
+            cancelled: number;
+            /**
+             * Format: double
+             * @description done / created, 0-1.
+             */
+            completion_rate: number;
+            /** Format: int64 */
+            created: number;
+            /** Format: int64 */
+            done: number;
+            /** @description The rule's id (`manual` for tasks made by hand), or the priority. */
+            key: string;
+            /**
+             * Format: int64
+             * @description Went past their due time while open.
+             */
+            overdue: number;
+            /**
+             * Format: double
+             * @description overdue / created, 0-1.
+             */
+            overdue_rate: number;
+        };
+        /** @description `PATCH …/tasks/{task_id}`: what is left out stays. */
+        TaskPatch: {
+            assignee_id?: string | null;
+            /** @description An empty one clears it. */
+            description?: string | null;
+            /** Format: date-time */
+            due_at?: string | null;
+            priority?: null | components["schemas"]["TaskPriority"];
+            status?: null | components["schemas"]["TaskStatus"];
+            title?: string | null;
+            /**
+             * Format: int64
+             * @description The version you read (or send `If-Match`).
+             */
+            version?: number | null;
+        };
+        /** @enum {string} */
+        TaskPriority: "low" | "normal" | "high" | "urgent";
+        /** @enum {string} */
+        TaskStatus: "open" | "in_progress" | "done" | "cancelled";
         TrendAnalysis: {
             /** @description Oldest first; every month present, zeros where nothing happened. */
             months: components["schemas"]["TrendMonth"][];
@@ -8849,6 +9301,1417 @@ export interface operations {
             };
             /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_notifications: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                company_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Your latest notifications */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Notifications"];
+                };
+            };
+            /** @description Not modified since the ETag named in `If-None-Match` (no body). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    read_notification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                company_id: components["schemas"]["Id"];
+                notification_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Read */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such notification of yours; nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_tasks: {
+        parameters: {
+            query?: {
+                /** @description `me`, or a user's id; left out: everyone's */
+                assignee?: string;
+                /**
+                 * @description overdue (due before now), today (due from now to the end of the day), week (from now to
+                 *     the end of the seventh day after today); open tasks only
+                 */
+                due?: string;
+                /**
+                 * @description open (open or in progress, soonest due first; the default) or closed (done or cancelled,
+                 *     latest first)
+                 */
+                status?: string;
+                /** @description low, normal, high or urgent */
+                priority?: string;
+                /** @description lead, account, contact or deal (with `related_id`) */
+                related_kind?: string;
+                related_id?: string;
+                /** @description The viewer's offset from UTC in minutes (-840 to 840), where their day starts; default 0 */
+                utc_offset?: number;
+                /** @description 1-200, default 50 */
+                limit?: number;
+                /** @description `next_cursor` of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                company_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of tasks */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_Task"];
+                };
+            };
+            /** @description Not modified since the ETag named in `If-None-Match` (no body). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A query parameter is unknown or invalid (`errors` names it). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_task: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes retries safe */
+                "Idempotency-Key"?: string | null;
+            };
+            path: {
+                company_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewTask"];
+            };
+        };
+        responses: {
+            /** @description Task created */
+            201: {
+                headers: {
+                    ETag?: string;
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            /** @description The body is not JSON, or a field is missing, unknown or invalid (`errors` names each); `Idempotency-Key` is not 1-255 visible ASCII characters. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role may not create tasks, or not for someone else. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 256 KB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The related record does not exist, or the assignee is not an active user; the `Idempotency-Key` was used with another body. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    auto_create_for_leads: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                company_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AutoCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description What the run did */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AutoCreateResult"];
+                };
+            };
+            /** @description The body is not JSON, or a field is missing, unknown or invalid (`errors` names each). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not a manager. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 256 KB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_rules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                company_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The rules */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AutomationRules"];
+                };
+            };
+            /** @description Not modified since the ETag named in `If-None-Match` (no body). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_rule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                company_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewRule"];
+            };
+        };
+        responses: {
+            /** @description Rule added */
+            201: {
+                headers: {
+                    ETag?: string;
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AutomationRule"];
+                };
+            };
+            /** @description The body is not JSON, or a field is missing, unknown or invalid (`errors` names each). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not a manager. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 256 KB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The company has 50 rules already. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_rule: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The ETag you read */
+                "If-Match": string;
+            };
+            path: {
+                company_id: components["schemas"]["Id"];
+                rule_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `If-Match` is not an ETag this API sent. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not a manager. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The record changed since you read it (`current_version` says to what). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No version given: send `If-Match` or `version`. */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_rule: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read */
+                "If-Match"?: string | null;
+            };
+            path: {
+                company_id: components["schemas"]["Id"];
+                rule_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RulePatch"];
+            };
+        };
+        responses: {
+            /** @description The rule */
+            200: {
+                headers: {
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AutomationRule"];
+                };
+            };
+            /** @description The body is not JSON, or a field is missing, unknown or invalid (`errors` names each); `If-Match` is not an ETag this API sent. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not a manager. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The record changed since you read it (`current_version` says to what). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 256 KB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No version given: send `If-Match` or `version`. */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    automation_stats: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                company_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Task statistics */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AutomationStats"];
+                };
+            };
+            /** @description Not modified since the ETag named in `If-None-Match` (no body). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_policy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                company_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The policy */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EscalationPolicy"];
+                };
+            };
+            /** @description Not modified since the ETag named in `If-None-Match` (no body). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    put_policy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                company_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EscalationPolicyInput"];
+            };
+        };
+        responses: {
+            /** @description The new policy */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EscalationPolicy"];
+                };
+            };
+            /** @description The body is not JSON, or a field is missing, unknown or invalid (`errors` names each). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an administrator. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Changed since you read it. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 256 KB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_task: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                company_id: components["schemas"]["Id"];
+                task_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The task */
+            200: {
+                headers: {
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            /** @description Not modified since the ETag named in `If-None-Match` (no body). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_task: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The ETag you read */
+                "If-Match": string;
+            };
+            path: {
+                company_id: components["schemas"]["Id"];
+                task_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `If-Match` is not an ETag this API sent. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Neither its assignee nor a manager. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The record changed since you read it (`current_version` says to what). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No version given: send `If-Match` or `version`. */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_task: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read */
+                "If-Match"?: string | null;
+            };
+            path: {
+                company_id: components["schemas"]["Id"];
+                task_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TaskPatch"];
+            };
+        };
+        responses: {
+            /** @description The updated task */
+            200: {
+                headers: {
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            /** @description The body is not JSON, or a field is missing, unknown or invalid (`errors` names each); `If-Match` is not an ETag this API sent. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Neither its assignee nor a manager, or reassigning without being a manager. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The record changed since you read it (`current_version` says to what). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 256 KB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A status move that is not allowed, or an assignee who is not an active user. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No version given: send `If-Match` or `version`. */
+            428: {
                 headers: {
                     [name: string]: unknown;
                 };
