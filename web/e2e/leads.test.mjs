@@ -240,6 +240,44 @@ test("a company's administrator and viewer walk every page", async () => {
     await admin.waitForFunction(() => document.querySelector("#activities-table tbody")?.textContent?.includes("Budget call with Ana"));
     await review(admin, "activities");
 
+    // A task left two days overdue is escalated by the scheduler (every few seconds locally; the
+    // company's delay is a day): it shows on the Overdue tab, raised in priority.
+    await admin.click('a.nav-link[href="/tasks"]');
+    await admin.waitForSelector("#my-tasks tr[data-empty]");
+    await admin.click("#new-task");
+    await admin.waitForSelector("#task-form");
+    const twoDaysAgo = new Date(Date.now() - 2 * 86_400_000 - 60_000);
+    const localTime = new Date(twoDaysAgo.getTime() - twoDaysAgo.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+    await admin.fill("[name=title]", "Send the renewal quote");
+    await admin.fill("[name=due_at]", localTime);
+    await admin.selectOption("#task-priority", "low");
+    await review(admin, "task-new");
+    await admin.click("#save-task");
+    await admin.waitForSelector('#my-tasks tr[data-task="Send the renewal quote"]');
+    for (let i = 0; ; i++) {
+      await admin.goto(`${BASE}/tasks?view=overdue`);
+      await admin.waitForSelector('#overdue-tasks tr[data-task="Send the renewal quote"]');
+      if (await admin.locator('#overdue-tasks tr[data-task="Send the renewal quote"] [data-escalation]').count()) break;
+      assert.ok(i < 30, "the overdue task was never escalated");
+      await admin.waitForTimeout(1000);
+    }
+    assert.match(await admin.textContent('#overdue-tasks tr[data-task="Send the renewal quote"]'), /overdue/);
+    assert.doesNotMatch(await admin.textContent('#overdue-tasks tr[data-task="Send the renewal quote"] .priority-badge'), /^low$/, "raised");
+    await review(admin, "tasks-overdue");
+    await admin.click("#tasks-automation");
+    await admin.waitForSelector("#stats-by-priority");
+    // A rule from the form, then the lead rules run on demand.
+    await admin.fill("#rule-name", "Hot leads gone quiet");
+    await admin.selectOption("#rule-trigger", "lead_idle");
+    await admin.fill("#rule-min-score", "70");
+    await admin.fill("#rule-idle", "48");
+    await admin.fill("#rule-task-title", "Follow up with {name}");
+    await admin.click("#save-rule");
+    await admin.waitForSelector('#automation-rules [data-rule="Hot leads gone quiet"]');
+    await admin.click("#run-rules");
+    await admin.waitForSelector(".toast:has-text('Looked at')");
+    await review(admin, "tasks-automation");
+
     // The dashboard counts the lead once its event has gone through relay, bus, queue and consumer.
     await admin.click('a.nav-link[href="/dashboard"]');
     await admin.waitForFunction(() => document.querySelector('[data-stat="Leads"]')?.textContent === "1", null, { timeout: 30000 });

@@ -19,6 +19,7 @@ const Accounts = lazy(() => import("./pages/Accounts"));
 const AccountRecord = lazy(() => import("./pages/AccountRecord"));
 const Contacts = lazy(() => import("./pages/Contacts"));
 const Activities = lazy(() => import("./pages/Activities"));
+const Tasks = lazy(() => import("./pages/Tasks"));
 const ContactRecord = lazy(() => import("./pages/ContactRecord"));
 const Deals = lazy(() => import("./pages/Deals"));
 const DealRecord = lazy(() => import("./pages/DealRecord"));
@@ -55,6 +56,7 @@ const TITLES: [RegExp, string][] = [
   [/^\/contacts\/./, "Contact"],
   [/^\/contacts/, "Contacts"],
   [/^\/activities/, "Activities"],
+  [/^\/tasks/, "Tasks"],
   [/^\/deals\/./, "Deal"],
   [/^\/deals/, "Deals"],
   [/^\/dashboard/, "Dashboard"],
@@ -113,6 +115,7 @@ export function App() {
           <Route path="/contacts/:id" component={({ params }: { params: { id: string } }) => <Private page={ContactRecord} id={params.id} />} />
           <Route path="/contacts" component={() => <Private page={Contacts} />} />
           <Route path="/activities" component={() => <Private page={Activities} />} />
+          <Route path="/tasks" component={() => <Private page={Tasks} />} />
           <Route path="/dashboard" component={() => <Private page={Dashboard} />} />
           <Route path="/users" component={() => <Private page={Users} />} />
           <Route path="/audit" component={() => <Private page={Audit} />} />

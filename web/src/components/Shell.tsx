@@ -5,10 +5,11 @@ import { useLocation } from "preact-iso";
 import { session, signOut } from "../api/client";
 import { roleLabel } from "../lib/format";
 import { theme, type Theme } from "../lib/theme";
+import { NotificationsMenu } from "./Notifications";
 import { Toasts } from "./Toast";
 
 const THEMES: { value: Theme; label: string }[] = [
-  { value: "system", label: "System theme" },
+  { value: "system", label: "Auto" },
   { value: "light", label: "Light" },
   { value: "dark", label: "Dark" },
 ];
@@ -73,11 +74,13 @@ export function Shell({ children }: { children: ComponentChildren }) {
               {link("/deals", "Deals")}
               {link("/contacts", "Contacts")}
               {link("/activities", "Activities")}
+              {link("/tasks", "Tasks")}
               {link("/users", "Users")}
               {admin && link("/audit", "Audit log")}
               {admin && link("/system", "Background work")}
             </ul>
-            <div class="d-flex flex-wrap align-items-center gap-2 py-2 py-lg-0">
+            <div class="d-flex flex-wrap flex-lg-nowrap align-items-center gap-2 py-2 py-lg-0">
+              <NotificationsMenu />
               <ThemeToggle />
               <a class="navbar-text small text-decoration-none text-truncate user-menu" href="/account" title={`Your account (company ${s.companyId})`} id="user-menu">
                 {s.email} · {roleLabel(s.role)}
