@@ -67,7 +67,7 @@ pub async fn list_notifications(
     path = "/api/companies/{company_id}/notifications/{notification_id}/read",
     tag = "tasks",
     params(("company_id" = Id, Path), ("notification_id" = Id, Path)),
-    responses((status = 204, description = "Read"), (status = 404, description = "No such notification of yours")),
+    responses((status = 204, description = "Read")),
     security(("bearer" = []))
 )]
 pub async fn read_notification(

@@ -247,7 +247,7 @@ impl EscalationPolicyInput {
         if !(1..=720).contains(&self.delay_hours) {
             e.add("delay_hours", "must be 1 to 720 hours");
         }
-        e.into_result(EscalationPolicy { delay_hours: self.delay_hours, version: self.version + 1 })
+        e.into_result(EscalationPolicy { delay_hours: self.delay_hours, version: self.version.saturating_add(1) })
     }
 }
 

@@ -9429,7 +9429,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such notification of yours; nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
             404: {
                 headers: {
                     [name: string]: unknown;
