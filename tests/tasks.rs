@@ -79,6 +79,34 @@ async fn tasks_list_by_due_bucket_and_completing_one_logs_it_on_its_record() {
     let everyone = ids(&app.get(&t.path("/tasks?due=overdue"), &t.admin()).await.body);
     assert_eq!(everyone.len(), 2, "{everyone:?}");
     assert!(everyone.contains(&others["id"].as_str().unwrap().to_string()));
+    // A bucket pages like any list: the cursor holds the bucket, not the times of the first page.
+    let first = app.get(&t.path("/tasks?due=overdue&limit=1"), &t.admin()).await.body;
+    let cursor = first["next_cursor"].as_str().expect("a second page");
+    let second = app.get(&t.path(&format!("/tasks?due=overdue&limit=1&cursor={cursor}")), &t.admin()).await;
+    assert_eq!(second.status, 200, "{:?}", second.body);
+    let mut both = [ids(&first), ids(&second.body)].concat();
+    both.sort();
+    let mut expected = everyone.clone();
+    expected.sort();
+    assert_eq!(both, expected);
+    // Moving a due time replaces its escalation's entry in the due-time index.
+    let entry = |task: &Value, due: &str| keel_store::due::DueWork {
+        tenant_id: t.id.clone(),
+        kind: keel_store::due::DueKind::TaskEscalation,
+        reference: format!("{}#1", task["id"].as_str().unwrap()),
+        due_at: due.parse::<DateTime<Utc>>().unwrap() + chrono::Duration::hours(24),
+    };
+    let moved_to = (Utc::now() + chrono::Duration::days(40)).to_rfc3339();
+    let later_path = t.path(&format!("/tasks/{}", later["id"].as_str().unwrap()));
+    let moved = app.patch(&later_path, &rep, json!({"version": 1, "due_at": moved_to})).await;
+    assert_eq!(moved.status, 200, "{:?}", moved.body);
+    let at = |w: keel_store::due::DueWork| {
+        let (pk, sk) = w.key();
+        let db = app.state.db.clone();
+        async move { db.get(&pk, &sk).await.unwrap().is_some() }
+    };
+    assert!(!at(entry(&later, later["due_at"].as_str().unwrap())).await, "the old entry is gone");
+    assert!(at(entry(&moved.body, moved.body["due_at"].as_str().unwrap())).await, "the new one is there");
     let on_account = app.get(&t.path(&format!("/tasks?related_kind=account&related_id={account_id}")), &rep).await;
     assert_eq!(ids(&on_account.body), [overdue["id"].as_str().unwrap()]);
 
@@ -187,6 +215,22 @@ async fn task_writes_are_guarded_by_role_version_and_company() {
     let page = app.get(&t.path("/tasks"), &manager).await.body;
     assert_eq!(ids(&page), [assigned["id"].as_str().unwrap()], "nothing else was written");
 
+    // A bad edit names its field and changes nothing.
+    for (body, field) in [
+        (json!({"version": 1, "priority": "asap"}), None),
+        (json!({"version": 1, "title": "  "}), Some("title")),
+        (json!({"version": 1, "due_at": "2001-01-01T00:00:00Z"}), Some("due_at")),
+        (json!({"version": 1, "assignee_id": ""}), Some("assignee_id")),
+        (json!({"version": 1, "colour": "red"}), None),
+    ] {
+        let r = app.patch(&path, &manager, body.clone()).await;
+        assert_eq!(r.status, 400, "{body}: {:?}", r.body);
+        if let Some(f) = field {
+            assert_eq!(r.error_fields(), [f], "{body}");
+        }
+    }
+    assert_eq!(app.get(&path, &manager).await.body["version"], 1);
+    assert_eq!(app.patch(&path, &manager, json!({"title": "No version"})).await.status, 428);
     // Two edits of the same version: one wins, the other is told the version now.
     let (a, b) = tokio::join!(
         app.patch(&path, &manager, json!({"version": 1, "title": "First"})),
@@ -389,13 +433,22 @@ async fn automation_rules_make_one_task_per_lead_and_rule_under_concurrent_runs(
         400
     );
 
-    // A captured website lead gets its call task from the bus, for its owner, due within the hour.
+    // A captured website lead gets the tasks of both rules from the bus (of the same priority, so
+    // one counter moves twice in the transaction), for its owner, the call due within the hour.
     let live = rule(&app, &t, &manager, call).await;
+    rule(
+        &app,
+        &t,
+        &manager,
+        json!({"name": "Website leads: the deck", "trigger": "lead_created", "source": "Website",
+        "task_title": "Send {name} the deck", "task_priority": "high", "due_in_hours": 24}),
+    )
+    .await;
     let lead = keel_tests::capture(&app, &t, website_lead(1)).await;
     let lead_id = lead["id"].as_str().unwrap().to_string();
     let other_source = keel_tests::capture(&app, &t, keel_tests::lead_body(2)).await;
-    eventually("the call task", || async { tasks_on(&app, &t, "lead", &lead_id).await.len() == 1 }).await;
-    let made = tasks_on(&app, &t, "lead", &lead_id).await.remove(0);
+    eventually("the call and deck tasks", || async { tasks_on(&app, &t, "lead", &lead_id).await.len() == 2 }).await;
+    let made = tasks_on(&app, &t, "lead", &lead_id).await.into_iter().find(|x| x["rule_id"] == live["id"]).unwrap();
     let name = format!("{} {}", lead["first_name"].as_str().unwrap(), lead["last_name"].as_str().unwrap());
     assert_eq!(made["title"].as_str(), Some(format!("Call {name}").as_str()));
     assert_eq!(
@@ -419,9 +472,9 @@ async fn automation_rules_make_one_task_per_lead_and_rule_under_concurrent_runs(
     for n in 3..8 {
         waiting.push(keel_tests::capture(&app, &t, website_lead(n)).await["id"].as_str().unwrap().to_string());
     }
-    // The bus brings each to the live rule (its call task) and finds the other one off.
+    // The bus brings each to the live rules (call and deck) and finds the other one off.
     for id in &waiting {
-        eventually("the call tasks", || async { tasks_on(&app, &t, "lead", id).await.len() == 1 }).await;
+        eventually("the call and deck tasks", || async { tasks_on(&app, &t, "lead", id).await.len() == 2 }).await;
     }
     let rule_path = format!("{path}/{}", idle_off["id"].as_str().unwrap());
     let on = app.patch(&rule_path, &manager, json!({"version": 1, "active": true})).await;
@@ -462,16 +515,25 @@ async fn automation_rules_make_one_task_per_lead_and_rule_under_concurrent_runs(
     let again = app.post(&run, &manager, json!({})).await.body;
     assert_eq!(
         (again["created"].as_u64(), again["already_open"].as_u64(), again["examined"].as_u64()),
-        (Some(0), Some(11), Some(7))
+        (Some(0), Some(17), Some(7))
     );
     let stats = app.get(&t.path("/tasks/automation-stats"), &rep).await.body;
     let counted = stats["by_rule"].as_array().unwrap().iter().find(|r| r["key"] == idle_off["id"]).unwrap().clone();
     assert_eq!((counted["created"].as_i64(), counted["done"].as_i64()), (Some(5), Some(1)));
     assert_eq!(counted["completion_rate"].as_f64(), Some(0.2));
 
-    // Rules are versioned and another company sees none of them.
+    // Rules are versioned, refuse bad edits, and another company sees none of them.
     assert_eq!(app.patch(&rule_path, &manager, json!({"version": 1, "name": "stale"})).await.status, 409);
-    assert_eq!(app.get(&path, &rep).await.body["items"].as_array().unwrap().len(), 2);
+    let bad = app.patch(&rule_path, &manager, json!({"version": 2, "min_score": 101, "idle_hours": 5})).await;
+    assert_eq!((bad.status.as_u16(), bad.error_fields()), (400, vec!["idle_hours".to_string(), "min_score".into()]));
+    assert_eq!(
+        app.patch(&rule_path, &manager, json!({"version": 2, "trigger": "deal_idle"})).await.status,
+        400,
+        "the trigger stays"
+    );
+    assert_eq!(app.patch(&rule_path, &rep, json!({"version": 2, "active": false})).await.status, 403);
+    assert_eq!(app.delete(&rule_path, &manager).await.status, 428);
+    assert_eq!(app.get(&path, &rep).await.body["items"].as_array().unwrap().len(), 3);
     let b = app.tenant().await;
     assert_eq!(app.get(&path, &b.admin()).await.status, 404);
     assert_eq!(app.patch(&rule_path, &b.admin(), json!({"version": 2, "active": false})).await.status, 404);
@@ -485,7 +547,7 @@ async fn automation_rules_make_one_task_per_lead_and_rule_under_concurrent_runs(
         0
     );
     assert_eq!(app.call(Method::DELETE, &rule_path, Some(&manager), None, &[("If-Match", "\"2\"")]).await.status, 204);
-    assert_eq!(app.get(&path, &rep).await.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(app.get(&path, &rep).await.body["items"].as_array().unwrap().len(), 2);
 }
 
 #[tokio::test]
@@ -551,4 +613,45 @@ async fn idle_rules_follow_up_through_the_scheduler_and_wait_for_the_open_task()
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(tasks_on(&app, &t, "lead", &lead_id).await.len(), 1);
     assert_eq!(tasks_on(&app, &t, "deal", &deal_id).await.len(), 1);
+}
+
+#[tokio::test]
+async fn the_scheduler_shares_a_run_between_companies_and_pages_past_what_waits() {
+    use keel_store::due::{DueKind, DueWork};
+    let db = keel_store::Db::from_env().await.unwrap();
+    let sqs = aws_sdk_sqs::Client::new(&keel_store::aws::sdk_config().await);
+    // Long ago, so no other test's clock reaches these, and this clock reaches nothing else.
+    let base: DateTime<Utc> = "2002-03-04T00:00:00Z".parse().unwrap();
+    let busy = ulid::Ulid::new().to_string();
+    let quiet = ulid::Ulid::new().to_string();
+    let work = |tenant: &str, n: i64| DueWork {
+        tenant_id: tenant.into(),
+        kind: DueKind::TaskEscalation,
+        reference: format!("{}#1", ulid::Ulid::new()),
+        due_at: base + chrono::Duration::seconds(n),
+    };
+    // The busy company's backlog is due first, all of it in one shard's pages ahead of the quiet one.
+    let mut entries: Vec<DueWork> = (0..400).map(|n| work(&busy, n)).collect();
+    let late = work(&quiet, 1_000);
+    entries.push(late.clone());
+    for e in &entries {
+        let (pk, sk) = e.key();
+        let mut item = e.item();
+        item.insert("pk".into(), keel_store::AttributeValue::S(pk));
+        item.insert("sk".into(), keel_store::AttributeValue::S(sk));
+        db.client.put_item().table_name(&db.table).set_item(Some(item)).send().await.unwrap();
+    }
+    let scheduler = keel_system::Scheduler::from_env(db.clone(), sqs).with_company_share(10);
+    let run = scheduler.run(base + chrono::Duration::hours(1)).await.unwrap();
+    let (pk, sk) = late.key();
+    assert!(db.get(&pk, &sk).await.unwrap().is_none(), "the quiet company's entry went in the first run: {run:?}");
+    assert!(run.deferred > 0 && run.handed_off <= 10 * keel_store::due::SHARDS as usize + 1, "{run:?}");
+    // Later runs work the backlog off, a share at a time.
+    let mut total = run.handed_off;
+    while total < entries.len() {
+        let next = scheduler.run(base + chrono::Duration::hours(1)).await.unwrap();
+        assert!(next.handed_off > 0, "the backlog stalled: {next:?}");
+        total += next.handed_off;
+    }
+    assert_eq!(total, entries.len());
 }

@@ -35,7 +35,7 @@ const DEALS_HEADING: &str =
     "## (j) Deals: forecast, board and moves with 100 and 100,000 deals, in-process on DynamoDB Local";
 const CONVERSION_HEADING: &str = "## (i) Conversion and the account overview, in-process on DynamoDB Local";
 const TIMELINES_HEADING: &str = "## (k) Timelines with 10 and 10,000 activities, in-process on DynamoDB Local";
-const SCHEDULER_HEADING: &str = "## (l) The scheduler: 5,000 due entries of 50 companies, on the local stack";
+const SCHEDULER_HEADING: &str = "## (l) The scheduler: 2,000 due entries of 20 companies, on the local stack";
 const STARTS: usize = 21;
 
 struct Stats {

@@ -54,7 +54,12 @@ def route_events(routes, taken):
     return out
 
 
-def policy(calls, http):
+def due_variable(queue):
+    """`TaskWorkQueue` -> `KEEL_DUE_QUEUE_TASK_WORK_QUEUE`, as the scheduler reads it."""
+    return "KEEL_DUE_QUEUE_" + re.sub(r"(?<!^)(?=[A-Z])", "_", queue).upper()
+
+
+def policy(calls, http, feeds=()):
     """Statements for the declared calls Keel knows the resources of; the rest is left to a person."""
     table = sorted(c for c in calls if c.startswith("dynamodb:"))
     out = '      Policies:\n        - Version: "2012-10-17"\n          Statement:\n'
@@ -70,7 +75,12 @@ def policy(calls, http):
                 "              Action: [secretsmanager:GetSecretValue]\n"
                 '              Resource: !Sub "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:'
                 'secret:keel/${Stage}/cursor-*"\n')
+    if feeds and "sqs:SendMessage" in calls:
+        out += "            - Effect: Allow\n              Action: [sqs:SendMessage]\n              Resource:\n"
+        out += "".join(f"                - !GetAtt {q}.Arn\n" for q in feeds)
     for call in sorted(c for c in calls if not c.startswith("dynamodb:")):
+        if call == "sqs:SendMessage" and feeds:
+            continue
         if not (call == "secretsmanager:GetSecretValue" and http):
             print(f"scaffold: {call} is declared; add its statement with the resources it needs by hand",
                   file=sys.stderr)
@@ -84,9 +94,13 @@ def function_block(d):
            f"      BuildProperties:\n        Binary: {slug}\n    Properties:\n"
            f'      FunctionName: !Sub "keel-${{Stage}}-{slug}"\n      CodeUri: .\n'
            f"      Description: {lid.removesuffix('Function')} (describe what it does)\n")
+    feeds = d["trigger"].get("schedule", {}).get("feeds", [])
     if http and "secretsmanager:GetSecretValue" in d["aws_calls"]:
         out += '      Environment:\n        Variables:\n          KEEL_CURSOR_SECRET_ID: !Sub "keel/${Stage}/cursor"\n'
-    out += policy(d["aws_calls"], http)
+    if feeds:
+        out += "      Environment:\n        Variables:\n"
+        out += "".join(f"          {due_variable(q)}: !Ref {q}\n" for q in feeds)
+    out += policy(d["aws_calls"], http, feeds)
     out += "      Events:\n"
     if http:
         out += route_events(d["trigger"]["http"], set())

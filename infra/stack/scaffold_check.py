@@ -37,12 +37,15 @@ def main():
     scaffoldable = [d for d in declared if all(c.startswith(KNOWN) for c in d["aws_calls"])]
     http = [d for d in scaffoldable if "http" in d["trigger"] and len(d["trigger"]["http"]) >= 2]
     consumers = [d for d in scaffoldable if "queue" in d["trigger"]]
-    if len(http) < 2 or not consumers:
+    # A scheduled function's sends to the queues it feeds are scaffolded too.
+    scheduled = [d for d in declared if "schedule" in d["trigger"]
+                 and all(c.startswith(KNOWN) or c == "sqs:SendMessage" for c in d["aws_calls"])]
+    if len(http) < 2 or not consumers or not scheduled:
         sys.exit("scaffold check: not enough scaffoldable functions to check with")
     with open(os.path.join(ROOT, "template.yaml")) as f:
         text = f.read()
     removed = []
-    for d in (http[-1], consumers[-1]):
+    for d in (http[-1], consumers[-1], scheduled[-1]):
         lid = d["logical_id"]
         prefix = lid.removesuffix("Function")
         names = [lid, f"{prefix}ErrorsAlarm", f"{prefix}ThrottlesAlarm", f"{prefix}LogGroup"]

@@ -109,6 +109,13 @@ pub fn scheduler_function() -> Function {
                         let scheduler = scheduler.clone();
                         Box::pin(async move {
                             let summary = scheduler.run(now).await?;
+                            // Work that could not be handed off fails the run, so the errors alarm sees it.
+                            if summary.left > 0 {
+                                return Err(format!(
+                                    "{} due entries could not be handed off: {summary:?}",
+                                    summary.left
+                                ));
+                            }
                             serde_json::to_value(summary).map_err(|e| e.to_string())
                         })
                     });

@@ -26,7 +26,7 @@ use keel_store::{crm, Db, Item, StoreError, TenantKeys, TransactWriteItem, UnitO
 use ulid::Ulid;
 
 use crate::escalation::escalation_entry;
-use crate::repo::{self, StatsMove};
+use crate::repo::{self, StatsBatch, StatsMove};
 
 pub const MARKER_SK: &str = "OPEN";
 
@@ -219,9 +219,11 @@ pub fn rule_task(rule: &AutomationRule, subject: &Subject, now: DateTime<Utc>) -
 }
 
 /// Adds a rule's new task to `unit`: the task, its marker (a race with another run fails the
-/// unit), its first escalation and the statistics.
+/// unit) and its first escalation; its counters go to `stats`, which the caller adds once for
+/// all the tasks of the unit.
 pub fn add_rule_task(
     unit: &mut UnitOfWork<'_>,
+    stats: &mut StatsBatch,
     keys: &TenantKeys,
     tenant_id: &str,
     task: &Task,
@@ -235,9 +237,7 @@ pub fn add_rule_task(
     if let Some(entry) = escalation_entry(tenant_id, task, policy) {
         unit.include(entry.put(&table));
     }
-    for update in repo::stats_updates(&table, keys, task, StatsMove::of(None, task)) {
-        unit.include(update);
-    }
+    stats.add(task, StatsMove::of(None, task));
     Ok(())
 }
 

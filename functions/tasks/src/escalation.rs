@@ -102,29 +102,28 @@ pub async fn escalate(db: &Db, event: &Envelope) -> Result<Vec<TransactWriteItem
     if let Some(entry) = escalation_entry(&event.tenant_id, &next, &policy) {
         unit.include(entry.put(&table));
     }
-    let hours = (at - task.due_at).num_hours();
+    // Told now, whatever the escalation's due time was (a task made long overdue escalates at once).
+    let now = chrono::Utc::now();
+    let late = now - task.due_at;
+    let late =
+        if late.num_hours() >= 48 { format!("{} days", late.num_days()) } else { format!("{} h", late.num_hours()) };
     for user in &notified {
         let note = Notification {
-            // Fixed per task and level: a retried write puts the same notification.
-            id: notification_id(event),
+            // A retry after a lost race writes its own id: only the attempt that commits is kept.
+            id: Ulid::new().to_string(),
             kind: "task_escalated".into(),
             title: format!("Overdue task escalated: {}", task.title),
             body: format!(
-                "Open {hours} h past its due time; priority raised to {} (escalation {level}).",
+                "Open {late} past its due time; priority raised to {} (escalation {level}).",
                 repo::priority_name(next.priority)
             ),
             task_id: Some(task.id.to_string()),
             read: false,
-            created_at: at,
+            created_at: now,
         };
         unit.include(put(&table, repo::notification_item(&keys, user, &note)?));
     }
     let actor = Actor { user_id: "scheduler".into(), role: "system".into() };
-    unit.event(&Envelope::new(&event.tenant_id, actor, at, &TaskEscalated::of(&next, notified)))?;
+    unit.event(&Envelope::new(&event.tenant_id, actor, now, &TaskEscalated::of(&next, notified)))?;
     Ok(unit.into_items())
-}
-
-/// A notification id that sorts by the escalation's time and is the same on every retry.
-fn notification_id(event: &Envelope) -> String {
-    event.event_id.to_string()
 }

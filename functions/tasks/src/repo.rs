@@ -138,15 +138,38 @@ fn counter_update(table: &str, pk: String, sk: String, m: StatsMove) -> Transact
 /// The counter updates of a change: the task's rule (or "manual") and the priority it was
 /// created with. None when nothing counted changed.
 pub fn stats_updates(table: &str, keys: &TenantKeys, task: &Task, m: StatsMove) -> Vec<TransactWriteItem> {
-    if m.is_empty() {
-        return Vec::new();
+    let mut batch = StatsBatch::default();
+    batch.add(task, m);
+    batch.updates(table, keys)
+}
+
+/// Counter moves of several tasks written in one transaction (a lead several rules act on): one
+/// update per counter item, since a transaction may touch an item only once.
+#[derive(Debug, Default)]
+pub struct StatsBatch {
+    moves: std::collections::BTreeMap<String, StatsMove>,
+}
+
+impl StatsBatch {
+    pub fn add(&mut self, task: &Task, m: StatsMove) {
+        let rule = task.rule_id.as_deref().unwrap_or(MANUAL);
+        for sk in [format!("RULE#{rule}"), format!("PRIORITY#{}", priority_name(task.created_priority))] {
+            let total = self.moves.entry(sk).or_default();
+            total.created += m.created;
+            total.done += m.done;
+            total.cancelled += m.cancelled;
+            total.overdue += m.overdue;
+        }
     }
-    let pk = keys.key("TASKSTATS");
-    let rule = task.rule_id.as_deref().unwrap_or(MANUAL);
-    vec![
-        counter_update(table, pk.clone(), format!("RULE#{rule}"), m),
-        counter_update(table, pk, format!("PRIORITY#{}", priority_name(task.created_priority)), m),
-    ]
+
+    pub fn updates(self, table: &str, keys: &TenantKeys) -> Vec<TransactWriteItem> {
+        let pk = keys.key("TASKSTATS");
+        self.moves
+            .into_iter()
+            .filter(|(_, m)| !m.is_empty())
+            .map(|(sk, m)| counter_update(table, pk.clone(), sk, m))
+            .collect()
+    }
 }
 
 pub fn priority_name(p: TaskPriority) -> &'static str {

@@ -22,7 +22,7 @@ use ulid::Ulid;
 use utoipa::ToSchema;
 
 use crate::automation::{self, IdleDecision, Subject};
-use crate::repo;
+use crate::repo::{self, StatsBatch};
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct AutomationRules {
@@ -171,7 +171,13 @@ pub async fn delete_rule(
     let changes = AuditRecord::diff(Some(&current.as_json()), &serde_json::json!({}), &AutomationRule::RECORDED_FIELDS);
     unit.audit(keys, &meta.audit(&ctx, "tasks.automation_rule.delete", "automation_rule", id, changes))?;
     match unit.commit().await {
-        Ok(()) | Err(WriteError::Refused(Refusal::Stale)) => Ok(StatusCode::NO_CONTENT.into_response()),
+        Ok(()) => Ok(StatusCode::NO_CONTENT.into_response()),
+        // Changed or deleted meanwhile: gone answers as the first delete did, changed is a 409.
+        Err(WriteError::Refused(Refusal::Stale)) => match rule(&app, keys, id).await {
+            Err(ApiError::NotFound) => Ok(StatusCode::NO_CONTENT.into_response()),
+            Ok(now) => Err(ApiError::Stale { current_version: Some(now.version) }),
+            Err(e) => Err(e),
+        },
         Err(e) => Err(e.into()),
     }
 }
@@ -294,7 +300,11 @@ pub async fn auto_create_for_leads(
                 }
                 let task = automation::rule_task(rule, &subject, now);
                 let mut unit = UnitOfWork::new(&app_ref.db);
-                automation::add_rule_task(&mut unit, keys, &ctx_ref.tenant_id, &task, policy_ref)?;
+                let mut stats = StatsBatch::default();
+                automation::add_rule_task(&mut unit, &mut stats, keys, &ctx_ref.tenant_id, &task, policy_ref)?;
+                for update in stats.updates(&app_ref.db.table, keys) {
+                    unit.include(update);
+                }
                 let changes = AuditRecord::diff(None, &task.as_json(), &Task::RECORDED_FIELDS);
                 let id = task.id.to_string();
                 unit.audit(keys, &meta_ref.audit(ctx_ref, "task.create", "task", &id, changes))?;

@@ -205,7 +205,14 @@ pub async fn update_task(
     // finds nothing to do when it comes due.
     if next.due_at != current.due_at || (current.status.is_closed() && !next.status.is_closed()) {
         let policy = repo::policy(&app.db, keys).await?;
-        if let Some(entry) = escalation_entry(&ctx.tenant_id, &next, &policy) {
+        let old = escalation_entry(&ctx.tenant_id, &current, &policy).map(|e| e.key());
+        let new = escalation_entry(&ctx.tenant_id, &next, &policy);
+        // The superseded entry goes (where the policy has not changed since it was put), so moving
+        // a due time again and again leaves one entry, not one per move.
+        if let Some((pk, sk)) = old.filter(|k| Some(k) != new.as_ref().map(|e| e.key()).as_ref()) {
+            unit.include(db::delete(&table, pk, sk));
+        }
+        if let Some(entry) = new {
             unit.include(entry.put(&table));
         }
     }
@@ -322,12 +329,14 @@ pub struct TaskListParams {
     cursor: Option<String>,
 }
 
+/// What a cursor is bound to: the bucket by name, not its times, which move with the clock
+/// between one page and the next.
 #[derive(Serialize)]
 struct TaskFilter<'a> {
     assignee: Option<&'a str>,
     open: bool,
-    low: &'a str,
-    high: &'a str,
+    due: Option<&'a str>,
+    utc_offset: i32,
     priority: Option<&'a str>,
     related: Option<&'a str>,
 }
@@ -406,7 +415,8 @@ pub async fn list_tasks(
     };
     let now = Utc::now();
     let start_of_day = day_start(now, offset.clamp(-840, 840));
-    let (low, high) = match query::text(&params.due).as_deref() {
+    let due = query::text(&params.due);
+    let (low, high) = match due.as_deref() {
         None => ("0".to_string(), "~".to_string()),
         Some(_) if !open => {
             errors.add("due", "applies to open tasks only");
@@ -428,8 +438,8 @@ pub async fn list_tasks(
     let filter = TaskFilter {
         assignee: assignee.as_deref(),
         open,
-        low: &low,
-        high: &high,
+        due: due.as_deref(),
+        utc_offset: offset,
         priority,
         related: related.as_deref(),
     };

@@ -10,6 +10,7 @@ use keel_store::{Db, TenantKeys, UnitOfWork};
 use keel_worker::{Consumer, HandlerError};
 
 use crate::automation::{self, IdleDecision};
+use crate::repo::StatsBatch;
 use crate::{escalation, repo};
 
 /// What the task work queue receives: from the scheduler and from the bus.
@@ -41,12 +42,13 @@ impl TaskWork {
         let Some(subject) = automation::subject(&self.db, &keys, &related).await? else { return Ok(vec![]) };
         let policy = repo::policy(&self.db, &keys).await?;
         let mut unit = UnitOfWork::new(&self.db);
+        let mut stats = StatsBatch::default();
         let table = self.db.table.clone();
         for rule in &rules {
             match rule.trigger {
                 RuleTrigger::LeadCreated if automation::created_decision(&self.db, &keys, rule, &subject).await? => {
                     let task = automation::rule_task(rule, &subject, event.occurred_at);
-                    automation::add_rule_task(&mut unit, &keys, &event.tenant_id, &task, &policy)?;
+                    automation::add_rule_task(&mut unit, &mut stats, &keys, &event.tenant_id, &task, &policy)?;
                 }
                 RuleTrigger::LeadIdle if subject.open => {
                     let at = subject.created_at + rule.idle();
@@ -54,6 +56,9 @@ impl TaskWork {
                 }
                 _ => {}
             }
+        }
+        for update in stats.updates(&table, &keys) {
+            unit.include(update);
         }
         Ok(unit.into_items())
     }
@@ -102,7 +107,11 @@ impl TaskWork {
             IdleDecision::MakeTask => {
                 let policy = repo::policy(&self.db, &keys).await?;
                 let task = automation::rule_task(&rule, &subject, event.occurred_at);
-                automation::add_rule_task(&mut unit, &keys, &event.tenant_id, &task, &policy)?;
+                let mut stats = StatsBatch::default();
+                automation::add_rule_task(&mut unit, &mut stats, &keys, &event.tenant_id, &task, &policy)?;
+                for update in stats.updates(&table, &keys) {
+                    unit.include(update);
+                }
                 let next = automation::check_entry(&event.tenant_id, &rule, &related, at + rule.idle());
                 unit.include(next.put(&table));
             }

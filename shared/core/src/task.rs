@@ -117,7 +117,7 @@ impl NewTask {
             }
         }
         let assignee_id = self.assignee_id.as_deref().map(str::trim).unwrap_or(actor).to_string();
-        if assignee_id.is_empty() {
+        if !is_record_id(&assignee_id) {
             e.add("assignee_id", "must name a user of your company");
         }
         e.into_result(Task {
@@ -173,7 +173,7 @@ impl TaskPatch {
         }
         if let Some(a) = &self.assignee_id {
             let a = a.trim();
-            if a.is_empty() {
+            if !is_record_id(a) {
                 e.add("assignee_id", "must name a user of your company");
             }
             next.assignee_id = a.to_string();

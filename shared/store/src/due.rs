@@ -25,7 +25,8 @@ use sha2::{Digest, Sha256};
 use crate::db::{n, s};
 use crate::{Db, Item, StoreError, TenantKeys};
 
-/// Partitions of the index; a scheduler run queries each.
+/// Partitions of the index; a scheduler run queries each. Only ever raise it: entries in a shard
+/// a lower count no longer reads would wait for their TTL.
 pub const SHARDS: u32 = 8;
 /// An entry the scheduler failed to hand off for a year is dropped by TTL.
 const KEEP_SECONDS: i64 = 366 * 86_400;
@@ -147,14 +148,23 @@ impl DueWork {
     }
 }
 
-/// Up to `limit` entries of `shard` due at or before `now`, earliest first (1 Query). Entries
-/// that cannot be read (an unknown kind) come back as keys to delete.
+/// One page of a shard's due entries.
+pub struct DuePage {
+    pub work: Vec<DueWork>,
+    /// Entries that cannot be read (an unknown kind): keys to delete.
+    pub unreadable: Vec<(String, String)>,
+    /// Where the next page starts, if there may be one.
+    pub next: Option<Item>,
+}
+
+/// Up to `limit` entries of `shard` due at or before `now`, earliest first, from `start` (1 Query).
 pub async fn due(
     db: &Db,
     shard: u32,
     now: DateTime<Utc>,
     limit: i32,
-) -> Result<(Vec<DueWork>, Vec<(String, String)>), StoreError> {
+    start: Option<Item>,
+) -> Result<DuePage, StoreError> {
     let high = format!("{:013}#~", now.timestamp_millis().max(0));
     let out = db
         .client
@@ -165,22 +175,22 @@ pub async fn due(
         .expression_attribute_values(":high", s(high))
         .limit(limit)
         .consistent_read(true)
+        .set_exclusive_start_key(start)
         .send()
         .await
         .map_err(StoreError::from_sdk)?;
-    let mut work = Vec::new();
-    let mut unreadable = Vec::new();
+    let mut page = DuePage { work: Vec::new(), unreadable: Vec::new(), next: out.last_evaluated_key };
     for item in out.items.unwrap_or_default() {
         match DueWork::from_item(&item) {
-            Some(w) => work.push(w),
+            Some(w) => page.work.push(w),
             None => {
                 let text = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
                 tracing::error!(sk = %text("sk"), "due entry without a known kind: dropped");
-                unreadable.push((text("pk"), text("sk")));
+                page.unreadable.push((text("pk"), text("sk")));
             }
         }
     }
-    Ok((work, unreadable))
+    Ok(page)
 }
 
 /// Deletes handed-off entries (BatchWriteItem, 25 at a time; unprocessed ones retried).
