@@ -6,8 +6,14 @@ use keel_http::{Permission, Role};
 use keel_tests::{capture, lead_body};
 use serde_json::json;
 
-/// Routes anyone may call, without a token.
-const PUBLIC: [&str; 3] = ["/api/health", "/api/openapi.json", "/api/problems/{slug}"];
+/// Routes anyone may call, without a token (a form's or a webhook's key names the company).
+const PUBLIC: [&str; 5] = [
+    "/api/health",
+    "/api/openapi.json",
+    "/api/problems/{slug}",
+    "/api/forms/{form_key}/submit",
+    "/api/webhooks/whatsapp/{hook_key}",
+];
 
 /// What each route needs, for a record owned by someone else; `None`: open to every role (sign-in
 /// routes need no token at all).
@@ -54,9 +60,19 @@ fn required(method: &Method, template: &str) -> Option<Permission> {
         | ("GET", "/api/companies/{company_id}/tasks/automation-stats")
         | ("GET", "/api/companies/{company_id}/tasks/automation-rules")
         | ("GET", "/api/companies/{company_id}/notifications")
+        | ("GET", "/api/companies/{company_id}/forms")
+        | ("GET", "/api/companies/{company_id}/forms/{form_id}")
         // One's own notifications: everyone may read theirs.
         | ("POST", "/api/companies/{company_id}/notifications/{notification_id}/read") => ReadRecords,
-        ("POST", "/api/companies/{company_id}/tasks") => EditOwnRecords,
+        ("POST", "/api/companies/{company_id}/tasks") | ("POST", "/api/companies/{company_id}/data/validate") => {
+            EditOwnRecords
+        }
+        // Managers keep the website forms; administrators the WhatsApp channel and its secrets.
+        ("POST", "/api/companies/{company_id}/forms")
+        | ("PATCH", "/api/companies/{company_id}/forms/{form_id}")
+        | ("DELETE", "/api/companies/{company_id}/forms/{form_id}") => EditAllRecords,
+        ("GET", "/api/companies/{company_id}/channels/whatsapp")
+        | ("PUT", "/api/companies/{company_id}/channels/whatsapp") => ManageUsers,
         // The task is the administrator's: others change it only with EditAllRecords.
         ("PATCH", "/api/companies/{company_id}/tasks/{task_id}")
         | ("DELETE", "/api/companies/{company_id}/tasks/{task_id}") => EditAllRecords,
@@ -188,6 +204,17 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
     let rule_id = rule.body["id"].as_str().unwrap().to_string();
     // Notifications are each person's own: every role's user gets one to mark read.
     let notification_id = ulid::Ulid::new().to_string();
+    let form_body = json!({"name": "Matrix form", "source": "Website", "campaign": "C", "medium": "web",
+        "fields": [{"name": "first_name", "label": "First"}, {"name": "last_name", "label": "Last"},
+            {"name": "email", "label": "Email", "required": true}]});
+    let form = app.post(&t.path("/forms"), &t.admin(), form_body.clone()).await;
+    assert_eq!(form.status, 201, "{:?}", form.body);
+    let (form_id, form_key) =
+        (form.body["id"].as_str().unwrap().to_string(), form.body["key"].as_str().unwrap().to_string());
+    let channel = json!({"app_secret": "matrix-secret", "verify_token": "matrix-token"});
+    let channel = app.call(Method::PUT, &t.path("/channels/whatsapp"), Some(&t.admin()), Some(channel), &[]).await;
+    assert_eq!(channel.status, 200, "{:?}", channel.body);
+    let hook_key = channel.body["webhook_path"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
     let period = keel_core::forecast::quarter(chrono::Utc::now().date_naive());
     let doc = serde_json::to_value(keel_infra::api::openapi()).unwrap();
     let mut checked = 0;
@@ -206,10 +233,19 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
                 .replace("{task_id}", &task_id)
                 .replace("{rule_id}", &rule_id)
                 .replace("{notification_id}", &notification_id)
+                .replace("{form_id}", &form_id)
+                .replace("{form_key}", &form_key)
+                .replace("{hook_key}", &hook_key)
                 .replace("{pipeline_id}", "default")
                 .replace("{queue}", "dashboard-counters")
                 .replace("{slug}", "validation")
                 .replace("{job_id}", "01JCDEMOJOB000000000000000");
+            // WhatsApp's subscription check carries its token in the query.
+            let path = if method == Method::GET && template.ends_with("{hook_key}") {
+                format!("{path}?hub.mode=subscribe&hub.verify_token=matrix-token&hub.challenge=42")
+            } else {
+                path
+            };
             for (n, role) in Role::ALL.into_iter().enumerate() {
                 let user = format!("{}-{n}", role.as_str());
                 let token = app.user_token(&t, &user, role).await;
@@ -258,6 +294,22 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
                         let version = quotas["items"][0]["version"].as_u64().unwrap_or(0);
                         Some(json!({"period": period, "owner_id": t.user_id, "version": version,
                             "amount": {"value_minor": 100_000 + n as i64, "currency": "EUR"}}))
+                    }
+                    Method::POST if template.ends_with("/forms") => {
+                        let mut f = form_body.clone();
+                        f["name"] = json!(format!("Form of {user}"));
+                        Some(f)
+                    }
+                    Method::POST if template.ends_with("/submit") => Some(json!({"first_name": "Web",
+                        "last_name": user, "email": format!("{user}@web.example")})),
+                    Method::POST if template.ends_with("/data/validate") => Some(json!({"rows": [lead_body(300)]})),
+                    Method::PATCH if template.contains("/forms/") => {
+                        let version = app.get(&path, &t.admin()).await.body["version"].clone();
+                        Some(json!({"version": version, "name": format!("Renamed by {user}")}))
+                    }
+                    Method::PUT if template.ends_with("/channels/whatsapp") => {
+                        let version = app.get(&path, &t.admin()).await.body["version"].clone();
+                        Some(json!({"version": version, "campaign": format!("by {user}")}))
                     }
                     Method::POST if template.ends_with("/tasks") => {
                         Some(json!({"title": format!("Task of {user}"), "due_at": due}))

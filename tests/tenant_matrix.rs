@@ -50,6 +50,8 @@ async fn snapshot(
         "task stats": get(a.path("/tasks/automation-stats")).await,
         "notifications": get(a.path("/notifications")).await,
         "task rules": get(a.path("/tasks/automation-rules")).await,
+        "forms": get(a.path("/forms")).await,
+        "whatsapp": get(a.path("/channels/whatsapp")).await,
     })
 }
 
@@ -111,6 +113,16 @@ async fn another_company_reaches_nothing_on_any_route() {
     let rule = app.post(&a.path("/tasks/automation-rules"), &a.admin(), rule).await;
     assert_eq!(rule.status, 201, "{:?}", rule.body);
     let rule_id = rule.body["id"].as_str().unwrap().to_string();
+    let form = json!({"name": "A's form", "source": "Website", "campaign": "C", "medium": "web",
+        "fields": [{"name": "first_name", "label": "First"}, {"name": "last_name", "label": "Last"},
+            {"name": "email", "label": "Email", "required": true}]});
+    let form = app.post(&a.path("/forms"), &a.admin(), form).await;
+    assert_eq!(form.status, 201, "{:?}", form.body);
+    let (form_id, form_key) =
+        (form.body["id"].as_str().unwrap().to_string(), form.body["key"].as_str().unwrap().to_string());
+    let channel = json!({"app_secret": "a-secret", "verify_token": "a-token"});
+    let channel = app.call(Method::PUT, &a.path("/channels/whatsapp"), Some(&a.admin()), Some(channel), &[]).await;
+    let hook_key = channel.body["webhook_path"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
     // The dashboard consumer counts A's lead asynchronously: let it finish before the snapshot.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while keel_tests::summary(&app, &a).await["leads"]["total"] != 1 {
@@ -150,6 +162,11 @@ async fn another_company_reaches_nothing_on_any_route() {
                 .replace("{task_id}", &task_id)
                 .replace("{rule_id}", &rule_id)
                 .replace("{notification_id}", &task_id)
+                .replace("{form_id}", &form_id)
+                // B reaching A's public keys: a submission B makes up is refused (the form's fields
+                // are missing), a delivery B cannot sign is refused, and A's data stays as it was.
+                .replace("{form_key}", &form_key)
+                .replace("{hook_key}", &hook_key)
                 .replace("{pipeline_id}", "default")
                 .replace("{queue}", "dashboard-counters")
                 .replace("{slug}", "validation")

@@ -16,6 +16,7 @@ pub fn functions() -> Vec<Function> {
         keel_activities::timeline_function(),
         keel_tasks::function(),
         keel_tasks::work_function(),
+        keel_capture::function(),
         keel_identity::function(),
         keel_dashboard::function(),
         keel_dashboard::counters_function(),

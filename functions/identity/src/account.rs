@@ -24,7 +24,8 @@ use crate::records::{
 };
 use crate::sessions::{self, Session};
 use crate::users::{admins_change, counts_as_admin};
-use crate::{guard, limits, password};
+use crate::{guard, password};
+use keel_store::window_limit as limits;
 
 /// How long a reset link works.
 pub const RESET_TTL_SECONDS: i64 = 60 * 60;

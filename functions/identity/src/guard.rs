@@ -13,38 +13,43 @@ use std::time::Duration;
 use keel_http::ApiError;
 use keel_store::{Db, StoreError};
 
-use crate::limits::{self, Limit};
+use keel_store::window_limit::{self as limits, Limit};
 
+/// The counts live beside the account lifecycle's other records, under the reserved `_identity` tenant.
+const IDENTITY: &str = "_identity";
 const QUARTER_HOUR: i64 = 15 * 60;
 const HOUR: i64 = 60 * 60;
 
 /// Failures of one account from one address before that pair waits out the window.
-pub const PAIR_FAILURES: Limit = Limit { name: "signin-fail-pair", window_seconds: QUARTER_HOUR, max: 5 };
+pub const PAIR_FAILURES: Limit =
+    Limit { tenant: IDENTITY, name: "signin-fail-pair", window_seconds: QUARTER_HOUR, max: 5 };
 /// Failures on one account from anywhere before each attempt on it is slowed.
-pub const ACCOUNT_FAILURES: Limit = Limit { name: "signin-fail-account", window_seconds: QUARTER_HOUR, max: 10 };
+pub const ACCOUNT_FAILURES: Limit =
+    Limit { tenant: IDENTITY, name: "signin-fail-account", window_seconds: QUARTER_HOUR, max: 10 };
 /// Failures from one address on any accounts before the address waits out the window.
-pub const ADDRESS_FAILURES: Limit = Limit { name: "signin-fail-address", window_seconds: QUARTER_HOUR, max: 30 };
+pub const ADDRESS_FAILURES: Limit =
+    Limit { tenant: IDENTITY, name: "signin-fail-address", window_seconds: QUARTER_HOUR, max: 30 };
 /// Sign-in attempts from one address, and from everyone, per minute. The overall limit also bounds
 /// how many identity instances a flood can hold (an attempt costs an Argon2 check, and up to
 /// [`MAX_BACKOFF`] when its account is under attack).
-pub const ADDRESS_SIGN_INS: Limit = Limit { name: "signin-address", window_seconds: 60, max: 30 };
-pub const ALL_SIGN_INS: Limit = Limit { name: "signin-all", window_seconds: 60, max: 1200 };
+pub const ADDRESS_SIGN_INS: Limit = Limit { tenant: IDENTITY, name: "signin-address", window_seconds: 60, max: 30 };
+pub const ALL_SIGN_INS: Limit = Limit { tenant: IDENTITY, name: "signin-all", window_seconds: 60, max: 1200 };
 /// Sign-ups from one address and from everyone: a flood is refused before any password is hashed,
 /// so it degrades sign-up and nothing else.
-pub const ADDRESS_SIGN_UPS: Limit = Limit { name: "signup-address", window_seconds: HOUR, max: 5 };
-pub const ALL_SIGN_UPS: Limit = Limit { name: "signup-all", window_seconds: 60, max: 120 };
+pub const ADDRESS_SIGN_UPS: Limit = Limit { tenant: IDENTITY, name: "signup-address", window_seconds: HOUR, max: 5 };
+pub const ALL_SIGN_UPS: Limit = Limit { tenant: IDENTITY, name: "signup-all", window_seconds: 60, max: 120 };
 /// Verification mail to one email, reset mail to one email, and reset requests from one address:
 /// nobody can turn Keel into a mail cannon against someone's inbox. Past the reset mail limit the
 /// request is answered as usual and nothing more is sent: a stranger asking on the owner's behalf
 /// has already put working links (an hour each) in the owner's inbox, so the owner is not denied one.
-pub const SIGN_UP_MAIL: Limit = Limit { name: "signup-mail", window_seconds: HOUR, max: 10 };
-pub const RESET_MAIL: Limit = Limit { name: "reset-mail", window_seconds: HOUR, max: 3 };
-pub const ADDRESS_RESETS: Limit = Limit { name: "reset-address", window_seconds: HOUR, max: 10 };
+pub const SIGN_UP_MAIL: Limit = Limit { tenant: IDENTITY, name: "signup-mail", window_seconds: HOUR, max: 10 };
+pub const RESET_MAIL: Limit = Limit { tenant: IDENTITY, name: "reset-mail", window_seconds: HOUR, max: 3 };
+pub const ADDRESS_RESETS: Limit = Limit { tenant: IDENTITY, name: "reset-address", window_seconds: HOUR, max: 10 };
 /// Invitations a company sends (new users and resends) an hour, and resends to one invited user:
 /// an administrator cannot use Keel's sender as a mail cannon, and these counts are the company's
 /// own (they neither reveal nor use up anything of the email's sign-up or reset mail).
-pub const INVITATIONS: Limit = Limit { name: "invitations", window_seconds: HOUR, max: 100 };
-pub const RESENDS: Limit = Limit { name: "invitation-resends", window_seconds: HOUR, max: 3 };
+pub const INVITATIONS: Limit = Limit { tenant: IDENTITY, name: "invitations", window_seconds: HOUR, max: 100 };
+pub const RESENDS: Limit = Limit { tenant: IDENTITY, name: "invitation-resends", window_seconds: HOUR, max: 3 };
 
 /// The longest an attempt on an account under a spread-out attack is held back.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(3);
@@ -53,18 +58,7 @@ fn pair(email: &str, address: &str) -> String {
     format!("{email}|{}", source(address))
 }
 
-/// Who a source address is, for the limits: an IPv4 address, or the /64 an IPv6 address is in
-/// (one subscriber gets a whole /64 and could otherwise take a fresh address per attempt).
-pub fn source(address: &str) -> String {
-    match address.parse::<std::net::IpAddr>() {
-        Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
-            let s = v6.segments();
-            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-        }
-        Ok(std::net::IpAddr::V6(v6)) => v6.to_ipv4_mapped().map(|v4| v4.to_string()).unwrap_or_default(),
-        _ => address.to_string(),
-    }
-}
+pub use keel_store::window_limit::source;
 
 /// Holds an answer back until `floor` after `started`, so that whether work (a mail) was done
 /// does not show in how long the answer took.

@@ -5,7 +5,6 @@
 mod account;
 mod auth;
 mod guard;
-mod limits;
 mod mail;
 mod password;
 mod permissions;

@@ -28,10 +28,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::capture::actor;
-use crate::item::to_lead_item;
 use crate::qualification::{latest_assessment, lead_with_history};
 use crate::{policy, repo};
 use keel_http::path::record_id;
+use keel_store::leads::to_lead_item;
 
 /// Attempts when another write to the chosen account lands between reading and converting.
 const ATTEMPTS: usize = 3;

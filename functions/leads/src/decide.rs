@@ -13,12 +13,12 @@ use keel_store::audit::AuditRecord;
 use keel_store::{Refusal, TenantKeys, UnitOfWork, WriteError};
 use ulid::Ulid;
 
-use crate::item::to_lead_item;
 use crate::qualification::{entry_item, lead_with_history, HistoryEntry};
 use crate::qualify::{require_open, updated_event};
 use crate::update::stale;
 use crate::{policy, repo};
 use keel_http::path::record_id;
+use keel_store::leads::to_lead_item;
 
 /// A decision about to be written: the lead as it was and will be, and the record of why.
 struct Decided<'a> {

@@ -8,7 +8,6 @@ mod capture;
 mod convert;
 mod decide;
 mod followup;
-mod item;
 mod list;
 mod policy;
 mod preview;

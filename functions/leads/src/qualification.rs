@@ -12,9 +12,9 @@ use keel_store::{Db, Item, StoreError, TenantKeys};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::item::LEAD_SK;
 use crate::{policy, repo};
 use keel_http::path::record_id;
+use keel_store::leads::LEAD_SK;
 
 const RECORD_PREFIX: &str = "QUAL#";
 /// How much history one read returns (newest first).

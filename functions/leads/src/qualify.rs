@@ -18,11 +18,11 @@ use ulid::Ulid;
 use utoipa::ToSchema;
 
 use crate::capture::actor;
-use crate::item::to_lead_item;
 use crate::qualification::{entry_item, HistoryEntry};
 use crate::update::stale;
 use crate::{policy, repo};
 use keel_http::path::record_id;
+use keel_store::leads::to_lead_item;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct QualifyResult {

@@ -1,75 +1,16 @@
 //! The leads context's access patterns. Each is one DynamoDB round trip: get = 1 `GetItem`,
 //! capture / replace = 1 `TransactWriteItems` (lead + uniqueness markers + outbox event),
-//! list = 1 `Query`.
+//! list = 1 `Query`. The lead's item layout and writes are `keel_store::leads`, which every
+//! capture channel shares.
 
 use std::collections::HashMap;
 
 use keel_core::Lead;
-use keel_events::Envelope;
-use keel_store::audit::AuditRecord;
 use keel_store::db::s;
-use keel_store::{AttributeValue, Db, Item, StoreError, TenantKeys, UnitOfWork, WriteError};
+use keel_store::leads::from_lead_item;
+use keel_store::{AttributeValue, Db, StoreError, TenantKeys};
 
-use crate::item::{from_lead_item, markers, to_lead_item, LEAD_SK, MARKER_SK};
-
-/// The marker attribute naming the lead that holds the email or phone.
-const OWNER: &str = "lead_id";
-
-pub async fn get(db: &Db, keys: &TenantKeys, lead_id: &str) -> Result<Option<Lead>, StoreError> {
-    db.get(&keys.lead(lead_id), LEAD_SK).await?.map(from_lead_item).transpose()
-}
-
-/// A lead's uniqueness marker item (the unit of work adds its owner and condition).
-fn marker(pk: String) -> Item {
-    Item::from([("pk".into(), s(pk)), ("sk".into(), s(MARKER_SK)), ("entity".into(), s("lead_marker"))])
-}
-
-/// Writes a new lead with its markers, its `LeadCreated` event and its audit record (plus an
-/// idempotency record, when the caller added one to `unit`), all or nothing.
-pub async fn capture(
-    mut unit: UnitOfWork<'_>,
-    keys: &TenantKeys,
-    lead: &Lead,
-    event: &Envelope,
-    audit: &AuditRecord,
-) -> Result<(), WriteError> {
-    let id = lead.id.to_string();
-    unit.create(to_lead_item(keys, lead)?);
-    for (field, pk) in markers(keys, lead) {
-        unit.claim_marker("lead", field, marker(pk), OWNER, &id);
-    }
-    unit.event(event)?.audit(keys, audit)?;
-    unit.commit().await
-}
-
-/// Replaces `current` with `next` if nobody changed it meanwhile, moving uniqueness markers
-/// when email or phone changed, and records `event` and `audit`.
-pub async fn replace(
-    db: &Db,
-    keys: &TenantKeys,
-    current: &Lead,
-    next: &Lead,
-    event: &Envelope,
-    audit: &AuditRecord,
-) -> Result<(), WriteError> {
-    let id = next.id.to_string();
-    let mut unit = UnitOfWork::new(db);
-    unit.replace(to_lead_item(keys, next)?, current.version);
-    let before = markers(keys, current);
-    let after = markers(keys, next);
-    for (field, pk) in &after {
-        if !before.iter().any(|(_, old)| old == pk) {
-            unit.claim_marker("lead", field, marker(pk.clone()), OWNER, &id);
-        }
-    }
-    for (_, pk) in before {
-        if !after.iter().any(|(_, new)| *new == pk) {
-            unit.release_marker(pk, MARKER_SK, OWNER, &id);
-        }
-    }
-    unit.event(event)?.audit(keys, audit)?;
-    unit.commit().await
-}
+pub use keel_store::leads::{capture, get, replace};
 
 /// One page of a lead listing.
 pub struct ListQuery<'a> {

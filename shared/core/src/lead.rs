@@ -293,6 +293,10 @@ pub struct Lead {
     /// What the lead became: set once, by its conversion.
     #[serde(default)]
     pub conversion: Option<ConversionPointers>,
+    /// Times the person reached out again after capture (a form sent again, a WhatsApp message):
+    /// each adds to the score.
+    #[serde(default)]
+    pub interactions: u32,
 }
 
 /// The records a conversion made from a lead (the lead itself keeps all its data).
@@ -341,6 +345,7 @@ impl Lead {
             status_reason: None,
             revisit_on: None,
             conversion: None,
+            interactions: 0,
         };
         lead.rescore();
         lead
@@ -356,6 +361,7 @@ impl Lead {
             has_website: self.website.is_some(),
             bant_answered: bant.iter().filter(|f| f.is_some()).count(),
             source: &self.source,
+            interactions: self.interactions,
         });
         self.score_band = ScoreBand::of(self.score);
     }
@@ -422,9 +428,26 @@ impl Lead {
         next.qualification_score = self.qualification_score;
         next.status_reason = self.status_reason.clone();
         next.revisit_on = self.revisit_on;
+        next.interactions = self.interactions;
+        next.rescore();
         next.version = self.version + 1;
         next.updated_at = now;
         Ok(next)
+    }
+
+    /// The lead after the person reached out again (a form sent again, a WhatsApp message): one
+    /// more interaction and the score it adds. None for a converted lead, which is history (the
+    /// interaction is still logged on its timeline).
+    pub fn reached_out(&self, now: DateTime<Utc>) -> Option<Lead> {
+        if self.status == LeadStatus::Converted {
+            return None;
+        }
+        let mut next = self.clone();
+        next.interactions = self.interactions.saturating_add(1);
+        next.rescore();
+        next.version += 1;
+        next.updated_at = now;
+        Some(next)
     }
 
     /// The lead archived (idempotent: archiving an archived lead changes nothing).
@@ -447,7 +470,7 @@ impl Lead {
 
     /// The fields people and rules change: what "changed" means for events and the audit trail
     /// (compared by `keel_store::audit::AuditRecord::diff`).
-    pub const RECORDED_FIELDS: [&'static str; 23] = [
+    pub const RECORDED_FIELDS: [&'static str; 24] = [
         "first_name",
         "last_name",
         "company_name",
@@ -471,6 +494,7 @@ impl Lead {
         "status_reason",
         "revisit_on",
         "conversion",
+        "interactions",
     ];
 
     /// The lead as JSON (plain strings, numbers and nulls: serialising it cannot fail).

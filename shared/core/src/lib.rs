@@ -11,6 +11,7 @@ pub mod conversion;
 pub mod deal;
 pub mod field_error;
 pub mod forecast;
+pub mod form;
 pub mod lead;
 pub mod money;
 pub mod opportunity;

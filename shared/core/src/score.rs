@@ -43,10 +43,18 @@ pub struct ScoreInputs<'a> {
     pub has_website: bool,
     pub bant_answered: usize,
     pub source: &'a str,
+    /// Times the person reached out on their own (a form sent again, a WhatsApp message).
+    pub interactions: u32,
 }
 
+/// Points per interaction, and the most interactions can add: intent counts, but a person who
+/// sends a form ten times is not ten times as likely to buy.
+pub const INTERACTION_POINTS: u32 = 5;
+pub const INTERACTION_MAX: u32 = 15;
+
 /// Profile score: reachability (20), BANT answers (15 each, 60), firmographics (5 each, 15) and
-/// the channel's intent (referrals and partners bring warmer leads than cold channels, up to 5).
+/// the channel's intent (referrals and partners bring warmer leads than cold channels, up to 5),
+/// and the person's own interactions since capture (5 each, up to 15), capped at 100.
 pub fn lead_score(i: &ScoreInputs<'_>) -> u8 {
     let mut score = 0u32;
     score += if i.has_email { 10 } else { 0 };
@@ -61,6 +69,7 @@ pub fn lead_score(i: &ScoreInputs<'_>) -> u8 {
     } else {
         0
     };
+    score += (i.interactions * INTERACTION_POINTS).min(INTERACTION_MAX);
     score.min(100) as u8
 }
 
@@ -90,6 +99,7 @@ mod tests {
             has_website: true,
             bant_answered: 4,
             source: "Partner referral",
+            interactions: 0,
         };
         assert_eq!(lead_score(&full), 100);
         let bare = ScoreInputs {
@@ -100,7 +110,10 @@ mod tests {
             has_website: false,
             bant_answered: 0,
             source: "Google Ads",
+            interactions: 0,
         };
         assert_eq!(lead_score(&bare), 10);
+        let engaged = |interactions| lead_score(&ScoreInputs { interactions, ..bare });
+        assert_eq!((engaged(1), engaged(3), engaged(9)), (15, 25, 25), "interactions add 5 each, up to 15");
     }
 }

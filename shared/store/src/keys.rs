@@ -1,5 +1,6 @@
 //! Every key of every item and index begins with the tenant (`T#<tenant>#`). The tenant given
-//! here comes only from a verified token.
+//! here comes only from a verified token, or from a public key a company published (a form's key,
+//! a webhook's key), which names its company in an item under a reserved tenant.
 
 /// Key builder bound to one tenant.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +18,10 @@ impl TenantKeys {
 
     pub fn tenant_prefix(&self) -> &str {
         &self.prefix
+    }
+
+    pub fn tenant_id(&self) -> &str {
+        &self.prefix[2..self.prefix.len() - 1]
     }
 
     /// `T#<tenant>#<rest>`.

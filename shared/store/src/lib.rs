@@ -14,12 +14,14 @@ pub mod idempotency;
 pub mod index_page;
 pub mod jobs;
 pub mod keys;
+pub mod leads;
 pub mod outbox;
 pub mod range;
 pub mod rate_limit;
 pub mod relay_status;
 pub mod revenue;
 pub mod unit;
+pub mod window_limit;
 
 pub use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 pub use counter::RequestCounter;

@@ -1,18 +1,32 @@
-//! Fixed-window counters for the account lifecycle: how many sign-ups, sign-ins, failures and
-//! emails a source address, an email or the whole service may have in a window. Each count is one
-//! item (`ADD`, expiring by TTL); a limited count is taken with a condition, so parallel requests
-//! never overshoot it. These guard cold paths (sign-up, sign-in, reset), where an exact count
-//! costs little; the per-tenant API limits are the rate limiter's business.
+//! Fixed-window counters for public paths: how many sign-ups, sign-ins, failures, emails or form
+//! submissions a source address, an email, a form or the whole service may have in a window. Each
+//! count is one item (`ADD`, expiring by TTL) under a reserved tenant (`_identity`, `_capture`); a
+//! limited count is taken with a condition, so parallel requests never overshoot it. These guard
+//! paths without a token, where an exact count costs little; the per-tenant API limits of signed-in
+//! callers are the rate limiter's business.
 
+use crate::db::{n, s};
+use crate::{Db, StoreError, TenantKeys};
 use chrono::Utc;
-use keel_store::db::{n, s};
-use keel_store::{Db, StoreError};
 
-use crate::records::identity;
+/// Who a source address is, for the limits: an IPv4 address, or the /64 an IPv6 address is in
+/// (one subscriber gets a whole /64 and could otherwise take a fresh address per attempt).
+pub fn source(address: &str) -> String {
+    match address.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Ok(std::net::IpAddr::V6(v6)) => v6.to_ipv4_mapped().map(|v4| v4.to_string()).unwrap_or_default(),
+        _ => address.to_string(),
+    }
+}
 
 /// A limit: at most `max` in each window of `window_seconds`.
 #[derive(Debug, Clone, Copy)]
 pub struct Limit {
+    /// The reserved tenant the counts live under (no company id can take its name).
+    pub tenant: &'static str,
     pub name: &'static str,
     pub window_seconds: i64,
     pub max: i64,
@@ -24,7 +38,7 @@ impl Limit {
     }
 
     fn key(&self, subject: &str, window: i64) -> String {
-        identity().key(&format!("LIMIT#{}#{subject}#{window}", self.name))
+        TenantKeys::new(self.tenant).key(&format!("LIMIT#{}#{subject}#{window}", self.name))
     }
 
     /// Seconds until the current window ends.
