@@ -6,6 +6,7 @@
 // and dark mode into web/test-results/.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
@@ -283,6 +284,55 @@ test("a company's administrator and viewer walk every page", async () => {
     await admin.waitForFunction(() => document.querySelector('[data-stat="Leads"]')?.textContent === "1", null, { timeout: 30000 });
     assert.equal(await admin.textContent('[data-stat="Hot or very hot"]'), "1");
     await review(admin, "dashboard");
+
+    // Capture: a web form built with its live preview, whose snippet posts to its key; a
+    // submission (as a website's server would send it) becomes a lead. WhatsApp: the channel set
+    // up, a signed message from a new number becomes a lead with the conversation on its page.
+    await admin.click('a.nav-link[href="/leads"]');
+    await admin.click("#capture-channels");
+    await admin.waitForSelector("#new-form");
+    await admin.click("#new-form");
+    await admin.waitForSelector("#form-builder");
+    await admin.fill("#form-builder [name=campaign]", "Website 2027");
+    await admin.fill("#consent_text", "I agree that Acme may contact me about its products.");
+    await admin.check("#ask-phone");
+    await admin.waitForFunction(() => document.querySelector("#form-preview")?.textContent?.includes("I agree that Acme"));
+    await review(admin, "capture-form-builder");
+    await admin.click("#save-form");
+    await admin.waitForSelector('[data-form="Contact sales"] .snippet');
+    const code = await admin.inputValue('[data-form="Contact sales"] .snippet');
+    const formKey = code.match(/\/api\/forms\/([A-Za-z0-9_-]{32})\/submit/)?.[1];
+    assert.ok(formKey, `the snippet posts to the form's key: ${code}`);
+    assert.match(code, /name="nickname"/, "with its honeypot");
+    await review(admin, "capture-forms");
+    const submitted = await fetch(`${BASE}/api/forms/${formKey}/submit`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "first_name=Rosa&last_name=Form&email=rosa.form%40acme.example&consent=on",
+    });
+    assert.equal(submitted.status, 202);
+    await admin.click("#tab-whatsapp");
+    await admin.waitForSelector("#whatsapp-setup");
+    await admin.fill("#whatsapp-setup [name=app_secret]", "e2e-app-secret");
+    await admin.fill("#whatsapp-setup [name=verify_token]", "e2e-verify");
+    await admin.click("#whatsapp-setup [type=submit]");
+    await admin.waitForSelector("#whatsapp-webhook code");
+    const hookUrl = await admin.textContent("#whatsapp-webhook code");
+    await review(admin, "capture-whatsapp");
+    const delivery = JSON.stringify({ entry: [{ changes: [{ value: {
+      contacts: [{ wa_id: "4915112345678", profile: { name: "Willa Whats" } }],
+      messages: [{ id: "wamid.e2e1", from: "4915112345678", timestamp: String(Math.floor(Date.now() / 1000)), type: "text", text: { body: "Hi! Do you ship to Berlin?" } }],
+    } }] }] });
+    const signature = "sha256=" + createHmac("sha256", "e2e-app-secret").update(delivery).digest("hex");
+    const delivered = await fetch(hookUrl, { method: "POST", headers: { "content-type": "application/json", "x-hub-signature-256": signature }, body: delivery });
+    assert.equal(delivered.status, 200);
+    await admin.click('a.nav-link[href="/leads"]');
+    await admin.waitForSelector('#leads-table tbody tr[data-lead-id]:has-text("Willa")');
+    assert.match(await admin.textContent("#leads-table tbody"), /Rosa/, "the form's lead");
+    await admin.click('#leads-table tbody tr[data-lead-id]:has-text("Willa") a');
+    await admin.waitForSelector("#whatsapp-conversation .chat-bubble");
+    assert.match(await admin.textContent("#whatsapp-conversation"), /ship to Berlin/);
+    await review(admin, "lead-whatsapp");
 
     // Invite a viewer.
     await admin.click('a.nav-link[href="/users"]');

@@ -20,6 +20,7 @@ const AccountRecord = lazy(() => import("./pages/AccountRecord"));
 const Contacts = lazy(() => import("./pages/Contacts"));
 const Activities = lazy(() => import("./pages/Activities"));
 const Tasks = lazy(() => import("./pages/Tasks"));
+const Capture = lazy(() => import("./pages/Capture"));
 const ContactRecord = lazy(() => import("./pages/ContactRecord"));
 const Deals = lazy(() => import("./pages/Deals"));
 const DealRecord = lazy(() => import("./pages/DealRecord"));
@@ -57,6 +58,7 @@ const TITLES: [RegExp, string][] = [
   [/^\/contacts/, "Contacts"],
   [/^\/activities/, "Activities"],
   [/^\/tasks/, "Tasks"],
+  [/^\/capture/, "Capture"],
   [/^\/deals\/./, "Deal"],
   [/^\/deals/, "Deals"],
   [/^\/dashboard/, "Dashboard"],
@@ -116,6 +118,7 @@ export function App() {
           <Route path="/contacts" component={() => <Private page={Contacts} />} />
           <Route path="/activities" component={() => <Private page={Activities} />} />
           <Route path="/tasks" component={() => <Private page={Tasks} />} />
+          <Route path="/capture" component={() => <Private page={Capture} />} />
           <Route path="/dashboard" component={() => <Private page={Dashboard} />} />
           <Route path="/users" component={() => <Private page={Users} />} />
           <Route path="/audit" component={() => <Private page={Audit} />} />

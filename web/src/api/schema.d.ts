@@ -259,6 +259,24 @@ export interface paths {
         patch: operations["update_activity"];
         trace?: never;
     };
+    "/api/companies/{company_id}/channels/whatsapp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The company's WhatsApp channel (administrators). 404 until it is set up. */
+        get: operations["get_channel"];
+        /** Set up or change the WhatsApp channel (administrators). */
+        put: operations["put_channel"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/companies/{company_id}/contacts": {
         parameters: {
             query?: never;
@@ -412,6 +430,23 @@ export interface paths {
         get: operations["dashboard_summary"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/companies/{company_id}/data/validate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Check lead rows without writing anything (anyone who may capture leads). */
+        post: operations["validate_rows"];
         delete?: never;
         options?: never;
         head?: never;
@@ -676,6 +711,49 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/companies/{company_id}/forms": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The company's forms, oldest first. */
+        get: operations["list_forms"];
+        put?: never;
+        /** Add a form (managers). Its `key` is what the page posts to; a company keeps at most 100. */
+        post: operations["create_form"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/companies/{company_id}/forms/{form_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One form. */
+        get: operations["get_form"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a form (managers; send the version you read). Its key stops working; the leads it
+         *     brought stay.
+         */
+        delete: operations["delete_form"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a form (managers; send the version you read). `rotate_key: true` takes a fresh public
+         *     key, and the old one stops working at once (pages must be given the new snippet).
+         */
+        patch: operations["update_form"];
         trace?: never;
     };
     "/api/companies/{company_id}/jobs": {
@@ -1169,6 +1247,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/forms/{form_key}/submit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Submit a website form. Send the form's fields as JSON or as an HTML form
+         *     (`application/x-www-form-urlencoded`), with `consent` (`on`) when the visitor ticked the consent
+         *     box and the page's `utm_source` / `utm_campaign` / `utm_medium` when it has them. Leave the
+         *     hidden `nickname` field empty. The answer is 202 for a new person and a known one alike; an HTML
+         *     form post to a form with a `redirect_url` is sent there (303). A browser page whose origin the
+         *     form does not allow is refused.
+         */
+        post: operations["submit_form"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/health": {
         parameters: {
             query?: never;
@@ -1319,6 +1421,27 @@ export interface paths {
         get: operations["platform_job"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks/whatsapp/{hook_key}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** WhatsApp's subscription check: answers `hub.challenge` when `hub.verify_token` is the channel's. */
+        get: operations["verify_webhook"];
+        put?: never;
+        /**
+         * A delivery from the WhatsApp Cloud API, signed with the channel's app secret
+         *     (`X-Hub-Signature-256`). A bad or missing signature is refused before anything is read.
+         */
+        post: operations["receive_webhook"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1840,6 +1963,14 @@ export interface components {
         };
         /** @enum {string} */
         Decision: "recycled" | "disqualified" | "reversed";
+        Duplicate: {
+            /** @description `email` or `phone`. */
+            field: string;
+            /** @description The lead of the company that holds it. */
+            lead_id?: string | null;
+            /** @description The earlier row of this batch that has it (1-based). */
+            row?: number | null;
+        };
         /**
          * @description How a company escalates overdue tasks: after `delay_hours` past the due time, and again after
          *     each further `delay_hours`, up to [`MAX_ESCALATIONS`] times.
@@ -1929,6 +2060,59 @@ export interface components {
             quota: components["schemas"]["QuotaAttainment"][];
             starts_on: string;
         };
+        Form: {
+            allowed_origins: string[];
+            campaign: string;
+            consent_required: boolean;
+            consent_text?: string | null;
+            /** Format: date-time */
+            created_at: string;
+            created_by: string;
+            fields: components["schemas"]["FormField"][];
+            id: string;
+            /** @description The public key submissions are posted to (`/api/forms/{key}/submit`). */
+            key: string;
+            medium: string;
+            name: string;
+            owner: components["schemas"]["OwnerRule"];
+            redirect_url?: string | null;
+            source: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** Format: int64 */
+            version: number;
+        };
+        FormField: {
+            /** @description What the visitor reads beside the input. */
+            label: string;
+            name: components["schemas"]["FormFieldName"];
+            required?: boolean;
+        };
+        /**
+         * @description A lead field a form can ask for.
+         * @enum {string}
+         */
+        FormFieldName: "first_name" | "last_name" | "email" | "phone" | "company_name" | "job_title" | "website" | "notes";
+        /** @description A form's changes (send the version you read; every field optional). */
+        FormPatch: {
+            allowed_origins?: string[] | null;
+            campaign?: string | null;
+            consent_required?: boolean | null;
+            consent_text?: string | null;
+            fields?: components["schemas"]["FormField"][] | null;
+            medium?: string | null;
+            name?: string | null;
+            owner?: null | components["schemas"]["OwnerRule"];
+            redirect_url?: string | null;
+            /** @description `true` takes a fresh public key; the old one stops working at once. */
+            rotate_key?: boolean;
+            source?: string | null;
+            /** Format: int64 */
+            version?: number | null;
+        };
+        Forms: {
+            items: components["schemas"]["Form"][];
+        };
         Health: {
             dynamodb: string;
             /** @description `up` or `down`. */
@@ -1985,6 +2169,12 @@ export interface components {
             first_name: string;
             /** @example 01JD7Z3K8Q6W9X2Y4B5C6D7E8F */
             id: string;
+            /**
+             * Format: int32
+             * @description Times the person reached out again after capture (a form sent again, a WhatsApp message):
+             *     each adds to the score.
+             */
+            interactions?: number;
             job_title?: string | null;
             last_name: string;
             medium: string;
@@ -2191,6 +2381,28 @@ export interface components {
             stage?: string | null;
             type?: null | components["schemas"]["OpportunityType"];
         };
+        /** @description A form as an administrator or manager defines it. */
+        NewForm: {
+            /**
+             * @description Pages allowed to post the form (`https://example.com`); a browser post from anywhere else is
+             *     refused. Server-side posts carry no origin.
+             */
+            allowed_origins?: string[];
+            campaign?: string | null;
+            /** @description Whether a submission without consent is refused (needs `consent_text`). */
+            consent_required?: boolean;
+            /** @description The text the consent checkbox agrees to, kept with each submission as proof. */
+            consent_text?: string | null;
+            /** @description 1-8 fields; first and last name are always asked, and an email or a phone. */
+            fields?: components["schemas"]["FormField"][] | null;
+            medium?: string | null;
+            name?: string | null;
+            owner?: null | components["schemas"]["OwnerRule"];
+            /** @description Where a browser goes after posting the HTML form (`303`); without it the answer is JSON. */
+            redirect_url?: string | null;
+            /** @description Attribution of every submission unless the page's `utm_*` values say otherwise. */
+            source?: string | null;
+        };
         /**
          * @description The body of `POST …/leads`. Everything is optional at the parsing layer so that validation can
          *     name every wrong field at once.
@@ -2353,6 +2565,15 @@ export interface components {
             owner_id: string;
             quota?: null | components["schemas"]["QuotaAttainment"];
         };
+        /** @description Who a submitted lead belongs to. */
+        OwnerRule: {
+            /** @enum {string} */
+            kind: "user";
+            user_id: string;
+        } | {
+            /** @enum {string} */
+            kind: "round_robin";
+        };
         /**
          * @description A page of a listing. Filtered pages may hold fewer than `limit` items: keep following
          *     `next_cursor` until it is null.
@@ -2509,6 +2730,12 @@ export interface components {
                 first_name: string;
                 /** @example 01JD7Z3K8Q6W9X2Y4B5C6D7E8F */
                 id: string;
+                /**
+                 * Format: int32
+                 * @description Times the person reached out again after capture (a form sent again, a WhatsApp message):
+                 *     each adds to the score.
+                 */
+                interactions?: number;
                 job_title?: string | null;
                 last_name: string;
                 medium: string;
@@ -2897,6 +3124,12 @@ export interface components {
             permissions: string[];
             role: string;
         };
+        RowResult: {
+            duplicates: components["schemas"]["Duplicate"][];
+            errors: components["schemas"]["FieldError"][];
+            /** @description 1-based, in the order sent. */
+            row: number;
+        };
         /** @description `PATCH …/tasks/automation-rules/{rule_id}`: what is left out stays (the trigger never changes). */
         RulePatch: {
             active?: boolean | null;
@@ -3007,6 +3240,10 @@ export interface components {
             /** Format: date */
             revisit_on?: string | null;
             status: components["schemas"]["LeadStatus"];
+        };
+        SubmissionReceived: {
+            /** @description Always `received`: the answer does not tell whether the person was known. */
+            status: string;
         };
         /**
          * @description Why an account is suggested.
@@ -3147,6 +3384,22 @@ export interface components {
             role: string;
             user_id: string;
         };
+        ValidationReport: {
+            /** @description Rows that repeat a lead (of the company, or an earlier row). */
+            duplicates: number;
+            invalid: number;
+            /** @description Only the rows with something to say, in order. */
+            results: components["schemas"]["RowResult"][];
+            rows: number;
+            /** @description Rows that would be captured as new leads. */
+            valid: number;
+        };
+        ValidationRequest: {
+            /** @description One lead, as `POST /leads` takes it. */
+            record?: Record<string, never> | null;
+            /** @description Or up to 1,000 rows, each an object of lead fields. */
+            rows?: Record<string, never>[] | null;
+        };
         Verification: {
             /**
              * @description The password chosen at sign-up: whoever opens the link must also be who signed up, so a
@@ -3154,6 +3407,45 @@ export interface components {
              */
             password: string;
             token: string;
+        };
+        WebhookReceived: {
+            /** @description Messages taken (new, or seen before). */
+            messages: number;
+            /** @description Messages that could not be read (no valid phone): skipped. */
+            skipped: number;
+        };
+        /** @description The channel as answered: no secret leaves. */
+        WhatsAppChannel: {
+            app_secret_set: boolean;
+            campaign: string;
+            medium: string;
+            owner: components["schemas"]["OwnerRule"];
+            /** Format: date-time */
+            updated_at: string;
+            /** Format: int64 */
+            version: number;
+            /** @description Give WhatsApp `https://<your Keel address>{webhook_path}` as the callback URL. */
+            webhook_path: string;
+        };
+        WhatsAppSetup: {
+            /**
+             * @description The Meta app's secret, which signs each delivery. Required the first time; left out, the
+             *     one set stays.
+             */
+            app_secret?: string | null;
+            /** @description Attribution of leads the channel makes (source is always `WhatsApp`). */
+            campaign?: string | null;
+            medium?: string | null;
+            owner?: null | components["schemas"]["OwnerRule"];
+            /** @description `true` takes a fresh webhook address; the old one stops working at once. */
+            rotate_hook_key?: boolean;
+            /** @description The token you type into WhatsApp's webhook settings, answered back in its challenge. */
+            verify_token?: string | null;
+            /**
+             * Format: int64
+             * @description The version you read (absent the first time).
+             */
+            version?: number | null;
         };
         WonRevenue: {
             /** Format: int64 */
@@ -4553,6 +4845,195 @@ export interface operations {
             };
         };
     };
+    get_channel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                company_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The channel */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WhatsAppChannel"];
+                };
+            };
+            /** @description Not modified since the ETag named in `If-None-Match` (no body). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an administrator. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not set up; nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    put_channel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                company_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WhatsAppSetup"];
+            };
+        };
+        responses: {
+            /** @description The channel */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WhatsAppChannel"];
+                };
+            };
+            /** @description The body is not JSON, or a field is missing, unknown or invalid (`errors` names each). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an administrator. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Changed since the version sent. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 256 KB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     list_contacts: {
         parameters: {
             query?: {
@@ -5816,6 +6297,117 @@ export interface operations {
             };
             /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    validate_rows: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                company_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ValidationRequest"];
+            };
+        };
+        responses: {
+            /** @description What each row would meet */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationReport"];
+                };
+            };
+            /** @description The body is not JSON, or a field is missing, unknown or invalid (`errors` names each). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role may not capture leads. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 256 KB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Neither a record nor 1-1,000 rows. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7602,6 +8194,484 @@ export interface operations {
             };
             /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_forms: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                company_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The forms */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Forms"];
+                };
+            };
+            /** @description Not modified since the ETag named in `If-None-Match` (no body). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_form: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                company_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewForm"];
+            };
+        };
+        responses: {
+            /** @description Form added */
+            201: {
+                headers: {
+                    ETag?: string;
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Form"];
+                };
+            };
+            /** @description The body is not JSON, or a field is missing, unknown or invalid (`errors` names each). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not a manager. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 256 KB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The company has 100 forms already. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_form: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                company_id: components["schemas"]["Id"];
+                form_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The form */
+            200: {
+                headers: {
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Form"];
+                };
+            };
+            /** @description Not modified since the ETag named in `If-None-Match` (no body). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_form: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The ETag you read */
+                "If-Match": string;
+            };
+            path: {
+                company_id: components["schemas"]["Id"];
+                form_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `If-Match` is not an ETag this API sent. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not a manager. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The record changed since you read it (`current_version` says to what). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No version given: send `If-Match` or `version`. */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_form: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read */
+                "If-Match"?: string | null;
+            };
+            path: {
+                company_id: components["schemas"]["Id"];
+                form_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FormPatch"];
+            };
+        };
+        responses: {
+            /** @description The form */
+            200: {
+                headers: {
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Form"];
+                };
+            };
+            /** @description The body is not JSON, or a field is missing, unknown or invalid (`errors` names each); `If-Match` is not an ETag this API sent. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not a manager. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The record changed since you read it (`current_version` says to what). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 256 KB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No version given: send `If-Match` or `version`. */
+            428: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11137,6 +12207,111 @@ export interface operations {
             };
         };
     };
+    submit_form: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The form's public key */
+                form_key: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        /** @description The form's fields */
+        requestBody: {
+            content: {
+                "application/json": {
+                    [key: string]: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Received */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubmissionReceived"];
+                };
+            };
+            /** @description Received; the browser goes to the form's redirect URL */
+            303: {
+                headers: {
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The body could not be read, or a field is missing or invalid (each named); the body is not JSON, or a field is missing, unknown or invalid (`errors` names each). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The page's origin may not post this form. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The submission is over 16 KB; the body is larger than 256 KB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Neither JSON nor an HTML form; the body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many submissions from this address or to this form. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     health: {
         parameters: {
             query?: never;
@@ -11622,6 +12797,142 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    verify_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                hook_key: components["schemas"]["Id"];
+                "hub.mode": string | null;
+                "hub.verify_token": string | null;
+                "hub.challenge": string | null;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The challenge, answered back */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description Not modified since the ETag named in `If-None-Match` (no body). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not the channel's verify token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    receive_webhook: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description sha256=<HMAC-SHA256 of the body, hex> */
+                "X-Hub-Signature-256": string;
+            };
+            path: {
+                hook_key: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        /** @description The Cloud API's delivery */
+        requestBody: {
+            content: {
+                "application/json": unknown;
+            };
+        };
+        responses: {
+            /** @description Taken */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookReceived"];
+                };
+            };
+            /** @description Signed, but not a delivery; the body is not JSON, or a field is missing, unknown or invalid (`errors` names each). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Bad or missing signature. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 256 KB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as `application/json`. */
+            415: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {

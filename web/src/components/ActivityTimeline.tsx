@@ -17,6 +17,13 @@ export type RecordKind = Related["kind"];
 const TYPES = ["call", "email", "meeting", "note", "task", "whatsapp", "stage_change", "system"] as const;
 
 /** A type as a small badge people can scan down the list. */
+/** A capture channel that logged an activity (its `created_by`), or undefined for a person. */
+function channelName(createdBy: string) {
+  if (createdBy === "whatsapp") return "WhatsApp";
+  if (createdBy.startsWith("form:")) return "a web form";
+  return undefined;
+}
+
 export function ActivityBadge({ type }: { type: string }) {
   return <span class={`badge activity-badge activity-${type} me-1`}>{words(type)}</span>;
 }
@@ -194,7 +201,7 @@ export function ActivityTimeline({ kind, id, related }: { kind: RecordKind; id: 
               {a.created_by && !["system", "stage_change"].includes(a.type) && (
                 <>
                   {" "}
-                  by <UserName id={a.created_by} />
+                  {channelName(a.created_by) ? `via ${channelName(a.created_by)}` : <>by <UserName id={a.created_by} /></>}
                 </>
               )}
               <div class="text-body-secondary">

@@ -8,6 +8,7 @@ import { Confirm } from "../components/Modal";
 import { UserName } from "../components/People";
 import { RecordPage, Section, Timeline } from "../components/RecordPage";
 import { toast } from "../components/Toast";
+import { WhatsAppConversation } from "../components/WhatsAppConversation";
 import { ago, bandLabel, calendarDate, when } from "../lib/format";
 import { navigate } from "../lib/nav";
 import { ConversionPanel, ConvertDialog } from "./LeadConversion";
@@ -128,6 +129,7 @@ export default function LeadRecord({ id }: { id: string }) {
           {q.view && !lead.conversion && <EligibilityPanel view={q.view} />}
           {q.risk && <RiskPanel risk={q.risk} />}
           {q.view && <Timeline title="Qualification history" id="qualification-history" entries={historyEntries(q.view.history)} empty="Not assessed yet." />}
+          <WhatsAppConversation leadId={lead.id} />
           <ActivityTimeline kind="lead" id={lead.id} related={[{ kind: "lead", id: lead.id }]} />
         </>
       }

@@ -53,7 +53,17 @@ export default function Leads() {
 
   return (
     <>
-      <PageHeader title="Leads" note="People with intent, newest first">
+      <PageHeader
+        title="Leads"
+        note={
+          <>
+            People with intent, newest first ·{" "}
+            <a href="/capture" id="capture-channels">
+              forms and channels
+            </a>
+          </>
+        }
+      >
         {canWrite && (
           <a class="btn btn-primary" href="/leads/new" id="new-lead">
             + New lead
