@@ -114,9 +114,6 @@ async fn take(app: &AppState, limit: Limit, subject: &str) -> Result<(), ApiErro
         (status = 303, description = "Received; the browser goes to the form's redirect URL",
             headers(("Location" = String))),
         (status = 403, description = "The page's origin may not post this form"),
-        (status = 413, description = "The submission is over 16 KB"),
-        (status = 415, description = "Neither JSON nor an HTML form"),
-        (status = 400, description = "The body could not be read, or a field is missing or invalid (each named)"),
         (status = 429, description = "Too many submissions from this address or to this form",
             headers(("Retry-After" = i64))),
     )

@@ -98,7 +98,7 @@ async fn settings(app: &AppState, keys: &TenantKeys) -> Result<Option<WhatsAppSe
     Ok(app.db.get(&whatsapp_pk(keys), CHANNEL_SK).await?.map(from_item).transpose()?)
 }
 
-/// The company's WhatsApp channel (administrators). 404 until it is set up.
+/// The company's WhatsApp channel (administrators); not found until it is set up.
 #[utoipa::path(
     get,
     path = "/api/companies/{company_id}/channels/whatsapp",
@@ -107,7 +107,6 @@ async fn settings(app: &AppState, keys: &TenantKeys) -> Result<Option<WhatsAppSe
     responses(
         (status = 200, description = "The channel", body = WhatsAppChannel),
         (status = 403, description = "Not an administrator"),
-        (status = 404, description = "Not set up"),
     ),
     security(("bearer" = []))
 )]
@@ -382,7 +381,6 @@ fn names(profile: Option<&str>, phone: &str) -> (String, String) {
     request_body(content = serde_json::Value, description = "The Cloud API's delivery", content_type = "application/json"),
     responses(
         (status = 200, description = "Taken", body = WebhookReceived),
-        (status = 400, description = "Signed, but not a delivery"),
         (status = 401, description = "Bad or missing signature"),
     )
 )]

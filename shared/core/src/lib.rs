@@ -12,6 +12,7 @@ pub mod deal;
 pub mod field_error;
 pub mod forecast;
 pub mod form;
+pub mod import;
 pub mod lead;
 pub mod money;
 pub mod opportunity;

@@ -266,7 +266,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The company's WhatsApp channel (administrators). 404 until it is set up. */
+        /** The company's WhatsApp channel (administrators); not found until it is set up. */
         get: operations["get_channel"];
         /** Set up or change the WhatsApp channel (administrators). */
         put: operations["put_channel"];
@@ -4890,7 +4890,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not set up; nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -12243,7 +12243,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The body could not be read, or a field is missing or invalid (each named); the body is not JSON, or a field is missing, unknown or invalid (`errors` names each). */
+            /** @description The body is not JSON, or a field is missing, unknown or invalid (`errors` names each). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -12270,7 +12270,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The submission is over 16 KB; the body is larger than 256 KB. */
+            /** @description The body is larger than 256 KB. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -12279,7 +12279,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Neither JSON nor an HTML form; the body is not sent as `application/json`. */
+            /** @description The body is not sent as `application/json`. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -12894,7 +12894,7 @@ export interface operations {
                     "application/json": components["schemas"]["WebhookReceived"];
                 };
             };
-            /** @description Signed, but not a delivery; the body is not JSON, or a field is missing, unknown or invalid (`errors` names each). */
+            /** @description The body is not JSON, or a field is missing, unknown or invalid (`errors` names each). */
             400: {
                 headers: {
                     [name: string]: unknown;
