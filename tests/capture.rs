@@ -132,6 +132,29 @@ async fn a_known_person_is_never_duplicated_and_the_same_submission_counts_once(
         entries.iter().filter(|a| a["subject"].as_str().unwrap_or("").starts_with("Sent the form")).collect();
     assert_eq!(sent.len(), 1, "{entries:?}");
     assert!(sent[0]["body"].as_str().unwrap().contains("How can we help?: Please call me back"));
+
+    // A converted lead is history: the submission shows on it and on its account, the lead stays.
+    let mut converted = lead_body(8);
+    converted["email"] = json!("grace.8@navy.example");
+    let converted = capture(&app, &t, converted).await;
+    let path = t.path(&format!("/leads/{}", converted["id"].as_str().unwrap()));
+    let bant = json!({"bant": {"budget": 20, "authority": 20, "need": 20, "timeline": 20}});
+    assert_eq!(app.post(&format!("{path}/qualify"), &t.admin(), bant).await.status, 200);
+    let conversion = app.post(&format!("{path}/convert"), &t.admin(), json!({})).await;
+    assert_eq!(conversion.status, 201, "{:?}", conversion.body);
+    let before = app.get(&path, &t.admin()).await.body;
+    assert_eq!(submit(&app, key, person(8), &[]).await.status, 202);
+    assert_eq!(app.get(&path, &t.admin()).await.body, before, "the converted lead is unchanged");
+    let account = before["conversion"]["account_id"].as_str().unwrap();
+    let on_account = app.get(&t.path(&format!("/customers/{account}/timeline")), &t.admin()).await.body;
+    assert!(
+        on_account["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["subject"].as_str().unwrap_or("").starts_with("Sent the form")),
+        "{on_account}"
+    );
 }
 
 #[tokio::test]

@@ -14,6 +14,7 @@
 //!
 //! Numbers are recorded, never asserted: timing belongs in this report, not in tests.
 
+mod capture;
 mod conversion;
 mod deals;
 mod runtime_api;
@@ -36,6 +37,7 @@ const DEALS_HEADING: &str =
 const CONVERSION_HEADING: &str = "## (i) Conversion and the account overview, in-process on DynamoDB Local";
 const TIMELINES_HEADING: &str = "## (k) Timelines with 10 and 10,000 activities, in-process on DynamoDB Local";
 const SCHEDULER_HEADING: &str = "## (l) The scheduler: 2,000 due entries of 20 companies, on the local stack";
+const CAPTURE_HEADING: &str = "## (m) Capture channels: web forms, WhatsApp, validation, in-process on DynamoDB Local";
 const STARTS: usize = 21;
 
 struct Stats {
@@ -328,12 +330,14 @@ async fn main() {
         Some("j") => return only(&out, DEALS_HEADING, deals::deals().await),
         Some("k") => return only(&out, TIMELINES_HEADING, timelines::timelines().await),
         Some("l") => return only(&out, SCHEDULER_HEADING, scheduler::scheduler().await),
+        Some("m") => return only(&out, CAPTURE_HEADING, capture::capture().await),
         _ => {}
     }
     let conversion = conversion::conversion_and_overview().await;
     let deals = deals::deals().await;
     let timelines = timelines::timelines().await;
     let scheduler = scheduler::scheduler().await;
+    let capture = capture::capture().await;
     std::env::remove_var("KEEL_RATE_LIMIT_USER");
     std::env::remove_var("KEEL_RATE_LIMIT_TENANT");
     let rate_limits = rate_limit_cost().await;
@@ -572,6 +576,9 @@ async fn main() {
 
     writeln!(report, "\n{SCHEDULER_HEADING}\n").unwrap();
     writeln!(report, "{scheduler}").unwrap();
+
+    writeln!(report, "\n{CAPTURE_HEADING}\n").unwrap();
+    writeln!(report, "{capture}").unwrap();
 
     // (d) sizes.
     writeln!(report, "\n## (d) Release binary size\n").unwrap();

@@ -52,7 +52,6 @@ pub fn function() -> Function {
             "dynamodb:ConditionCheckItem",
             "dynamodb:Query",
             "dynamodb:BatchGetItem",
-            "secretsmanager:GetSecretValue",
         ],
         writes_events: true,
     }

@@ -30,6 +30,9 @@ pub const FORM_SUBMISSIONS: Limit = Limit { tenant: CAPTURE, name: "form", windo
 pub const ADDRESS_SUBMISSIONS: Limit = Limit { tenant: CAPTURE, name: "form-address", window_seconds: 600, max: 10 };
 /// How long the same submission counts as one (a double click, a resent page).
 const SAME_SUBMISSION_HOURS: i64 = 1;
+/// The least time a submission that passed its limits takes to answer: a new person and a known one cost
+/// different reads, and how long the answer took must not tell which it was.
+const ANSWER_FLOOR: std::time::Duration = std::time::Duration::from_millis(250);
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct SubmissionReceived {
@@ -140,10 +143,10 @@ pub async fn submit_form(
     }
     take(&app, FORM_SUBMISSIONS, &form.id.to_string()).await?;
     take(&app, ADDRESS_SUBMISSIONS, &source(&meta.source_ip)).await?;
-    let received = || received(&form, html_form);
+    let started = std::time::Instant::now();
     if values.get(HONEYPOT).is_some_and(|v| !v.trim().is_empty()) {
         tracing::info!(form_id = %form.id, "form submission dropped by its honeypot");
-        return Ok(received());
+        return Ok(answer(&form, html_form, started).await);
     }
     let Submission { lead, consent } = form.submission(&values).map_err(ApiError::Validation)?;
     let now = Utc::now();
@@ -181,7 +184,15 @@ pub async fn submit_form(
     };
     let outcome = intake::apply(&app.db, &keys, contact).await?;
     tracing::info!(form_id = %form_id, outcome = outcome.as_str(), "form submission applied");
-    Ok(received())
+    Ok(answer(&form, html_form, started).await)
+}
+
+/// The answer, no sooner than `ANSWER_FLOOR` after `started`.
+async fn answer(form: &Form, html_form: bool, started: std::time::Instant) -> Response {
+    if let Some(rest) = ANSWER_FLOOR.checked_sub(started.elapsed()) {
+        tokio::time::sleep(rest).await;
+    }
+    received(form, html_form)
 }
 
 /// The answer, alike for a new and a known person. The embed posts an HTML form (a navigation,
