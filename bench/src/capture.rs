@@ -89,7 +89,7 @@ pub async fn capture() -> String {
     for (label, known) in [("WhatsApp message, a new phone", false), ("WhatsApp message, a known phone", true)] {
         let mut samples = Vec::new();
         for n in 0..SAMPLES {
-            let from = format!("49151{:07}", if known { 0 } else { n + 1 });
+            let from = format!("4915112{:06}", if known { 0 } else { n + 1 });
             let delivery = json!({"entry": [{"changes": [{"value": {
                 "contacts": [{"wa_id": from, "profile": {"name": "Ada Lovelace"}}],
                 "messages": [{"id": format!("wamid.{known}.{n}"), "from": from, "timestamp": "1765000000",
