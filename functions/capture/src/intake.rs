@@ -107,8 +107,9 @@ impl Outcome {
 }
 
 /// The most times a contact re-reads a lead that changed under it before giving up (the channel
-/// retries: forms answer 503, WhatsApp redelivers).
-const ATTEMPTS: usize = 4;
+/// retries: forms answer 503, WhatsApp redelivers). Enough for a burst of parallel contacts from
+/// one person: each round one of them wins.
+const ATTEMPTS: usize = 10;
 
 pub async fn apply(db: &Db, keys: &TenantKeys, contact: Contact<'_>) -> Result<Outcome, StoreError> {
     let mut known = known_lead(db, keys, &contact.lead).await?;
@@ -123,7 +124,11 @@ pub async fn apply(db: &Db, keys: &TenantKeys, contact: Contact<'_>) -> Result<O
             Err(WriteError::Refused(Refusal::KeyUsed)) => return Ok(Outcome::Done),
             // Someone took the email or phone meanwhile (a parallel contact): this is their lead now.
             Err(WriteError::Refused(Refusal::Duplicate { existing_id, .. })) => known = Some(existing_id),
-            Err(WriteError::Refused(Refusal::Stale)) => continue,
+            Err(WriteError::Refused(Refusal::Stale)) => {
+                // Step aside a little, unevenly, so the contacts racing for this lead take turns.
+                let pause = 5 + u64::from(Ulid::new().random() as u8 % 20);
+                tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+            }
             Err(WriteError::Refused(other)) => return Err(StoreError::Other(format!("contact refused: {other:?}"))),
             Err(WriteError::Store(e)) => return Err(e),
         }
