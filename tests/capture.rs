@@ -199,7 +199,11 @@ async fn bad_submissions_are_refused_and_store_nothing() {
     assert_eq!(submit_raw(&app, key, "text/plain", "first_name=G".into()).await.status, 415);
     assert_eq!(submit(&app, key, json!({"first_name": {"x": 1}}), &[]).await.status, 400);
     let big = format!("first_name=G&last_name=H&email=g%40h.example&consent=on&notes={}", "x".repeat(17 * 1024));
-    assert_eq!(submit_raw(&app, key, "application/x-www-form-urlencoded", big).await.status, 413);
+    let r = submit_raw(&app, key, "application/x-www-form-urlencoded", big).await;
+    assert_eq!((r.status.as_u16(), r.body["detail"].as_str()), (413, Some("The request body is larger than 16 KB.")));
+    let huge = format!("notes={}", "x".repeat(300 * 1024));
+    let r = submit_raw(&app, key, "application/x-www-form-urlencoded", huge).await;
+    assert_eq!((r.status.as_u16(), r.body["type"].as_str()), (413, Some("/api/problems/too-large")), "not axum's text");
     // An unknown or malformed key.
     assert_eq!(submit(&app, "A".repeat(32).as_str(), person(1), &[]).await.status, 404);
     assert_eq!(submit(&app, "short", person(1), &[]).await.status, 404);
@@ -225,6 +229,18 @@ async fn bad_submissions_are_refused_and_store_nothing() {
     assert_eq!(r.status, 429);
     assert!(r.header("retry-after").is_some());
     assert_eq!(all_leads(&app, &t).await.len(), 8);
+    // The form's own limit counts only valid submissions that passed the address limits, so one
+    // address hammering the form leaves it open to everyone else.
+    for n in 18..23 {
+        assert_eq!(submit(&app, key, person(n), &[]).await.status, 429);
+    }
+    let form_id = form["id"].as_str().unwrap();
+    let counted =
+        keel_store::window_limit::count(&app.state.db, keel_capture::FORM_SUBMISSIONS, form_id).await.unwrap();
+    assert_eq!(counted, 8, "the accepted submissions only");
+    let neighbour = keel_tests::app().await;
+    assert_eq!(submit(&neighbour, key, person(23), &[]).await.status, 202);
+    assert_eq!(all_leads(&app, &t).await.len(), 9);
 }
 
 #[tokio::test]
@@ -271,7 +287,7 @@ fn delivery(message_id: &str, from: &str, name: &str, text: &str) -> String {
     json!({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
         "messaging_product": "whatsapp",
         "contacts": [{"wa_id": from, "profile": {"name": name}}],
-        "messages": [{"id": message_id, "from": from, "timestamp": "1765000000", "type": "text", "text": {"body": text}}]
+        "messages": [{"id": message_id, "from": from, "timestamp": chrono::Utc::now().timestamp().to_string(), "type": "text", "text": {"body": text}}]
     }}]}]})
     .to_string()
 }
@@ -290,7 +306,7 @@ async fn whatsapp_messages_reach_one_lead_per_phone_once_per_message() {
     let app = keel_tests::app().await;
     let t = app.tenant().await;
     let manager = app.user_token(&t, "manager-1", Role::Manager).await;
-    let setup = json!({"app_secret": "app-secret-1", "verify_token": "verify-me"});
+    let setup = json!({"app_secret": "app-secret-0123456789", "verify_token": "verify-me-please"});
     assert_eq!(
         app.call(Method::PUT, &t.path("/channels/whatsapp"), Some(&manager), Some(setup.clone()), &[]).await.status,
         403
@@ -298,16 +314,34 @@ async fn whatsapp_messages_reach_one_lead_per_phone_once_per_message() {
     assert_eq!(app.get(&t.path("/channels/whatsapp"), &t.admin()).await.status, 404, "not set up yet");
     let r = app.call(Method::PUT, &t.path("/channels/whatsapp"), Some(&t.admin()), Some(json!({})), &[]).await;
     assert_eq!(r.status, 400, "the first setup needs the secrets: {:?}", r.body);
+    let short = json!({"app_secret": "short", "verify_token": "tiny"});
+    let r = app.call(Method::PUT, &t.path("/channels/whatsapp"), Some(&t.admin()), Some(short), &[]).await;
+    let mut fields = r.error_fields();
+    fields.sort();
+    assert_eq!((r.status.as_u16(), fields), (400, vec!["app_secret".to_string(), "verify_token".to_string()]));
+    let viewer = ulid::Ulid::new().to_string();
+    app.user_token(&t, &viewer, Role::Viewer).await;
+    let setup_for_viewer = json!({"app_secret": "app-secret-0123456789", "verify_token": "verify-me-please",
+        "owner": {"kind": "user", "user_id": viewer}});
+    let r = app.call(Method::PUT, &t.path("/channels/whatsapp"), Some(&t.admin()), Some(setup_for_viewer), &[]).await;
+    assert_eq!(
+        (r.status.as_u16(), r.error_fields()),
+        (422, vec!["owner.user_id".to_string()]),
+        "a viewer owns no leads"
+    );
     let channel = app.call(Method::PUT, &t.path("/channels/whatsapp"), Some(&t.admin()), Some(setup), &[]).await;
     assert_eq!(channel.status, 200, "{:?}", channel.body);
-    assert!(!channel.body.to_string().contains("app-secret-1") && !channel.body.to_string().contains("verify-me"));
+    assert!(
+        !channel.body.to_string().contains("app-secret-0123456789")
+            && !channel.body.to_string().contains("verify-me-please")
+    );
     let hook = channel.body["webhook_path"].as_str().unwrap().to_string();
 
     // WhatsApp's subscription check.
     let ok = app
         .call(
             Method::GET,
-            &format!("{hook}?hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=1158201444"),
+            &format!("{hook}?hub.mode=subscribe&hub.verify_token=verify-me-please&hub.challenge=1158201444"),
             None,
             None,
             &[],
@@ -332,7 +366,7 @@ async fn whatsapp_messages_reach_one_lead_per_phone_once_per_message() {
     assert!(all_leads(&app, &t).await.is_empty());
     // Signed: a lead attributed to WhatsApp, the message on its timeline; a redelivery adds nothing.
     for _ in 0..2 {
-        let r = deliver(&app, &hook, first.clone(), Some(sign("app-secret-1", &first))).await;
+        let r = deliver(&app, &hook, first.clone(), Some(sign("app-secret-0123456789", &first))).await;
         assert_eq!(r.status, 200, "{:?}", r.body);
         assert_eq!(r.body["messages"], 1);
     }
@@ -348,14 +382,30 @@ async fn whatsapp_messages_reach_one_lead_per_phone_once_per_message() {
     assert_eq!(messages(timeline(&app, &t, &lead_id).await).len(), 1);
     // A second message from the same phone: the same lead, one more interaction.
     let second = delivery("wamid.A2", "4915112345678", "Ada Lovelace", "And the price?");
-    assert_eq!(deliver(&app, &hook, second.clone(), Some(sign("app-secret-1", &second))).await.status, 200);
+    assert_eq!(deliver(&app, &hook, second.clone(), Some(sign("app-secret-0123456789", &second))).await.status, 200);
     let leads = all_leads(&app, &t).await;
     assert_eq!((leads.len(), leads[0]["interactions"].as_u64()), (1, Some(1)));
     let logged = messages(timeline(&app, &t, &lead_id).await);
     assert_eq!(logged.len(), 2);
     assert_eq!(logged[0]["body"], "And the price?");
     // Signed, but not a delivery.
-    assert_eq!(deliver(&app, &hook, "[1,2".into(), Some(sign("app-secret-1", "[1,2"))).await.status, 400);
+    assert_eq!(deliver(&app, &hook, "[1,2".into(), Some(sign("app-secret-0123456789", "[1,2"))).await.status, 400);
+    // A message without a sender, one with a numeric id and one older than the redelivery window are
+    // skipped; the good one beside them is taken, its hidden direction marks dropped.
+    let mixed = json!({"entry": [{"changes": [{"value": {"messages": [
+        {"id": "wamid.B1", "timestamp": chrono::Utc::now().timestamp().to_string(), "type": "text", "text": {"body": "x"}},
+        {"id": 42, "from": "4915112345678", "type": "text", "text": {"body": "x"}},
+        {"id": "wamid.B2", "from": "4915112345678", "timestamp": "1765000000", "type": "text", "text": {"body": "x"}},
+        {"id": "wamid.B3", "from": "4915112345678", "type": "text", "text": {"body": "Deliver \u{202e}today\u{202c}"}}
+    ]}}]}]})
+    .to_string();
+    let r = deliver(&app, &hook, mixed.clone(), Some(sign("app-secret-0123456789", &mixed))).await;
+    assert_eq!((r.status.as_u16(), r.body["messages"].as_u64(), r.body["skipped"].as_u64()), (200, Some(1), Some(3)));
+    assert_eq!(messages(timeline(&app, &t, &lead_id).await)[0]["body"], "Deliver today");
+    // Too big for any request: the same problem document as everywhere.
+    let huge = format!("{{\"entry\": \"{}\"}}", "x".repeat(300 * 1024));
+    let r = deliver(&app, &hook, huge.clone(), Some(sign("app-secret-0123456789", &huge))).await;
+    assert_eq!((r.status.as_u16(), r.body["type"].as_str()), (413, Some("/api/problems/too-large")));
 
     // Another company's hook does not take this company's secret, nor reach its leads.
     let other = app.tenant().await;
@@ -364,13 +414,16 @@ async fn whatsapp_messages_reach_one_lead_per_phone_once_per_message() {
             Method::PUT,
             &other.path("/channels/whatsapp"),
             Some(&other.admin()),
-            Some(json!({"app_secret": "their-secret", "verify_token": "theirs"})),
+            Some(json!({"app_secret": "their-secret-0123456789", "verify_token": "theirs-to-verify"})),
             &[],
         )
         .await;
     let their_hook = theirs.body["webhook_path"].as_str().unwrap().to_string();
     let third = delivery("wamid.A3", "4915112345678", "Ada Lovelace", "Hello?");
-    assert_eq!(deliver(&app, &their_hook, third.clone(), Some(sign("app-secret-1", &third))).await.status, 401);
+    assert_eq!(
+        deliver(&app, &their_hook, third.clone(), Some(sign("app-secret-0123456789", &third))).await.status,
+        401
+    );
     assert!(all_leads(&app, &other).await.is_empty());
     // Rotating the hook key retires the old address.
     let rotated = app
@@ -383,7 +436,7 @@ async fn whatsapp_messages_reach_one_lead_per_phone_once_per_message() {
         )
         .await;
     assert_eq!(rotated.status, 200, "{:?}", rotated.body);
-    assert_eq!(deliver(&app, &hook, third.clone(), Some(sign("app-secret-1", &third))).await.status, 404);
+    assert_eq!(deliver(&app, &hook, third.clone(), Some(sign("app-secret-0123456789", &third))).await.status, 404);
 }
 
 #[tokio::test]

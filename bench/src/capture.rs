@@ -83,7 +83,7 @@ pub async fn capture() -> String {
         row(format!("{label} ({SAMPLES} submissions)"), samples, &requests);
     }
 
-    let channel = json!({"app_secret": "bench-secret", "verify_token": "bench"});
+    let channel = json!({"app_secret": "bench-secret-0123456", "verify_token": "bench-verify-token"});
     let channel = app.call(Method::PUT, &t.path("/channels/whatsapp"), Some(&token), Some(channel), &[]).await;
     let hook = channel.body["webhook_path"].as_str().expect("a webhook").to_string();
     for (label, known) in [("WhatsApp message, a new phone", false), ("WhatsApp message, a known phone", true)] {
@@ -92,10 +92,10 @@ pub async fn capture() -> String {
             let from = format!("4915112{:06}", if known { 0 } else { n + 1 });
             let delivery = json!({"entry": [{"changes": [{"value": {
                 "contacts": [{"wa_id": from, "profile": {"name": "Ada Lovelace"}}],
-                "messages": [{"id": format!("wamid.{known}.{n}"), "from": from, "timestamp": "1765000000",
+                "messages": [{"id": format!("wamid.{known}.{n}"), "from": from, "timestamp": chrono::Utc::now().timestamp().to_string(),
                     "type": "text", "text": {"body": "Hello"}}]}}]}]})
             .to_string();
-            let signature = sign("bench-secret", &delivery);
+            let signature = sign("bench-secret-0123456", &delivery);
             app.take_requests();
             let started = Instant::now();
             let status = public(&app, &hook, n, &[("x-hub-signature-256", signature)], delivery).await;

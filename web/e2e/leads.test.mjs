@@ -313,8 +313,8 @@ test("a company's administrator and viewer walk every page", async () => {
     assert.equal(submitted.status, 202);
     await admin.click("#tab-whatsapp");
     await admin.waitForSelector("#whatsapp-setup");
-    await admin.fill("#whatsapp-setup [name=app_secret]", "e2e-app-secret");
-    await admin.fill("#whatsapp-setup [name=verify_token]", "e2e-verify");
+    await admin.fill("#whatsapp-setup [name=app_secret]", "e2e-app-secret-0123");
+    await admin.fill("#whatsapp-setup [name=verify_token]", "e2e-verify-token");
     await admin.click("#whatsapp-setup [type=submit]");
     await admin.waitForSelector("#whatsapp-webhook code");
     const hookUrl = await admin.textContent("#whatsapp-webhook code");
@@ -323,7 +323,7 @@ test("a company's administrator and viewer walk every page", async () => {
       contacts: [{ wa_id: "4915112345678", profile: { name: "Willa Whats" } }],
       messages: [{ id: "wamid.e2e1", from: "4915112345678", timestamp: String(Math.floor(Date.now() / 1000)), type: "text", text: { body: "Hi! Do you ship to Berlin?" } }],
     } }] }] });
-    const signature = "sha256=" + createHmac("sha256", "e2e-app-secret").update(delivery).digest("hex");
+    const signature = "sha256=" + createHmac("sha256", "e2e-app-secret-0123").update(delivery).digest("hex");
     const delivered = await fetch(hookUrl, { method: "POST", headers: { "content-type": "application/json", "x-hub-signature-256": signature }, body: delivery });
     assert.equal(delivered.status, 200);
     await admin.click('a.nav-link[href="/leads"]');

@@ -46,7 +46,7 @@ pub async fn list_forms(
 
 async fn require_owner(app: &AppState, keys: &TenantKeys, owner: &OwnerRule) -> Result<(), ApiError> {
     if let OwnerRule::User { user_id } = owner {
-        keel_http::owners::require_active(&app.db, keys, user_id, "owner.user_id").await?;
+        keel_http::owners::require_lead_owner(&app.db, keys, user_id, "owner.user_id").await?;
     }
     Ok(())
 }

@@ -17,7 +17,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use forms::Forms;
-pub use submit::{SubmissionReceived, ADDRESS_SUBMISSIONS, FORM_SUBMISSIONS, SUBMISSION_LIMIT};
+pub use submit::{
+    SubmissionReceived, ADDRESS_SUBMISSIONS, FORM_ADDRESS_SUBMISSIONS, FORM_SUBMISSIONS, SUBMISSION_LIMIT,
+};
 pub use validate::{ValidationReport, MAX_ROWS};
 pub use whatsapp::{signed, WebhookReceived, WhatsAppChannel};
 

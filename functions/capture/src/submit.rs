@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -12,6 +11,7 @@ use axum::Json;
 use chrono::Utc;
 use keel_core::activity::ActivityType;
 use keel_core::form::{Form, FormFieldName, Submission, HONEYPOT};
+use keel_http::json::RawBody;
 use keel_http::{ApiError, ApiPath, AppState, Id, RequestMeta};
 use keel_store::idempotency::fingerprint;
 use keel_store::window_limit::{self, source, Limit};
@@ -24,10 +24,15 @@ use crate::store::{self, form_key_pk, FORM_KEY_SK};
 /// A submission is a handful of short fields: anything bigger is not a person typing.
 pub const SUBMISSION_LIMIT: usize = 16 * 1024;
 const CAPTURE: &str = "_capture";
-/// Submissions one form takes a minute (a campaign's burst fits; a flood stops here).
-pub const FORM_SUBMISSIONS: Limit = Limit { tenant: CAPTURE, name: "form", window_seconds: 60, max: 120 };
-/// Submissions one address sends in ten minutes, to any form.
-pub const ADDRESS_SUBMISSIONS: Limit = Limit { tenant: CAPTURE, name: "form-address", window_seconds: 600, max: 10 };
+/// Submissions one address sends one form in ten minutes.
+pub const FORM_ADDRESS_SUBMISSIONS: Limit =
+    Limit { tenant: CAPTURE, name: "form-address", window_seconds: 600, max: 10 };
+/// Submissions one address sends in ten minutes to any form (an office behind one address fills
+/// in a few forms; a script trying every company's form stops here).
+pub const ADDRESS_SUBMISSIONS: Limit = Limit { tenant: CAPTURE, name: "address", window_seconds: 600, max: 30 };
+/// Valid submissions one form takes a minute, counted only once the address limits passed: one
+/// address cannot use it up, and a campaign's burst fits; a flood from many addresses stops here.
+pub const FORM_SUBMISSIONS: Limit = Limit { tenant: CAPTURE, name: "form", window_seconds: 60, max: 600 };
 /// How long the same submission counts as one (a double click, a resent page).
 const SAME_SUBMISSION_HOURS: i64 = 1;
 /// The least time a submission that passed its limits takes to answer: a new person and a known one cost
@@ -49,7 +54,7 @@ fn values(headers: &HeaderMap, body: &[u8]) -> Result<(BTreeMap<String, String>,
         .map(|m| m.trim().to_ascii_lowercase())
         .unwrap_or_default();
     if body.len() > SUBMISSION_LIMIT {
-        return Err(ApiError::TooLarge);
+        return Err(ApiError::TooLarge("16 KB"));
     }
     match media.as_str() {
         "application/x-www-form-urlencoded" => {
@@ -92,8 +97,9 @@ fn answers(form: &Form, values: &BTreeMap<String, String>) -> String {
         .join("\n")
 }
 
+/// Takes one of `limit` for `subject`; a window already refused is answered from memory.
 async fn take(app: &AppState, limit: Limit, subject: &str) -> Result<(), ApiError> {
-    if let Err(retry_after) = window_limit::take(&app.db, limit, subject).await? {
+    if let Err(retry_after) = window_limit::take_remembered(&app.db, limit, subject).await? {
         return Err(ApiError::RateLimited { retry_after });
     }
     Ok(())
@@ -126,7 +132,7 @@ pub async fn submit_form(
     ApiPath(form_key): ApiPath<Id>,
     meta: RequestMeta,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
     if !store::is_key(&form_key) {
         return Err(ApiError::NotFound);
@@ -141,16 +147,18 @@ pub async fn submit_form(
             ));
         }
     }
-    take(&app, FORM_SUBMISSIONS, &form.id.to_string()).await?;
-    take(&app, ADDRESS_SUBMISSIONS, &source(&meta.source_ip)).await?;
+    let form_id = form.id.to_string();
+    let address = source(&meta.source_ip);
+    let form_address = format!("{form_id}#{address}");
+    tokio::try_join!(take(&app, FORM_ADDRESS_SUBMISSIONS, &form_address), take(&app, ADDRESS_SUBMISSIONS, &address),)?;
     let started = std::time::Instant::now();
     if values.get(HONEYPOT).is_some_and(|v| !v.trim().is_empty()) {
         tracing::info!(form_id = %form.id, "form submission dropped by its honeypot");
         return Ok(answer(&form, html_form, started).await);
     }
     let Submission { lead, consent } = form.submission(&values).map_err(ApiError::Validation)?;
+    take(&app, FORM_SUBMISSIONS, &form_id).await?;
     let now = Utc::now();
-    let form_id = form.id.to_string();
     let channel = Channel {
         actor_id: format!("form:{form_id}"),
         role: "form",

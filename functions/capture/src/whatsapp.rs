@@ -9,7 +9,6 @@
 
 use std::collections::HashMap;
 
-use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -19,6 +18,7 @@ use keel_core::activity::ActivityType;
 use keel_core::field_error::{line, text};
 use keel_core::form::OwnerRule;
 use keel_core::{FieldErrors, NewLead};
+use keel_http::json::RawBody;
 use keel_http::{ApiError, ApiJson, ApiPath, AppState, CompanyScope, Id, Permission, RequestMeta, TenantContext};
 use keel_store::audit::{AuditRecord, FieldChange};
 use keel_store::db::{delete, from_item, put};
@@ -30,6 +30,8 @@ use crate::intake::{self, Channel, Contact, Logged};
 use crate::store::{self, hook_pk, key_item, random_key, whatsapp_pk, CHANNEL_SK, HOOK_SK};
 
 const SECRET_MAX: usize = 200;
+const APP_SECRET_MIN: usize = 16;
+const VERIFY_TOKEN_MIN: usize = 12;
 const BODY_MAX: usize = 4_000;
 /// How long a message id counts as seen: WhatsApp retries a delivery for up to 7 days.
 const SEEN_HOURS: i64 = 8 * 24;
@@ -152,6 +154,17 @@ pub async fn put_channel(
     let mut e = FieldErrors::default();
     let secret = line(&mut e, "app_secret", setup.app_secret.as_deref(), current.is_none(), SECRET_MAX);
     let token = line(&mut e, "verify_token", setup.verify_token.as_deref(), current.is_none(), SECRET_MAX);
+    // A short secret can be guessed: Meta's app secrets are 32 characters; the verify token is the
+    // company's own choice, and only needs to be more than a word.
+    if secret.as_ref().is_some_and(|s| s.chars().count() < APP_SECRET_MIN) {
+        e.add(
+            "app_secret",
+            format!("must be at least {APP_SECRET_MIN} characters (the app secret from Meta's app settings)"),
+        );
+    }
+    if token.as_ref().is_some_and(|t| t.chars().count() < VERIFY_TOKEN_MIN) {
+        e.add("verify_token", format!("must be at least {VERIFY_TOKEN_MIN} characters"));
+    }
     let campaign = line(&mut e, "campaign", setup.campaign.as_deref(), false, 100);
     let medium = line(&mut e, "medium", setup.medium.as_deref(), false, 100);
     if let Some(OwnerRule::User { user_id }) = &setup.owner {
@@ -163,7 +176,7 @@ pub async fn put_channel(
         return Err(ApiError::Validation(e));
     }
     if let Some(OwnerRule::User { user_id }) = &setup.owner {
-        keel_http::owners::require_active(&app.db, keys, user_id, "owner.user_id").await?;
+        keel_http::owners::require_lead_owner(&app.db, keys, user_id, "owner.user_id").await?;
     }
     let now = Utc::now();
     let keep = |f: fn(&WhatsAppSettings) -> String, default: &str| {
@@ -333,10 +346,14 @@ struct Profile {
     name: Option<String>,
 }
 
+// `id` and `from` are read as any value: a message whose id or sender is not text is skipped,
+// not a reason to refuse the whole delivery (and have WhatsApp resend the good ones with it).
 #[derive(Debug, Deserialize)]
 struct Message {
-    id: String,
-    from: String,
+    #[serde(default)]
+    id: serde_json::Value,
+    #[serde(default)]
+    from: serde_json::Value,
     timestamp: Option<String>,
     #[serde(rename = "type")]
     kind: Option<String>,
@@ -389,12 +406,12 @@ pub async fn receive_webhook(
     ApiPath(hook_key): ApiPath<Id>,
     meta: RequestMeta,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<Json<WebhookReceived>, ApiError> {
     let (keys, settings) = hook(&app, &hook_key).await?;
     let signature = headers.get("x-hub-signature-256").and_then(|v| v.to_str().ok());
     if !signed(&settings.app_secret, &body, signature) {
-        return Err(ApiError::Unauthorized("The delivery's signature does not match the channel's app secret."));
+        return Err(ApiError::BadSignature("The delivery's signature does not match the channel's app secret."));
     }
     let delivery: Delivery = serde_json::from_slice(&body)
         .map_err(|_| ApiError::Malformed("The delivery is not a WhatsApp Cloud API payload.".into()))?;
@@ -412,9 +429,8 @@ pub async fn receive_webhook(
             .filter_map(|c| Some((c.wa_id.as_deref()?, c.profile.as_ref()?.name.as_deref()?)))
             .collect();
         for message in &value.messages {
-            match take_message(&app, &keys, &settings, &channel, message, profiles.get(message.from.as_str()).copied())
-                .await?
-            {
+            let profile = message.from.as_str().and_then(|from| profiles.get(from)).copied();
+            match take_message(&app, &keys, &settings, &channel, message, profile).await? {
                 true => received.messages += 1,
                 false => received.skipped += 1,
             }
@@ -423,7 +439,30 @@ pub async fn receive_webhook(
     Ok(Json(received))
 }
 
-/// Applies one message; false when it cannot be (no valid phone, no id).
+/// A message's text as the timeline keeps it: control and direction-changing characters (which
+/// could make it read otherwise than it was sent) dropped, line breaks and tabs kept.
+fn readable(body: &str) -> String {
+    body.chars()
+        .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
+        .filter(|c| !matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'))
+        .filter(|c| !matches!(c, '\u{2028}' | '\u{2029}'))
+        .take(BODY_MAX)
+        .collect()
+}
+
+/// When a message was sent, if it is recent enough to be taken: its id is remembered for
+/// `SEEN_HOURS`, so an older one could be applied twice. A time in the future is taken as now.
+fn sent_at(timestamp: Option<&str>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let sent = timestamp.and_then(|t| t.parse::<i64>().ok()).and_then(|t| DateTime::<Utc>::from_timestamp(t, 0));
+    match sent {
+        Some(t) if t < now - chrono::Duration::hours(SEEN_HOURS - 12) => None,
+        Some(t) => Some(t.min(now)),
+        None => Some(now),
+    }
+}
+
+/// Applies one message; false when it cannot be (no valid phone or id, or too old to be sure it
+/// is new).
 async fn take_message(
     app: &AppState,
     keys: &TenantKeys,
@@ -432,10 +471,15 @@ async fn take_message(
     message: &Message,
     profile: Option<&str>,
 ) -> Result<bool, ApiError> {
-    let phone = format!("+{}", message.from.trim_start_matches('+'));
-    if message.id.is_empty() || message.id.len() > 200 || keel_core::Phone::parse(&phone).is_err() {
+    let (Some(id), Some(from)) = (message.id.as_str(), message.from.as_str()) else { return Ok(false) };
+    let phone = format!("+{}", from.trim_start_matches('+'));
+    if id.is_empty() || id.len() > 200 || keel_core::Phone::parse(&phone).is_err() {
         return Ok(false);
     }
+    let Some(occurred_at) = sent_at(message.timestamp.as_deref(), Utc::now()) else {
+        tracing::warn!("whatsapp message older than its dedupe window skipped");
+        return Ok(false);
+    };
     let (first_name, last_name) = names(profile, &phone);
     let draft = NewLead {
         first_name: Some(first_name),
@@ -453,27 +497,19 @@ async fn take_message(
             .validate()
             .map_err(ApiError::Validation)?,
     };
-    let occurred_at = message
-        .timestamp
-        .as_deref()
-        .and_then(|t| t.parse::<i64>().ok())
-        .and_then(|t| DateTime::<Utc>::from_timestamp(t, 0))
-        .filter(|t| *t <= Utc::now())
-        .unwrap_or_else(Utc::now);
     let body = match message.kind.as_deref() {
         Some("text") | None => message.text.as_ref().and_then(|t| t.body.clone()),
         Some(other) => Some(format!("[{other}]")),
     };
     let mut e = FieldErrors::default();
-    let body: Option<String> =
-        text(&mut e, "body", body.map(|b| b.chars().take(BODY_MAX).collect::<String>()).as_deref(), false, BODY_MAX);
+    let body: Option<String> = text(&mut e, "body", body.map(|b| readable(&b)).as_deref(), false, BODY_MAX);
     let logged = Logged {
         activity_type: ActivityType::Whatsapp,
         subject: "WhatsApp message received".into(),
         body,
         occurred_at,
     };
-    let digest = keel_store::idempotency::fingerprint(message.id.as_bytes());
+    let digest = keel_store::idempotency::fingerprint(id.as_bytes());
     let contact = Contact {
         channel,
         lead,
@@ -504,6 +540,18 @@ mod tests {
         assert!(!signed("s3cret", b"{}", Some(&hex)), "no scheme");
         assert!(!signed("s3cret", b"{}", None));
         assert!(!signed("", b"{}", Some(&format!("sha256={hex}"))), "no secret set");
+    }
+
+    #[test]
+    fn a_message_is_kept_readable_and_taken_only_while_its_id_is_remembered() {
+        assert_eq!(readable("hi\u{202e}dlrow\u{0007}\nthere\u{2066}"), "hidlrow\nthere");
+        let now = Utc::now();
+        let at = |hours: i64| Some((now - chrono::Duration::hours(hours)).timestamp().to_string());
+        assert!(sent_at(at(2).as_deref(), now).is_some());
+        assert!(sent_at(at(7 * 24).as_deref(), now).is_some(), "WhatsApp's own retry window");
+        assert!(sent_at(at(SEEN_HOURS).as_deref(), now).is_none(), "past the dedupe window");
+        assert_eq!(sent_at(at(-5).as_deref(), now), Some(now), "the future is now");
+        assert_eq!(sent_at(None, now), Some(now));
     }
 
     #[test]

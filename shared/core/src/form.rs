@@ -386,8 +386,15 @@ fn validate_url(e: &mut FieldErrors, field: &str, raw: &str) -> Option<String> {
     let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
     let host = rest.map(|r| r.split(['/', '?', '#']).next().unwrap_or_default()).unwrap_or_default();
     if host.contains('.') || host.starts_with("localhost") {
-        if url.contains(char::is_whitespace) {
-            e.add(field, "must not contain spaces");
+        // The answer's Location header carries it as is: plain printable ASCII only (an address
+        // with other letters is sent percent-encoded), and no `user@` before the host, which
+        // makes a trusted-looking address lead elsewhere.
+        if !url.bytes().all(|b| b.is_ascii_graphic()) {
+            e.add(field, "must be a plain address: no spaces, and other letters percent-encoded");
+            return None;
+        }
+        if host.contains('@') || host.contains('\\') {
+            e.add(field, "must not name a user before the host");
             return None;
         }
         Some(url)
@@ -442,6 +449,13 @@ mod tests {
             ..NewForm::default()
         };
         let errors = bare.validate(Ulid::new(), "k".into(), "u", now).unwrap_err();
+        for bad in
+            ["https://www.acme.example@evil.example/", "https://www.acme.example/ünïcode", "https://a.example/ x"]
+        {
+            let f = NewForm { redirect_url: Some(bad.into()), ..bare.clone() };
+            let errors = f.validate(Ulid::new(), "k".into(), "u", now).unwrap_err();
+            assert!(errors.0.iter().any(|e| e.field == "redirect_url"), "{bad}");
+        }
         let fields: Vec<&str> = errors.0.iter().map(|e| e.field.as_str()).collect();
         for f in [
             "name",

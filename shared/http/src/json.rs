@@ -33,15 +33,30 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         if !is_json {
             return Err(ApiError::UnsupportedMediaType);
         }
-        let raw = Bytes::from_request(req, state).await.map_err(|r| {
+        let RawBody(raw) = RawBody::from_request(req, state).await?;
+        let value = parse(&raw)?;
+        Ok(ApiJson { value, raw })
+    }
+}
+
+/// The request body as bytes, for paths that read it themselves (a form post, a signed webhook):
+/// over the edge's limit it is the same problem as for JSON, not axum's plain-text answer.
+pub struct RawBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Bytes::from_request(req, state).await.map(RawBody).map_err(|r| {
             if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::TooLarge
+                {
+                    const _: () = assert!(BODY_LIMIT == 256 * 1024, "say the new limit here");
+                    ApiError::TooLarge("256 KB")
+                }
             } else {
                 ApiError::Malformed("The request body could not be read.".into())
             }
-        })?;
-        let value = parse(&raw)?;
-        Ok(ApiJson { value, raw })
+        })
     }
 }
 

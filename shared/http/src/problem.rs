@@ -42,7 +42,7 @@ pub struct ProblemKind {
 }
 
 /// Every kind of problem the API answers.
-pub const PROBLEM_KINDS: [ProblemKind; 18] = [
+pub const PROBLEM_KINDS: [ProblemKind; 19] = [
     kind("validation", "Invalid input", 400, "Fields are missing or malformed; `errors` names each with the reason."),
     kind(
         "malformed",
@@ -55,6 +55,12 @@ pub const PROBLEM_KINDS: [ProblemKind; 18] = [
         "Unauthorized",
         401,
         "No bearer token, or one that is invalid, expired or revoked: sign in again.",
+    ),
+    kind(
+        "bad-signature",
+        "Bad signature",
+        401,
+        "A provider's signed delivery (a webhook) whose signature does not match the secret it was set up with.",
     ),
     kind("forbidden", "Forbidden", 403, "Your role may not do this."),
     kind("not-found", "Not found", 404, "Nothing exists at this address for your company."),
@@ -111,6 +117,10 @@ pub enum ApiError {
     Malformed(String),
     #[error("unauthorized: {0}")]
     Unauthorized(&'static str),
+    /// A signed request from a provider (a webhook) whose signature does not check: 401, with no
+    /// sign-in advice, since no person signs it.
+    #[error("bad signature")]
+    BadSignature(&'static str),
     #[error("forbidden")]
     Forbidden(&'static str),
     #[error("not found")]
@@ -135,8 +145,9 @@ pub enum ApiError {
     NeverDeleted(&'static str),
     #[error("idempotency key reused with another request")]
     IdempotencyMismatch,
+    /// The body is over the limit this path takes, named for the caller (`"256 KB"`).
     #[error("payload too large")]
-    TooLarge,
+    TooLarge(&'static str),
     #[error("unsupported media type")]
     UnsupportedMediaType,
     #[error("method not allowed")]
@@ -220,6 +231,9 @@ impl ApiError {
             ApiError::Unauthorized(why) => {
                 p(StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized", format!("{why}. Sign in again."))
             }
+            ApiError::BadSignature(why) => {
+                p(StatusCode::UNAUTHORIZED, "bad-signature", "Bad signature", why.to_string())
+            }
             ApiError::Forbidden(why) => p(StatusCode::FORBIDDEN, "forbidden", "Forbidden", why.to_string()),
             ApiError::NotFound => {
                 p(StatusCode::NOT_FOUND, "not-found", "Not found", "Nothing exists at this address.".into())
@@ -271,11 +285,11 @@ impl ApiError {
                 "Idempotency key reused",
                 "This Idempotency-Key was already used with a different request body.".into(),
             ),
-            ApiError::TooLarge => p(
+            ApiError::TooLarge(limit) => p(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "too-large",
                 "Request too large",
-                "The request body is larger than 256 KB.".into(),
+                format!("The request body is larger than {limit}."),
             ),
             ApiError::UnsupportedMediaType => p(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -355,13 +369,14 @@ mod tests {
             ApiError::Validation(FieldErrors::default()),
             ApiError::Malformed(String::new()),
             ApiError::Unauthorized("x"),
+            ApiError::BadSignature("x"),
             ApiError::Forbidden("x"),
             ApiError::NotFound,
             ApiError::NoSuchId("lead_id".into()),
             ApiError::MethodNotAllowed,
             ApiError::Duplicate { detail: String::new(), field: "email", existing_id: String::new() },
             ApiError::Stale { current_version: None },
-            ApiError::TooLarge,
+            ApiError::TooLarge("x"),
             ApiError::UnsupportedMediaType,
             ApiError::Rule(FieldErrors::default()),
             ApiError::NotEligible { detail: String::new(), errors: FieldErrors::default() },

@@ -49,7 +49,10 @@ impl Limit {
 
 /// Counts one more for `subject` unless it has reached `limit`: `Err(retry_after)` then.
 pub async fn take(db: &Db, limit: Limit, subject: &str) -> Result<Result<(), i64>, StoreError> {
-    let now = Utc::now().timestamp();
+    take_at(db, limit, subject, Utc::now().timestamp()).await
+}
+
+async fn take_at(db: &Db, limit: Limit, subject: &str, now: i64) -> Result<Result<(), i64>, StoreError> {
     let window = limit.window(now);
     let result = db
         .client
@@ -71,6 +74,37 @@ pub async fn take(db: &Db, limit: Limit, subject: &str) -> Result<Result<(), i64
         Err(StoreError::ConditionFailed) => Ok(Err(limit.retry_after(now))),
         Err(e) => Err(e),
     }
+}
+
+/// Windows this process has seen refused, by counter key, with when each ends: a flood from one
+/// address is then answered without a DynamoDB write per request. Only for limits nothing lifts
+/// early (a cleared count would stay refused here until its window ends).
+static REFUSED: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, i64>>> =
+    std::sync::LazyLock::new(Default::default);
+/// Enough for a flood from many addresses; past it, windows that ended go first, then all.
+const REFUSED_KEPT: usize = 10_000;
+
+/// `take`, answered from memory for a window this process already saw refused.
+pub async fn take_remembered(db: &Db, limit: Limit, subject: &str) -> Result<Result<(), i64>, StoreError> {
+    let now = Utc::now().timestamp();
+    let key = limit.key(subject, limit.window(now));
+    let until = REFUSED.lock().map(|r| r.get(&key).copied()).unwrap_or(None);
+    if let Some(until) = until.filter(|u| *u > now) {
+        return Ok(Err(until - now));
+    }
+    let taken = take_at(db, limit, subject, now).await?;
+    if let Err(retry_after) = taken {
+        if let Ok(mut refused) = REFUSED.lock() {
+            if refused.len() >= REFUSED_KEPT {
+                refused.retain(|_, until| *until > now);
+                if refused.len() >= REFUSED_KEPT {
+                    refused.clear();
+                }
+            }
+            refused.insert(key, now + retry_after);
+        }
+    }
+    Ok(taken)
 }
 
 /// Counts one more for `subject`, whatever the count (failures are counted, not refused).

@@ -286,7 +286,7 @@ function Builder({ form, onSaved, onCancel }: { form?: Form; onSaved: (f: Form) 
                 aria-describedby="allowed_origins-hint"
               />
               <div class="form-text" id="allowed_origins-hint">
-                One origin a line. A browser posting from anywhere else is refused.
+                One origin a line. A browser posting from anywhere else is refused, so leave none only for posts from your own server.
               </div>
               <div class="invalid-feedback" data-error-for="allowed_origins">
                 {Object.entries(state.errors)
@@ -371,6 +371,11 @@ function FormCard({ form, canEdit, onEdit, onChanged }: { form: Form; canEdit: b
             </div>
           )}
         </div>
+        {form.allowed_origins.length === 0 && (
+          <div class="alert alert-warning py-2 small" role="status">
+            No page may post this form yet: a browser sends its page's origin, and this form allows none. Edit it and add the origins of the pages that embed it.
+          </div>
+        )}
         <label class="form-label small text-body-secondary" for={`snippet-${form.id}`}>
           Paste this into your page
         </label>
@@ -479,7 +484,7 @@ function WhatsAppTab() {
             hint={channel ? "Set. Leave empty to keep it." : "From your Meta app's basic settings; it signs each delivery."}
             error={state.errors.app_secret}
           />
-          <Field name="verify_token" label="Verify token" required={!channel} hint={channel ? "Leave empty to keep it." : "Any phrase; type the same into WhatsApp's webhook settings."} error={state.errors.verify_token} />
+          <Field name="verify_token" label="Verify token" required={!channel} hint={channel ? "Leave empty to keep it." : "A phrase of 12 characters or more; type the same into WhatsApp's webhook settings."} error={state.errors.verify_token} />
           <div class="row g-2">
             <div class="col-sm-6">
               <Field name="campaign" label="Campaign" placeholder={channel?.campaign ?? "WhatsApp inbound"} error={state.errors.campaign} />
