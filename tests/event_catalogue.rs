@@ -6,7 +6,7 @@ use keel_events::customers::{AccountChanged, ContactChanged};
 use keel_events::deals::{DealChanged, DealWon};
 use keel_events::delivery::BusDelivery;
 use keel_events::lead::{LeadArchived, LeadConverted, LeadCreated, LeadQualified, LeadUpdated};
-use keel_events::{DomainEvent, RedriveRequested, TaskEscalated};
+use keel_events::{DomainEvent, ImportRequested, RedriveRequested, TaskEscalated};
 use keel_tests::summary;
 use keel_worker::Harness;
 
@@ -49,6 +49,8 @@ fn every_eventbridge_example_parses_into_its_type() {
     assert_eq!((escalated.level, escalated.notified.len()), (1, 1));
     let redrive: RedriveRequested = parse("eventbridge-RedriveRequested.json");
     assert_eq!(redrive.queue, "dashboard-counters");
+    let import: ImportRequested = parse("eventbridge-ImportRequested.json");
+    assert_eq!(import.leg, 0);
     let catalogue = include_str!("../docs/events.md");
     for name in std::fs::read_dir(format!("{}/../events", env!("CARGO_MANIFEST_DIR"))).unwrap() {
         let name = name.unwrap().file_name().into_string().unwrap();

@@ -240,3 +240,24 @@ pub async fn scheduler() -> keel_function::ScheduleHandler {
     };
     handler(keel_function::Runtime::new("SchedulerFunction").await).await.expect("the scheduler")
 }
+
+/// Sends `body` to a presigned upload address as a browser would (`PUT`, the headers it was given)
+/// and answers the status. Plain HTTP/1.1: the local S3 (moto) listens on a loopback port.
+pub async fn put_presigned(url: &str, headers: &Value, body: &[u8]) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url.strip_prefix("http://").expect("a local http address");
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let mut stream = tokio::net::TcpStream::connect(host).await.expect("the local S3 answers");
+    let mut request =
+        format!("PUT {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\nConnection: close\r\n", body.len());
+    for (name, value) in headers.as_object().into_iter().flatten() {
+        request.push_str(&format!("{name}: {}\r\n", value.as_str().unwrap_or_default()));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    stream.write_all(body).await.unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    let head = String::from_utf8_lossy(&answer[..answer.len().min(64)]).to_string();
+    head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
+}

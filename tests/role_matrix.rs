@@ -71,6 +71,14 @@ fn required(method: &Method, template: &str) -> Option<Permission> {
         ("POST", "/api/companies/{company_id}/forms")
         | ("PATCH", "/api/companies/{company_id}/forms/{form_id}")
         | ("DELETE", "/api/companies/{company_id}/forms/{form_id}") => EditAllRecords,
+        // Imports make many leads at once: managers run them.
+        ("POST", "/api/companies/{company_id}/data/import")
+        | ("GET", "/api/companies/{company_id}/data/import")
+        | ("GET", "/api/companies/{company_id}/data/import/{import_id}")
+        | ("POST", "/api/companies/{company_id}/data/import/{import_id}/preview")
+        | ("POST", "/api/companies/{company_id}/data/import/{import_id}/dry-run")
+        | ("POST", "/api/companies/{company_id}/data/import/{import_id}/start")
+        | ("GET", "/api/companies/{company_id}/data/import/{import_id}/report") => EditAllRecords,
         ("GET", "/api/companies/{company_id}/channels/whatsapp")
         | ("PUT", "/api/companies/{company_id}/channels/whatsapp") => ManageUsers,
         // The task is the administrator's: others change it only with EditAllRecords.
@@ -211,10 +219,22 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
     assert_eq!(form.status, 201, "{:?}", form.body);
     let (form_id, form_key) =
         (form.body["id"].as_str().unwrap().to_string(), form.body["key"].as_str().unwrap().to_string());
-    let channel = json!({"app_secret": "matrix-secret", "verify_token": "matrix-token"});
+    let channel = json!({"app_secret": "matrix-app-secret-0123", "verify_token": "matrix-verify-token"});
     let channel = app.call(Method::PUT, &t.path("/channels/whatsapp"), Some(&t.admin()), Some(channel), &[]).await;
     assert_eq!(channel.status, 200, "{:?}", channel.body);
     let hook_key = channel.body["webhook_path"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
+    // An import with its file uploaded and previewed.
+    let csv = "first_name,last_name,email\nAna,Matrix,ana.matrix@acme.example\n";
+    let import = app.post(&t.path("/data/import"), &t.admin(), json!({"file_name": "m.csv", "size": csv.len()})).await;
+    assert_eq!(import.status, 201, "{:?}", import.body);
+    let import_id = import.body["import"]["id"].as_str().unwrap().to_string();
+    let upload = &import.body["upload"];
+    assert_eq!(
+        keel_tests::put_presigned(upload["url"].as_str().unwrap(), &upload["headers"], csv.as_bytes()).await,
+        200
+    );
+    let preview = app.post(&t.path(&format!("/data/import/{import_id}/preview")), &t.admin(), json!({})).await;
+    assert_eq!(preview.status, 200, "{:?}", preview.body);
     let period = keel_core::forecast::quarter(chrono::Utc::now().date_naive());
     let doc = serde_json::to_value(keel_infra::api::openapi()).unwrap();
     let mut checked = 0;
@@ -236,13 +256,14 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
                 .replace("{form_id}", &form_id)
                 .replace("{form_key}", &form_key)
                 .replace("{hook_key}", &hook_key)
+                .replace("{import_id}", &import_id)
                 .replace("{pipeline_id}", "default")
                 .replace("{queue}", "dashboard-counters")
                 .replace("{slug}", "validation")
                 .replace("{job_id}", "01JCDEMOJOB000000000000000");
             // WhatsApp's subscription check carries its token in the query.
             let path = if method == Method::GET && template.ends_with("{hook_key}") {
-                format!("{path}?hub.mode=subscribe&hub.verify_token=matrix-token&hub.challenge=42")
+                format!("{path}?hub.mode=subscribe&hub.verify_token=matrix-verify-token&hub.challenge=42")
             } else {
                 path
             };
@@ -303,6 +324,11 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
                     Method::POST if template.ends_with("/submit") => Some(json!({"first_name": "Web",
                         "last_name": user, "email": format!("{user}@web.example")})),
                     Method::POST if template.ends_with("/data/validate") => Some(json!({"rows": [lead_body(300)]})),
+                    Method::POST if template.ends_with("/data/import") => {
+                        Some(json!({"file_name": "a.csv", "size": 10}))
+                    }
+                    Method::POST if template.ends_with("/dry-run") || template.ends_with("/start") => Some(json!({
+                        "version": 2, "attribution": {"source": "Fair", "campaign": "C", "medium": "list"}})),
                     Method::PATCH if template.contains("/forms/") => {
                         let version = app.get(&path, &t.admin()).await.body["version"].clone();
                         Some(json!({"version": version, "name": format!("Renamed by {user}")}))

@@ -120,7 +120,10 @@ async fn another_company_reaches_nothing_on_any_route() {
     assert_eq!(form.status, 201, "{:?}", form.body);
     let (form_id, form_key) =
         (form.body["id"].as_str().unwrap().to_string(), form.body["key"].as_str().unwrap().to_string());
-    let channel = json!({"app_secret": "a-secret", "verify_token": "a-token"});
+    let channel = json!({"app_secret": "a-app-secret-0123456", "verify_token": "a-verify-token"});
+    let import = app.post(&a.path("/data/import"), &a.admin(), json!({"file_name": "a.csv", "size": 10})).await;
+    assert_eq!(import.status, 201, "{:?}", import.body);
+    let import_id = import.body["import"]["id"].as_str().unwrap().to_string();
     let channel = app.call(Method::PUT, &a.path("/channels/whatsapp"), Some(&a.admin()), Some(channel), &[]).await;
     let hook_key = channel.body["webhook_path"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
     // The dashboard consumer counts A's lead asynchronously: let it finish before the snapshot.
@@ -167,6 +170,7 @@ async fn another_company_reaches_nothing_on_any_route() {
                 // are missing), a delivery B cannot sign is refused, and A's data stays as it was.
                 .replace("{form_key}", &form_key)
                 .replace("{hook_key}", &hook_key)
+                .replace("{import_id}", &import_id)
                 .replace("{pipeline_id}", "default")
                 .replace("{queue}", "dashboard-counters")
                 .replace("{slug}", "validation")

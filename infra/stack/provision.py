@@ -124,6 +124,23 @@ def provision(template_path, stage, env):
         res.attrs[(lid, "Arn")] = out["TableArn"]
         res.attrs[(lid, "StreamArn")] = out.get("LatestStreamArn", "")
 
+    # Buckets the functions use (named by the template); the web bucket is only deployment's.
+    s3 = boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL_S3"], **creds)
+    for lid, r in _resources(template, "AWS::S3::Bucket"):
+        p = res(r["Properties"])
+        if "BucketName" not in p:
+            continue
+        s3.create_bucket(Bucket=p["BucketName"], **({} if region == "us-east-1" else
+                         {"CreateBucketConfiguration": {"LocationConstraint": region}}))
+        cors = p.get("CorsConfiguration")
+        if cors:
+            # CloudFormation's names for a rule's fields, as the S3 API spells them.
+            names = {"Id": "ID", "MaxAge": "MaxAgeSeconds"}
+            s3.put_bucket_cors(Bucket=p["BucketName"], CORSConfiguration={"CORSRules": [
+                {names.get(k, k): v for k, v in rule.items()} for rule in cors["CorsRules"]]})
+        res.physical[lid] = p["BucketName"]
+        res.attrs[(lid, "Arn")] = f"arn:aws:s3:::{p['BucketName']}"
+
     for lid, r in _resources(template, "AWS::Events::EventBus"):
         p = res(r["Properties"])
         arn = events.create_event_bus(Name=p["Name"])["EventBusArn"]

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Keel's local AWS stack: DynamoDB Local + moto (SQS, EventBridge, SES v2).
+"""Keel's local AWS stack: DynamoDB Local + moto (SQS, EventBridge, SES v2, S3).
 
     stack.py exec [--require-port N] -- COMMAND [ARGS...]
 
@@ -182,6 +182,7 @@ def main():
             "AWS_ENDPOINT_URL_EVENTBRIDGE": f"http://127.0.0.1:{moto_port}",
             "AWS_ENDPOINT_URL_SESV2": f"http://127.0.0.1:{moto_port}",
             "AWS_ENDPOINT_URL_SECRETS_MANAGER": f"http://127.0.0.1:{moto_port}",
+            "AWS_ENDPOINT_URL_S3": f"http://127.0.0.1:{moto_port}",
             "KEEL_STAGE": STAGE,
         })
         outputs, functions = provision.provision(os.path.join(ROOT, "template.yaml"), STAGE, env)
@@ -196,7 +197,7 @@ def main():
             "cursor": {"key": env.pop("KEEL_CURSOR_SECRET")},
         }))
         with open(os.path.join(log_dir, "env"), "w") as f:
-            for k in sorted(outputs) + ["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SQS"]:
+            for k in sorted(outputs) + ["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL_S3"]:
                 f.write(f"{k}={env[k]}\n")
         print(f"keel stack: DynamoDB Local :{ddb_port}, moto :{moto_port}, table {outputs['KEEL_TABLE']} "
               f"(logs in {os.path.relpath(log_dir, ROOT)})", file=sys.stderr, flush=True)

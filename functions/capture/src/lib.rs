@@ -1,11 +1,14 @@
 //! Capture channels: the company's website forms and their public submissions (consent kept as
 //! proof, honeypot, limits per form and per address), the WhatsApp Cloud API webhook (signed
 //! deliveries, one lead per phone, messages on the lead's timeline), and validation of lead rows
-//! without writing. Every channel captures through the same lead rules, dedupe, scoring, audit and
+//! without writing, and bulk import of CSV and Excel files (`import`, carried out by
+//! `ImportFunction`). Every channel captures through the same lead rules, dedupe, scoring, audit and
 //! events as a manual capture (`keel_store::leads`); a person already known is never duplicated.
 
 mod forms;
+pub mod import;
 mod intake;
+mod lookup;
 mod store;
 mod submit;
 mod validate;
@@ -31,10 +34,16 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(whatsapp::get_channel, whatsapp::put_channel))
         .routes(routes!(whatsapp::verify_webhook, whatsapp::receive_webhook))
         .routes(routes!(validate::validate_rows))
+        .routes(routes!(import::create_import, import::list_imports))
+        .routes(routes!(import::get_import))
+        .routes(routes!(import::preview_import))
+        .routes(routes!(import::dry_run))
+        .routes(routes!(import::start_import))
+        .routes(routes!(import::import_report))
 }
 
-pub fn router(state: AppState) -> axum::Router {
-    routes().split_for_parts().0.with_state(state)
+pub fn router(state: AppState, files: import::file::Files) -> axum::Router {
+    routes().split_for_parts().0.layer(axum::Extension(files)).with_state(state)
 }
 
 pub fn openapi() -> utoipa::openapi::OpenApi {
@@ -45,7 +54,12 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn function() -> Function {
     Function {
         logical_id: "CaptureFunction",
-        trigger: Trigger::Http { openapi, app: |runtime| Box::pin(async move { Ok(router(runtime.app_state()?)) }) },
+        trigger: Trigger::Http {
+            openapi,
+            app: |runtime| {
+                Box::pin(async move { Ok(router(runtime.app_state()?, import::file::Files::from_env(runtime.s3())?)) })
+            },
+        },
         aws_calls: &[
             "dynamodb:GetItem",
             "dynamodb:PutItem",
@@ -54,6 +68,36 @@ pub fn function() -> Function {
             "dynamodb:ConditionCheckItem",
             "dynamodb:Query",
             "dynamodb:BatchGetItem",
+            "s3:PutObject",
+            "s3:GetObject",
+            "s3:DeleteObject",
+        ],
+        writes_events: true,
+    }
+}
+
+/// The import Lambda: carries out started imports a leg at a time (`import::worker`).
+pub fn import_function() -> Function {
+    Function {
+        logical_id: "ImportFunction",
+        trigger: Trigger::Queue {
+            queue: "ImportQueue",
+            sources: &[keel_events::capture::SOURCE_CAPTURE],
+            detail_types: &["ImportRequested"],
+            handler: |runtime| {
+                Box::pin(async move {
+                    let db = runtime.db()?;
+                    let files = import::file::Files::from_env(runtime.s3())?;
+                    Ok(keel_function::consumer(db.clone(), import::worker::ImportWork::new(db, files)))
+                })
+            },
+        },
+        aws_calls: &[
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:BatchGetItem",
+            "s3:GetObject",
         ],
         writes_events: true,
     }

@@ -8,16 +8,12 @@ use axum::extract::State;
 use axum::Json;
 use keel_core::{FieldError, NewLead};
 use keel_http::{ApiError, ApiJson, ApiPath, AppState, CompanyScope, Id, Permission};
-use keel_store::db::s;
-use keel_store::leads::MARKER_SK;
-use keel_store::{AttributeValue, Db, Item, StoreError, TenantKeys};
+use keel_store::{Db, StoreError, TenantKeys};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// The most rows one request checks.
 pub const MAX_ROWS: usize = 1_000;
-/// Keys one `BatchGetItem` reads.
-const BATCH_KEYS: usize = 100;
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -94,14 +90,23 @@ pub async fn validate_rows(
 /// The report for `rows`: each checked on its own, then against the earlier rows and the
 /// company's leads (one `BatchGetItem` per 100 markers).
 pub async fn report(db: &Db, keys: &TenantKeys, rows: &[serde_json::Value]) -> Result<ValidationReport, StoreError> {
+    report_rows(db, keys, rows.iter().enumerate().map(|(i, raw)| (i + 1, row_lead(raw))).collect()).await
+}
+
+/// The report for rows already read as leads, each with its number (a file's rows: the header is 1).
+pub async fn report_rows(
+    db: &Db,
+    keys: &TenantKeys,
+    rows: Vec<(usize, Result<NewLead, Vec<FieldError>>)>,
+) -> Result<ValidationReport, StoreError> {
+    let count = rows.len();
     let mut results: Vec<RowResult> = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
-    // (row, field, marker key) of each valid row's email and phone, to look up.
+    // (index, field, marker key) of each valid row's email and phone, to look up.
     let mut lookups: Vec<(usize, &'static str, String)> = Vec::new();
-    for (i, raw) in rows.iter().enumerate() {
-        let row = i + 1;
+    for (i, (row, lead)) in rows.into_iter().enumerate() {
         let mut result = RowResult { row, errors: Vec::new(), duplicates: Vec::new() };
-        match row_lead(raw) {
+        match lead {
             Err(errors) => result.errors = errors,
             Ok(lead) => match lead.validate() {
                 Err(errors) => result.errors = errors.0,
@@ -117,7 +122,7 @@ pub async fn report(db: &Db, keys: &TenantKeys, rows: &[serde_json::Value]) -> R
                             }),
                             None => {
                                 seen.insert(pk.clone(), row);
-                                lookups.push((row, field, pk));
+                                lookups.push((i, field, pk));
                             }
                         }
                     }
@@ -126,10 +131,10 @@ pub async fn report(db: &Db, keys: &TenantKeys, rows: &[serde_json::Value]) -> R
         }
         results.push(result);
     }
-    let holders = holders(db, lookups.iter().map(|(_, _, pk)| pk.clone()).collect()).await?;
-    for (row, field, pk) in &lookups {
+    let holders = crate::lookup::holders(db, lookups.iter().map(|(_, _, pk)| pk.clone()).collect()).await?;
+    for (i, field, pk) in &lookups {
         if let Some(lead_id) = holders.get(pk) {
-            results[row - 1].duplicates.push(Duplicate {
+            results[*i].duplicates.push(Duplicate {
                 field: field.to_string(),
                 lead_id: Some(lead_id.clone()),
                 row: None,
@@ -139,8 +144,8 @@ pub async fn report(db: &Db, keys: &TenantKeys, rows: &[serde_json::Value]) -> R
     let invalid = results.iter().filter(|r| !r.errors.is_empty()).count();
     let duplicates = results.iter().filter(|r| r.errors.is_empty() && !r.duplicates.is_empty()).count();
     Ok(ValidationReport {
-        rows: rows.len(),
-        valid: rows.len() - invalid - duplicates,
+        rows: count,
+        valid: count - invalid - duplicates,
         invalid,
         duplicates,
         results: results.into_iter().filter(|r| !r.errors.is_empty() || !r.duplicates.is_empty()).collect(),
@@ -150,7 +155,7 @@ pub async fn report(db: &Db, keys: &TenantKeys, rows: &[serde_json::Value]) -> R
 /// A row as a lead: an object of the lead's fields (unknown names and wrong types are errors of
 /// their own field). Numbers are read as text; a phone that is a number lost its `+` to a
 /// spreadsheet, so its digits are read as the international number they were.
-fn row_lead(raw: &serde_json::Value) -> Result<NewLead, Vec<FieldError>> {
+pub(crate) fn row_lead(raw: &serde_json::Value) -> Result<NewLead, Vec<FieldError>> {
     let Some(object) = raw.as_object() else {
         return Err(vec![FieldError { field: "row".into(), message: "must be an object of lead fields".into() }]);
     };
@@ -178,39 +183,4 @@ fn row_lead(raw: &serde_json::Value) -> Result<NewLead, Vec<FieldError>> {
         let field = message.split('`').nth(1).unwrap_or("row").to_string();
         vec![FieldError { field, message: "is not a lead field".into() }]
     })
-}
-
-/// Which of these marker keys a lead holds, and which lead.
-async fn holders(db: &Db, markers: Vec<String>) -> Result<HashMap<String, String>, StoreError> {
-    let mut found = HashMap::new();
-    for chunk in markers.chunks(BATCH_KEYS) {
-        let mut pending: Vec<Item> =
-            chunk.iter().map(|pk| Item::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(MARKER_SK))])).collect();
-        while !pending.is_empty() {
-            let keys_and_attributes = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
-                .set_keys(Some(pending))
-                .projection_expression("pk, lead_id")
-                .build()
-                .map_err(|e| StoreError::Other(e.to_string()))?;
-            let out = db
-                .client
-                .batch_get_item()
-                .request_items(&db.table, keys_and_attributes)
-                .send()
-                .await
-                .map_err(StoreError::from_sdk)?;
-            for item in out.responses.unwrap_or_default().remove(&db.table).unwrap_or_default() {
-                let text = |k: &str| item.get(k).and_then(|v: &AttributeValue| v.as_s().ok()).cloned();
-                if let (Some(pk), Some(lead)) = (text("pk"), text("lead_id")) {
-                    found.insert(pk, lead);
-                }
-            }
-            pending = out.unprocessed_keys.and_then(|mut u| u.remove(&db.table)).map(|k| k.keys).unwrap_or_default();
-            if !pending.is_empty() {
-                // The table is busy: give it a moment before reading what it left.
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            }
-        }
-    }
-    Ok(found)
 }

@@ -191,6 +191,82 @@ pub fn report_cell(value: &str) -> String {
     }
 }
 
+/// What kind of file an import reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportFormat {
+    Csv,
+    Xlsx,
+}
+
+impl ImportFormat {
+    /// The format a file's name says (`.csv` or `.txt` text, `.xlsx` workbooks).
+    pub fn of_name(name: &str) -> Option<ImportFormat> {
+        let lower = name.trim().to_ascii_lowercase();
+        let (_, ext) = lower.rsplit_once('.')?;
+        match ext {
+            "csv" | "txt" => Some(ImportFormat::Csv),
+            "xlsx" => Some(ImportFormat::Xlsx),
+            _ => None,
+        }
+    }
+
+    /// The largest file taken: a CSV is read as a stream (a million rows of a CRM export fit
+    /// well within it); a workbook is unzipped from the function's scratch space.
+    pub fn max_bytes(self) -> u64 {
+        match self {
+            ImportFormat::Csv => 512 * 1024 * 1024,
+            ImportFormat::Xlsx => 64 * 1024 * 1024,
+        }
+    }
+
+    pub fn max_label(self) -> &'static str {
+        match self {
+            ImportFormat::Csv => "512 MB",
+            ImportFormat::Xlsx => "64 MB",
+        }
+    }
+
+    /// Whether a file's first bytes are what its name says: a workbook is a zip archive; a CSV
+    /// is UTF-8 text (a character cut at the end of `head` aside) with no NUL byte.
+    pub fn check_content(self, head: &[u8]) -> Result<(), &'static str> {
+        let zip = head.starts_with(b"PK\x03\x04");
+        match self {
+            ImportFormat::Xlsx if zip => Ok(()),
+            ImportFormat::Xlsx => Err("is not an Excel workbook (.xlsx), whatever its name says"),
+            ImportFormat::Csv if zip || head.contains(&0) => {
+                Err("is not a CSV text file, whatever its name says (save it as CSV, or upload it as .xlsx)")
+            }
+            ImportFormat::Csv => match std::str::from_utf8(head) {
+                Ok(_) => Ok(()),
+                // A multi-byte character cut by the end of the sample is fine.
+                Err(e) if e.error_len().is_none() => Ok(()),
+                Err(_) => Err("is not UTF-8 text: save it as \"CSV UTF-8\""),
+            },
+        }
+    }
+}
+
+/// The delimiter of a CSV file, from its first line: the most frequent of comma, semicolon
+/// (spreadsheets in many European locales) and tab, outside quotes; comma when none appears.
+pub fn delimiter(head: &[u8]) -> u8 {
+    let mut counts = [(b',', 0usize), (b';', 0), (b'\t', 0)];
+    let mut quoted = false;
+    for &b in head.iter().take_while(|&&b| b != b'\n') {
+        if b == b'"' {
+            quoted = !quoted;
+        }
+        if !quoted {
+            for (d, n) in counts.iter_mut() {
+                if *d == b {
+                    *n += 1;
+                }
+            }
+        }
+    }
+    counts.iter().max_by_key(|(_, n)| *n).filter(|(_, n)| *n > 0).map_or(b',', |(d, _)| *d)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -289,5 +365,23 @@ mod tests {
         }
         assert_eq!(report_cell("Ada"), "Ada");
         assert_eq!(report_cell(""), "");
+    }
+
+    #[test]
+    fn a_file_is_what_its_first_bytes_say_not_its_name() {
+        assert_eq!(ImportFormat::of_name("Leads 2026.CSV"), Some(ImportFormat::Csv));
+        assert_eq!(ImportFormat::of_name("leads.xlsx"), Some(ImportFormat::Xlsx));
+        assert_eq!(ImportFormat::of_name("leads.xls"), None);
+        assert_eq!(ImportFormat::of_name("leads"), None);
+        assert!(ImportFormat::Xlsx.check_content(b"PK\x03\x04rest").is_ok());
+        assert!(ImportFormat::Xlsx.check_content(b"first_name,last_name").is_err());
+        assert!(ImportFormat::Csv.check_content(b"PK\x03\x04rest").is_err());
+        assert!(ImportFormat::Csv.check_content(b"a,b\0c").is_err());
+        assert!(ImportFormat::Csv.check_content(b"name\nJos\xc3").is_ok(), "a character cut by the sample");
+        assert!(ImportFormat::Csv.check_content(b"name\nJos\xe9 Garc\xeda\n").is_err(), "Latin-1");
+        assert_eq!(delimiter(b"first;last;\"a,b,c\"\n1,2,3,4"), b';');
+        assert_eq!(delimiter(b"first\tlast\n"), b'\t');
+        assert_eq!(delimiter(b"first,last\n"), b',');
+        assert_eq!(delimiter(b"name\n"), b',');
     }
 }

@@ -435,6 +435,36 @@ impl Lead {
         Ok(next)
     }
 
+    /// The lead with the empty parts of its profile (company, job title, website, notes) filled
+    /// from `draft`, as an import does for a person it finds already captured: nothing it holds
+    /// is overwritten. None when there is nothing to fill, or the lead is history (converted) or
+    /// read-only (archived).
+    pub fn filled_from(&self, draft: &LeadDraft, now: DateTime<Utc>) -> Option<Lead> {
+        if matches!(self.status, LeadStatus::Converted | LeadStatus::Archived) {
+            return None;
+        }
+        let mut next = self.clone();
+        let mut filled = false;
+        for (slot, value) in [
+            (&mut next.company_name, &draft.company_name),
+            (&mut next.job_title, &draft.job_title),
+            (&mut next.website, &draft.website),
+            (&mut next.notes, &draft.notes),
+        ] {
+            if slot.is_none() && value.is_some() {
+                *slot = value.clone();
+                filled = true;
+            }
+        }
+        if !filled {
+            return None;
+        }
+        next.rescore();
+        next.version += 1;
+        next.updated_at = now;
+        Some(next)
+    }
+
     /// The lead after the person reached out again (a form sent again, a WhatsApp message): one
     /// more interaction and the score it adds. None for a converted lead, which is history (the
     /// interaction is still logged on its timeline).

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use ulid::Ulid;
 
 pub mod bus;
+pub mod capture;
 pub mod customers;
 pub mod deals;
 pub mod delivery;
@@ -15,6 +16,7 @@ pub mod lead;
 pub mod system;
 pub mod tasks;
 
+pub use capture::ImportRequested;
 pub use customers::{AccountChanged, ContactChanged};
 pub use deals::{DealChanged, DealWon};
 pub use lead::{LeadArchived, LeadConverted, LeadCreated, LeadQualified, LeadUpdated};

@@ -106,6 +106,12 @@ fn actions(
             let action = operation.strip_suffix("Batch").unwrap_or(operation);
             vec![(format!("sqs:{action}"), url.and_then(|u| u.rsplit('/').next()).unwrap_or("*").to_string())]
         }
+        // A HEAD is authorised as the read it answers for; a presigned upload is recorded when
+        // it is signed (the browser sends it, not the function).
+        "s3" => match operation {
+            "HeadObject" => vec![("s3:GetObject".to_string(), "*".to_string())],
+            _ => one("*"),
+        },
         _ => one("*"),
     }
 }

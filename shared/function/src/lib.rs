@@ -130,6 +130,17 @@ impl Runtime {
         aws_sdk_sesv2::Client::from_conf(config)
     }
 
+    /// The S3 client. Against a local endpoint (moto) buckets are addressed by path, since
+    /// `<bucket>.127.0.0.1` names no host.
+    pub fn s3(&self) -> aws_sdk_s3::Client {
+        let local = std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
+        let config = aws_sdk_s3::config::Builder::from(&self.sdk)
+            .force_path_style(local)
+            .interceptor(CallRecorder::new(self.function, "s3"))
+            .build();
+        aws_sdk_s3::Client::from_conf(config)
+    }
+
     pub fn eventbridge(&self) -> aws_sdk_eventbridge::Client {
         let config = aws_sdk_eventbridge::config::Builder::from(&self.sdk)
             .interceptor(CallRecorder::new(self.function, "events"))
