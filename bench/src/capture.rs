@@ -45,7 +45,10 @@ fn person(n: u32) -> Value {
 }
 
 pub async fn capture() -> String {
-    let app = TestApp::new(|state| keel_capture::router(state.clone()).merge(keel_activities::router(state))).await;
+    let runtime = keel_function::Runtime::new("CaptureFunction").await;
+    let files = keel_capture::import::file::Files::from_env(runtime.s3()).expect("the local stack's import bucket");
+    let app =
+        TestApp::new(|state| keel_capture::router(state.clone(), files).merge(keel_activities::router(state))).await;
     let t = app.tenant().await;
     let token = t.admin();
     for n in 0..3 {

@@ -14,9 +14,11 @@
 //!
 //! Numbers are recorded, never asserted: timing belongs in this report, not in tests.
 
+mod alloc;
 mod capture;
 mod conversion;
 mod deals;
+mod import;
 mod runtime_api;
 mod scheduler;
 mod timelines;
@@ -38,6 +40,7 @@ const CONVERSION_HEADING: &str = "## (i) Conversion and the account overview, in
 const TIMELINES_HEADING: &str = "## (k) Timelines with 10 and 10,000 activities, in-process on DynamoDB Local";
 const SCHEDULER_HEADING: &str = "## (l) The scheduler: 2,000 due entries of 20 companies, on the local stack";
 const CAPTURE_HEADING: &str = "## (m) Capture channels: web forms, WhatsApp, validation, in-process on DynamoDB Local";
+const IMPORT_HEADING: &str = "## (n) Bulk import of 100,000 and 1,000,000 CSV rows, on the local stack";
 const STARTS: usize = 21;
 
 struct Stats {
@@ -331,6 +334,7 @@ async fn main() {
         Some("k") => return only(&out, TIMELINES_HEADING, timelines::timelines().await),
         Some("l") => return only(&out, SCHEDULER_HEADING, scheduler::scheduler().await),
         Some("m") => return only(&out, CAPTURE_HEADING, capture::capture().await),
+        Some("n") => return only(&out, IMPORT_HEADING, import::import().await),
         _ => {}
     }
     let conversion = conversion::conversion_and_overview().await;
@@ -338,6 +342,7 @@ async fn main() {
     let timelines = timelines::timelines().await;
     let scheduler = scheduler::scheduler().await;
     let capture = capture::capture().await;
+    let import = import::import().await;
     std::env::remove_var("KEEL_RATE_LIMIT_USER");
     std::env::remove_var("KEEL_RATE_LIMIT_TENANT");
     let rate_limits = rate_limit_cost().await;
@@ -579,6 +584,9 @@ async fn main() {
 
     writeln!(report, "\n{CAPTURE_HEADING}\n").unwrap();
     writeln!(report, "{capture}").unwrap();
+
+    writeln!(report, "\n{IMPORT_HEADING}\n").unwrap();
+    writeln!(report, "{import}").unwrap();
 
     // (d) sizes.
     writeln!(report, "\n## (d) Release binary size\n").unwrap();

@@ -136,8 +136,12 @@ def provision(template_path, stage, env):
         if cors:
             # CloudFormation's names for a rule's fields, as the S3 API spells them.
             names = {"Id": "ID", "MaxAge": "MaxAgeSeconds"}
-            s3.put_bucket_cors(Bucket=p["BucketName"], CORSConfiguration={"CORSRules": [
-                {names.get(k, k): v for k, v in rule.items()} for rule in cors["CorsRules"]]})
+            rules = [{names.get(k, k): v for k, v in rule.items()} for rule in cors["CorsRules"]]
+            # The web origin is a loopback address here, on whichever port the dev server took.
+            for rule in rules:
+                rule["AllowedOrigins"] = [re.sub(r"^(http://(127\.0\.0\.1|localhost)):\d+$", r"\1:*", o)
+                                          for o in rule.get("AllowedOrigins", [])]
+            s3.put_bucket_cors(Bucket=p["BucketName"], CORSConfiguration={"CORSRules": rules})
         res.physical[lid] = p["BucketName"]
         res.attrs[(lid, "Arn")] = f"arn:aws:s3:::{p['BucketName']}"
 
@@ -204,7 +208,7 @@ def provision(template_path, stage, env):
             env_out[name] = str(resolved)
     for lid, _ in queues:
         env_out[f"KEEL_QUEUE_{_snake(lid)}"] = res.physical[lid]
-    env_out["KEEL_WEB_HEADERS"] = json.dumps(web_headers(template))
+    env_out["KEEL_WEB_HEADERS"] = json.dumps(web_headers(template, res, env))
     # The sender of account mail is a verified SES identity, as scripts/bootstrap-stage.sh makes it in AWS.
     if "KEEL_MAIL_FROM" in env_out:
         ses = boto3.client("sesv2", endpoint_url=env["AWS_ENDPOINT_URL_SESV2"], **creds)
@@ -212,10 +216,11 @@ def provision(template_path, stage, env):
     return env_out, functions(template, res)
 
 
-def web_headers(template):
+def web_headers(template, res=None, env=None):
     """The security headers CloudFront adds to the UI and the API (the ResponseHeadersPolicy), for the
     dev server to send too: what the browser enforces locally is what it will enforce deployed. HSTS is
-    left out (browsers ignore it over plain HTTP)."""
+    left out (browsers ignore it over plain HTTP). A bucket's host the page may send to is the local
+    S3's address here."""
     headers = {}
     for _, r in _resources(template, "AWS::CloudFront::ResponseHeadersPolicy"):
         config = r["Properties"]["ResponseHeadersPolicyConfig"].get("SecurityHeadersConfig", {})
@@ -226,7 +231,14 @@ def web_headers(template):
         if "ReferrerPolicy" in config:
             headers["referrer-policy"] = config["ReferrerPolicy"]["ReferrerPolicy"]
         if "ContentSecurityPolicy" in config:
-            headers["content-security-policy"] = " ".join(config["ContentSecurityPolicy"]["ContentSecurityPolicy"].split())
+            csp = config["ContentSecurityPolicy"]["ContentSecurityPolicy"]
+            csp = res(csp) if res is not None else csp
+            if env is not None:
+                for lid, bucket in _resources(template, "AWS::S3::Bucket"):
+                    if lid in res.physical:
+                        host = f"https://{res.physical[lid]}.s3.{env['AWS_REGION']}.amazonaws.com"
+                        csp = csp.replace(host, env["AWS_ENDPOINT_URL_S3"])
+            headers["content-security-policy"] = " ".join(csp.split())
         for item in r["Properties"]["ResponseHeadersPolicyConfig"].get("CustomHeadersConfig", {}).get("Items", []):
             headers[item["Header"].lower()] = item["Value"]
     return headers

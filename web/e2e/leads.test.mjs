@@ -311,6 +311,7 @@ test("a company's administrator and viewer walk every page", async () => {
       body: "first_name=Rosa&last_name=Form&email=rosa.form%40acme.example&consent=on",
     });
     assert.equal(submitted.status, 202);
+
     await admin.click("#tab-whatsapp");
     await admin.waitForSelector("#whatsapp-setup");
     await admin.fill("#whatsapp-setup [name=app_secret]", "e2e-app-secret-0123");
@@ -333,6 +334,38 @@ test("a company's administrator and viewer walk every page", async () => {
     await admin.waitForSelector("#whatsapp-conversation .chat-bubble");
     assert.match(await admin.textContent("#whatsapp-conversation"), /ship to Berlin/);
     await review(admin, "lead-whatsapp");
+
+    // Import: a CSV with a few bad rows, uploaded straight to storage, its mapping suggested, its
+    // first rows tried, then the job's bar to the end and the report of the rows not imported.
+    await admin.click('a.nav-link[href="/leads"]');
+    await admin.click("#capture-channels");
+    await admin.click("#tab-import");
+    await admin.waitForSelector("#import-file");
+    const rows = ["First name,Last name,Email,Company"];
+    for (let n = 1; n <= 60; n++) rows.push(`Imre,Import ${n},imre.${n}@import.example,Acme`);
+    rows.push("Bad,Row,=HYPERLINK(\"http://evil.example\"),Acme", ",Nameless,nameless@import.example,Acme");
+    await admin.setInputFiles("#import-file", { name: "fair-leads.csv", mimeType: "text/csv", buffer: Buffer.from(rows.join("\n") + "\n") });
+    await admin.waitForSelector("#import-mapping");
+    assert.equal(await admin.inputValue('#import-mapping select[data-column="Email"]'), "email", "the mapping is suggested");
+    await admin.fill("#import-settings [name=source]", "Trade fair");
+    await admin.fill("#import-settings [name=campaign]", "Fair 2027");
+    await admin.fill("#import-settings [name=medium]", "list");
+    await admin.click("#import-dry-run");
+    await admin.waitForSelector("#import-dry-run-result");
+    assert.match(await admin.textContent("#import-dry-run-result"), /60<\/strong> new leads|60 new leads/);
+    await review(admin, "capture-import-mapping");
+    await admin.click("#import-start");
+    await admin.waitForSelector("#import-progress");
+    await admin.waitForSelector('#import-progress[data-state="succeeded"]', { timeout: 60_000 });
+    assert.equal(await admin.getAttribute("#import-progress .progress", "aria-valuenow"), "100");
+    assert.equal(await admin.textContent('[data-count="created"]'), "60");
+    assert.equal(await admin.textContent('[data-count="failed"]'), "2");
+    await review(admin, "capture-import-done");
+    const [download] = await Promise.all([admin.waitForEvent("download"), admin.click("#download-report")]);
+    const report = readFileSync(await download.path(), "utf8");
+    assert.match(report, /^row,outcome,field,reason,value/);
+    assert.match(report, /'=HYPERLINK/, "a formula comes back as text");
+    assert.match(report, /first_name/);
 
     // Invite a viewer.
     await admin.click('a.nav-link[href="/users"]');
@@ -357,7 +390,9 @@ test("a company's administrator and viewer walk every page", async () => {
 
     // Background work and event delivery.
     await admin.click('a.nav-link[href="/system"]');
-    await admin.waitForSelector("#jobs tr[data-empty]");
+    // The import is the company's background work too.
+    await admin.waitForSelector('#jobs tr[data-job]:has-text("import")');
+    assert.match(await admin.textContent("#jobs"), /60 created/);
     await admin.waitForFunction(() => /delivered|on its way/.test(document.querySelector("#delivery")?.textContent ?? ""));
     await review(admin, "background-work");
 

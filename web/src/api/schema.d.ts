@@ -2332,6 +2332,12 @@ export interface components {
          *     `updated`, `skipped`, `failed`) and why it failed.
          */
         ImportView: {
+            /**
+             * Format: int64
+             * @description How much of the file the job has read, in bytes (a CSV's; a workbook shows its rows only),
+             *     to show against `import.size`.
+             */
+            bytes_read: number;
             import: components["schemas"]["Import"];
             job?: null | components["schemas"]["Job"];
         };

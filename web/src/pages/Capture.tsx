@@ -1,5 +1,6 @@
 // Capture channels: the company's website forms (a builder with a live preview and the snippet to
-// paste into a page) and the WhatsApp channel (the webhook address and its secrets).
+// paste into a page), bulk import from files (./Import) and the WhatsApp channel (the webhook
+// address and its secrets).
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { api, companyId, session } from "../api/client";
 import type { components } from "../api/schema";
@@ -7,6 +8,7 @@ import { ErrorNote, Spinner } from "../components/Feedback";
 import { Field, FormAlert, SelectField, useForm } from "../components/Form";
 import { Confirm } from "../components/Modal";
 import { PageHeader } from "../components/PageHeader";
+import { ImportTab } from "./Import";
 import { UserName, UserPicker } from "../components/People";
 import { toast } from "../components/Toast";
 import { ago, when } from "../lib/format";
@@ -518,18 +520,21 @@ function WhatsAppTab() {
 
 const TABS = [
   ["forms", "Web forms"],
+  ["import", "Import"],
   ["whatsapp", "WhatsApp"],
 ] as const;
 
 export default function Capture() {
   const admin = session.value?.role === "admin";
+  const manager = admin || session.value?.role === "manager";
   const [q, setQ] = useQueryState(["tab"] as const);
-  const tab = admin && q.tab === "whatsapp" ? "whatsapp" : "forms";
+  const tab = admin && q.tab === "whatsapp" ? "whatsapp" : manager && q.tab === "import" ? "import" : "forms";
+  const shown = (t: string) => t === "forms" || (t === "import" && manager) || (t === "whatsapp" && admin);
   return (
     <>
-      <PageHeader title="Capture" note="Where leads come in: your website's forms and WhatsApp" />
+      <PageHeader title="Capture" note="Where leads come in: your website's forms, files you import and WhatsApp" />
       <ul class="nav nav-tabs mb-3" role="tablist">
-        {TABS.filter(([t]) => admin || t === "forms").map(([t, label]) => (
+        {TABS.filter(([t]) => shown(t)).map(([t, label]) => (
           <li class="nav-item" role="presentation" key={t}>
             <button class={`nav-link ${tab === t ? "active" : ""}`} role="tab" aria-selected={tab === t} id={`tab-${t}`} onClick={() => setQ({ tab: t })}>
               {label}
@@ -537,7 +542,7 @@ export default function Capture() {
           </li>
         ))}
       </ul>
-      {tab === "forms" ? <FormsTab /> : <WhatsAppTab />}
+      {tab === "forms" ? <FormsTab /> : tab === "import" ? <ImportTab /> : <WhatsAppTab />}
     </>
   );
 }

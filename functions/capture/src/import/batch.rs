@@ -98,12 +98,17 @@ enum Decision {
 }
 
 /// The lead id a row makes: the same for every attempt at it, so even a lost answer retried
-/// outside the checkpoint's guard could not make a second lead.
+/// outside the checkpoint's guard could not make a second lead. Its time is the import's start and
+/// its row (counted down) leads the rest, so the leads list, newest first, shows an import's leads
+/// together and in the file's order.
 fn lead_id(import: &Import, row: u64) -> Ulid {
     let digest = sha2::Sha256::digest(format!("{}#{row}", import.id).as_bytes());
-    let mut random = [0u8; 16];
-    random[6..].copy_from_slice(&digest[..10]);
-    Ulid::from_parts(import.created_at.timestamp_millis().max(0) as u64, u128::from_be_bytes(random))
+    let mut random = [0u8; 10];
+    random[..4].copy_from_slice(&(u32::MAX - row.min(u64::from(u32::MAX)) as u32).to_be_bytes());
+    random[4..].copy_from_slice(&digest[..6]);
+    let mut wide = [0u8; 16];
+    wide[6..].copy_from_slice(&random);
+    Ulid::from_parts(import.updated_at.timestamp_millis().max(0) as u64, u128::from_be_bytes(wide))
 }
 
 fn marker_keys(keys: &TenantKeys, draft: &LeadDraft) -> Vec<String> {

@@ -81,6 +81,9 @@ pub struct ImportUpload {
 pub struct ImportView {
     pub import: Import,
     pub job: Option<Job>,
+    /// How much of the file the job has read, in bytes (a CSV's; a workbook shows its rows only),
+    /// to show against `import.size`.
+    pub bytes_read: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -258,7 +261,13 @@ pub async fn get_import(
     let keys = require(&ctx, &company_id)?;
     let id = record_id(&import_id)?.to_string();
     let (import, job) = tokio::try_join!(record::get(&app.db, &keys, &id), record::job(&app.db, &keys, &id))?;
-    Ok(Json(ImportView { import: import.ok_or(ApiError::NotFound)?, job: job.map(|(j, _)| j) }))
+    let import = import.ok_or(ApiError::NotFound)?;
+    let bytes_read = match &job {
+        Some((j, _)) if j.state == keel_store::jobs::JobState::Succeeded => import.size,
+        Some((_, checkpoint)) => checkpoint.offset,
+        None => 0,
+    };
+    Ok(Json(ImportView { import, job: job.map(|(j, _)| j), bytes_read }))
 }
 
 /// Read the uploaded file's header and first rows (managers): checks that the file is what its
@@ -470,7 +479,7 @@ pub async fn start_import(
         Err(e) => return Err(e.into()),
     }
     let job = record::job(&app.db, &keys, &id).await?.map(|(j, _)| j);
-    Ok((StatusCode::ACCEPTED, Json(ImportView { import: next, job })).into_response())
+    Ok((StatusCode::ACCEPTED, Json(ImportView { import: next, job, bytes_read: 0 })).into_response())
 }
 
 /// The rows the import did not create, as CSV (`row,outcome,field,reason,value`; one line per

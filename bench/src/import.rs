@@ -1,0 +1,222 @@
+//! (n) Bulk import: generated CSV files of 100,000 and 1,000,000 rows, uploaded to the local S3
+//! and imported by the import worker's legs (each through the consumer harness, as the queue
+//! delivers them), beside the same items — each lead, its two markers and its event — written
+//! with plain `BatchWriteItem` to the same DynamoDB Local in the same run. Peak heap is what the
+//! process held above its level when the import started (a counting allocator).
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+use chrono::Utc;
+use keel_capture::import::file::{object_key, Files};
+use keel_capture::import::record::{self, import_item, Import, ImportState};
+use keel_capture::import::worker::ImportWork;
+use keel_core::import::{suggest, ImportAttribution, ImportFormat};
+use keel_core::{Lead, NewLead};
+use keel_events::{Actor, Envelope, ImportRequested, LeadCreated};
+use keel_store::jobs::JobState;
+use keel_store::leads::{marker, to_lead_item};
+use keel_store::{Db, TenantKeys};
+use ulid::Ulid;
+
+use crate::alloc;
+
+const HEADER: &str = "first_name,last_name,email,phone,company\n";
+
+fn row(n: usize) -> String {
+    format!("Bench,Row {n},row.{n}@import.example,+4420{n:08},Acme Ltd\n")
+}
+
+fn sizes() -> Vec<usize> {
+    std::env::var("KEEL_BENCH_IMPORT_ROWS")
+        .ok()
+        .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![100_000, 1_000_000])
+}
+
+struct Run {
+    rows: usize,
+    seconds: f64,
+    legs: u32,
+    created: u64,
+    peak_heap: usize,
+    requests: u64,
+    baseline_seconds: f64,
+}
+
+pub async fn import() -> String {
+    let runtime = keel_function::Runtime::new("ImportFunction").await;
+    let db = runtime.db().expect("the local stack's table");
+    let files = Files::from_env(runtime.s3()).expect("the local stack's import bucket");
+    let mut runs = Vec::new();
+    for rows in sizes() {
+        runs.push(one(&db, &files, rows).await);
+    }
+    let mut out = String::new();
+    let run = Utc::now().format("%Y-%m-%d %H:%M UTC");
+    writeln!(out, "Run {run}, release build, 2 cores, DynamoDB Local in memory and moto's S3 on the same machine (`keel-bench bench/results.md n` runs this section alone; `KEEL_BENCH_IMPORT_ROWS=10000` picks other sizes).\n").unwrap();
+    writeln!(out, "| rows | import | rows/s | legs | created | DynamoDB requests / 1,000 rows | plain BatchWriteItem of the same items | import ÷ plain | peak heap |").unwrap();
+    writeln!(out, "|---|---|---|---|---|---|---|---|---|").unwrap();
+    for r in &runs {
+        let rate = r.rows as f64 / r.seconds;
+        let plain = r.rows as f64 / r.baseline_seconds;
+        writeln!(
+            out,
+            "| {} | {:.1} s | {:.0} | {} | {} | {:.1} | {:.1} s ({:.0} rows/s) | {:.2} | {:.1} MB |",
+            r.rows,
+            r.seconds,
+            rate,
+            r.legs,
+            r.created,
+            r.requests as f64 * 1000.0 / r.rows as f64,
+            r.baseline_seconds,
+            plain,
+            rate / plain,
+            r.peak_heap as f64 / 1_000_000.0
+        )
+        .unwrap();
+    }
+    if let [small, large] = &runs[..] {
+        writeln!(
+            out,
+            "\nPeak heap, larger ÷ smaller: {:.2} (target ≤ 1.2).",
+            large.peak_heap as f64 / small.peak_heap as f64
+        )
+        .unwrap();
+    }
+    writeln!(out, "\nThe import writes per new lead its item, two markers, its `LeadCreated` event and its audit record, in transactions of 19 leads with the job's checkpoint (the plain writes carry no audit record and no conditions); every row is also looked up first (1 BatchGetItem of the batch's markers). Target: import ≥ 0.5 × plain.").unwrap();
+    out
+}
+
+async fn one(db: &Db, files: &Files, rows: usize) -> Run {
+    // The file, written and uploaded as a browser would send it.
+    let path = std::env::temp_dir().join(format!("keel-bench-import-{rows}.csv"));
+    {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+        f.write_all(HEADER.as_bytes()).unwrap();
+        for n in 0..rows {
+            f.write_all(row(n).as_bytes()).unwrap();
+        }
+    }
+    let tenant = Ulid::new().to_string();
+    let keys = TenantKeys::new(&tenant);
+    let id = Ulid::new().to_string();
+    let body = aws_sdk_s3::primitives::ByteStream::from_path(&path).await.unwrap();
+    files.s3.put_object().bucket(&files.bucket).key(object_key(&keys, &id)).body(body).send().await.unwrap();
+    let size = std::fs::metadata(&path).unwrap().len();
+    std::fs::remove_file(&path).ok();
+    let now = Utc::now();
+    let headers: Vec<String> = HEADER.trim().split(',').map(str::to_string).collect();
+    let import = Import {
+        id: id.clone(),
+        file_name: format!("bench-{rows}.csv"),
+        format: ImportFormat::Csv,
+        size,
+        state: ImportState::Started,
+        delimiter: ",".into(),
+        suggested: suggest(&headers),
+        mapping: suggest(&headers),
+        headers,
+        attribution: ImportAttribution {
+            source: Some("Bench".into()),
+            campaign: Some("Import".into()),
+            medium: Some("file".into()),
+        },
+        owner_id: "bench-owner".into(),
+        created_by: "bench-owner".into(),
+        created_at: now,
+        updated_at: now,
+        version: 2,
+    };
+    let put = |item| db.client.put_item().table_name(&db.table).set_item(Some(item)).send();
+    put(import_item(&keys, &import).unwrap()).await.unwrap();
+    put(record::new_job(&keys, &import, now).unwrap()).await.unwrap();
+
+    // The import, leg after leg, each through the harness as the queue would deliver it.
+    let harness = keel_worker::Harness::new(db.clone(), ImportWork::new(db.clone(), files.clone()));
+    let actor = Actor { user_id: "bench-owner".into(), role: "manager".into() };
+    let requests_before = db.requests.total();
+    alloc::reset_peak();
+    let started = Instant::now();
+    let mut leg = 0;
+    loop {
+        let event = Envelope::new(&tenant, actor.clone(), Utc::now(), &ImportRequested { import_id: id.clone(), leg });
+        let outcome = harness.apply(&event).await;
+        assert!(outcome.acknowledged(), "leg {leg}: {outcome:?}");
+        let (job, _) = record::job(db, &keys, &id).await.unwrap().unwrap();
+        match job.state {
+            JobState::Succeeded => {
+                let seconds = started.elapsed().as_secs_f64();
+                let peak_heap = alloc::peak();
+                let requests = db.requests.total() - requests_before;
+                let created = job.progress.get("created").copied().unwrap_or(0);
+                let baseline_seconds = plain_writes(db, rows).await.as_secs_f64();
+                return Run { rows, seconds, legs: leg + 1, created, peak_heap, requests, baseline_seconds };
+            }
+            JobState::Failed => panic!("the bench import failed: {:?}", job.error),
+            _ => leg += 1,
+        }
+    }
+}
+
+/// The same items the import writes for each new lead but its audit record — the lead, its
+/// email and phone markers, its event — with `BatchWriteItem` (25 items a call, one call at a
+/// time as the import has one transaction at a time), to a company of their own.
+async fn plain_writes(db: &Db, rows: usize) -> Duration {
+    let keys = TenantKeys::new(&Ulid::new().to_string());
+    let actor = Actor { user_id: "bench-owner".into(), role: "manager".into() };
+    let started = Instant::now();
+    let mut pending: Vec<WriteRequest> = Vec::with_capacity(25);
+    for n in 0..rows {
+        let draft = NewLead {
+            first_name: Some("Bench".into()),
+            last_name: Some(format!("Row {n}")),
+            email: Some(format!("row.{n}@plain.example")),
+            phone: Some(format!("+4420{n:08}")),
+            company_name: Some("Acme Ltd".into()),
+            source: Some("Bench".into()),
+            campaign: Some("Import".into()),
+            medium: Some("file".into()),
+            ..NewLead::default()
+        }
+        .validate()
+        .unwrap();
+        let lead = Lead::capture(draft, Ulid::new(), "bench-owner", Utc::now());
+        let event = Envelope::new(keys.tenant_id(), actor.clone(), Utc::now(), &LeadCreated::from(&lead));
+        let outbox = keel_store::outbox::put(&db.table, &event).unwrap();
+        let event_item = outbox.put().map(|p| p.item().clone()).unwrap();
+        let mut items = vec![to_lead_item(&keys, &lead).unwrap(), event_item];
+        for (_, pk) in keel_store::leads::markers(&keys, &lead) {
+            items.push(marker(pk));
+        }
+        for item in items {
+            pending.push(
+                WriteRequest::builder()
+                    .put_request(PutRequest::builder().set_item(Some(item)).build().unwrap())
+                    .build(),
+            );
+            if pending.len() == 25 {
+                batch_write(db, std::mem::take(&mut pending)).await;
+            }
+        }
+    }
+    if !pending.is_empty() {
+        batch_write(db, pending).await;
+    }
+    started.elapsed()
+}
+
+async fn batch_write(db: &Db, mut requests: Vec<WriteRequest>) {
+    while !requests.is_empty() {
+        let out = db
+            .client
+            .batch_write_item()
+            .request_items(&db.table, requests)
+            .send()
+            .await
+            .expect("BatchWriteItem on DynamoDB Local");
+        requests = out.unprocessed_items.and_then(|mut u| u.remove(&db.table)).unwrap_or_default();
+    }
+}
