@@ -280,6 +280,7 @@ pub async fn get_import(
     responses(
         (status = 200, description = "The header, the suggested mapping and the first rows", body = ImportPreview),
         (status = 403, description = "Not a manager"),
+        (status = 409, description = "Previewed at the same time by someone else"),
         (status = 422, description = "Not uploaded, over the size limit, not what its name says, or no header"),
     ),
     security(("bearer" = []))
