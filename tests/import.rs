@@ -170,6 +170,11 @@ async fn a_csv_is_imported_once_with_its_bad_rows_reported() {
     assert!(lines.iter().any(|l| l.starts_with("6,skipped,,repeats row 2")), "{text}");
     assert!(lines.iter().any(|l| l.starts_with("7,failed,first_name,")), "{text}");
     assert!(!text.contains(",=HYPERLINK"), "{text}");
+    // A page after row 5: the lines after it only, no header line, and no more pages.
+    let r = app.get(&t.path(&format!("/data/import/{id}/report?after=5")), &t.admin()).await;
+    let page = r.body.as_str().unwrap_or_default().to_string();
+    assert!(page.starts_with("6,skipped,") && page.lines().count() == 2, "{page}");
+    assert!(r.header("keel-report-after").is_none());
 
     // The same file again creates nobody.
     let preview = uploaded(&app, &t, "fair leads.csv", csv.as_bytes()).await;
@@ -190,7 +195,7 @@ async fn files_that_are_not_what_they_say_or_too_big_are_refused() {
     };
     assert_eq!(announce("leads.pdf", 10).await.error_fields(), vec!["file_name".to_string()]);
     assert_eq!(announce("leads.csv", 0).await.error_fields(), vec!["size".to_string()]);
-    let r = announce("leads.xlsx", 65 * 1024 * 1024).await;
+    let r = announce("leads.xlsx", 6 * 1024 * 1024).await;
     assert_eq!((r.status.as_u16(), r.error_fields()), (422, vec!["size".to_string()]));
 
     // Not uploaded yet.

@@ -160,9 +160,10 @@ mod tests {
                     match code {
                         // No content: nothing to say, or a redirect (a web form's thank-you page).
                         204 | 303 | 304 => assert!(content.is_empty(), "{what}"),
-                        // JSON, or plain text where a caller's protocol says so (WhatsApp's challenge).
+                        // JSON, plain text where a caller's protocol says so (WhatsApp's challenge), or
+                        // a CSV to download (an import's report).
                         200..=299 => assert!(
-                            ["application/json", "text/plain"]
+                            ["application/json", "text/plain", "text/csv"]
                                 .iter()
                                 .any(|media| content.get(*media).is_some_and(|c| c["schema"].is_object())),
                             "{what}: no schema"

@@ -70,7 +70,6 @@ pub fn function() -> Function {
             "dynamodb:BatchGetItem",
             "s3:PutObject",
             "s3:GetObject",
-            "s3:DeleteObject",
         ],
         writes_events: true,
     }

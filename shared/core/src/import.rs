@@ -211,19 +211,21 @@ impl ImportFormat {
         }
     }
 
-    /// The largest file taken: a CSV is read as a stream (a million rows of a CRM export fit
-    /// well within it); a workbook is unzipped from the function's scratch space.
+    /// The largest file taken: a CSV is read as a stream from where the last leg stopped (a
+    /// million rows of a CRM export fit well within it); a workbook is unzipped whole, with its
+    /// shared strings in memory, by every leg and by the preview, inside a 10 s function — a few
+    /// tens of thousands of rows. Bigger lists are saved as CSV.
     pub fn max_bytes(self) -> u64 {
         match self {
             ImportFormat::Csv => 512 * 1024 * 1024,
-            ImportFormat::Xlsx => 64 * 1024 * 1024,
+            ImportFormat::Xlsx => 5 * 1024 * 1024,
         }
     }
 
     pub fn max_label(self) -> &'static str {
         match self {
             ImportFormat::Csv => "512 MB",
-            ImportFormat::Xlsx => "64 MB",
+            ImportFormat::Xlsx => "5 MB",
         }
     }
 

@@ -523,7 +523,9 @@ export interface paths {
         };
         /**
          * The rows the import did not create, as CSV (`row,outcome,field,reason,value`; one line per
-         *     field at fault). Cells a spreadsheet would run as a formula are quoted with a leading `'`.
+         *     field at fault), 20,000 lines an answer: while the answer has a `Keel-Report-After` header,
+         *     ask again with `after` set to it (the first page alone starts with the header line). Cells a
+         *     spreadsheet would run as a formula are quoted with a leading `'`.
          */
         get: operations["import_report"];
         put?: never;
@@ -7036,7 +7038,10 @@ export interface operations {
     };
     import_report: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The row the previous page ended at (its `Keel-Report-After` header); none for the first. */
+                after?: number;
+            };
             header?: never;
             path: {
                 company_id: components["schemas"]["Id"];
@@ -7046,9 +7051,11 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The report */
+            /** @description A page of the report */
             200: {
                 headers: {
+                    /** @description Present when more lines follow: the next page's `after` */
+                    "Keel-Report-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7061,6 +7068,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description A query parameter is unknown or invalid (`errors` names it). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description No bearer token, or one that is invalid, expired or revoked. */
             401: {

@@ -87,13 +87,22 @@ function Outcomes({ progress }: { progress: Record<string, number> }) {
 }
 
 async function downloadReport(id: string, name: string) {
-  const { data, response } = await api.GET("/api/companies/{company_id}/data/import/{import_id}/report", {
-    params: { path: { company_id: companyId(), import_id: id } },
-    parseAs: "blob",
-  });
-  if (!response.ok || !data) return toast("Could not download the report.", "danger");
+  // A page of 20,000 lines an answer; the pages make one file.
+  const parts: Blob[] = [];
+  let after: number | undefined;
+  do {
+    const { data, response } = await api.GET("/api/companies/{company_id}/data/import/{import_id}/report", {
+      params: { path: { company_id: companyId(), import_id: id }, query: after === undefined ? {} : { after } },
+      parseAs: "blob",
+    });
+    if (!response.ok || !data) return toast("Could not download the report.", "danger");
+    parts.push(data as unknown as Blob);
+    const next = response.headers.get("keel-report-after");
+    after = next ? Number(next) : undefined;
+  } while (after !== undefined);
+  const data = new Blob(parts, { type: "text/csv" });
   const link = document.createElement("a");
-  link.href = URL.createObjectURL(data as Blob);
+  link.href = URL.createObjectURL(data);
   link.download = `${name.replace(/\.[^.]+$/, "")}-report.csv`;
   document.body.append(link);
   link.click();
@@ -316,7 +325,7 @@ export function ImportTab() {
         <div class="card-body">
           <h2 class="h5">Import leads from a file</h2>
           <p class="small text-body-secondary mb-2">
-            A CSV (comma, semicolon or tab separated, UTF-8) up to 512 MB, or an Excel workbook (.xlsx, its first sheet) up to 64 MB, with a header row. People already in Keel are never
+            A CSV (comma, semicolon or tab separated, UTF-8) up to 512 MB, or an Excel workbook (.xlsx, its first sheet) up to 5 MB — save a bigger list as CSV — with a header row. People already in Keel are never
             duplicated: their empty fields are filled in.
           </p>
           <FormAlert alert={state.alert} />

@@ -63,6 +63,12 @@ pub struct Row {
     pub end: u64,
 }
 
+/// S3 answers 403, not 404, for a key that is not there when the caller may not list the bucket
+/// (the functions may only read and write their objects): for these keys, both mean "no file".
+fn forbidden(response: Option<&aws_sdk_s3::config::http::HttpResponse>) -> bool {
+    response.is_some_and(|r| r.status().as_u16() == 403)
+}
+
 impl Files {
     pub fn from_env(s3: aws_sdk_s3::Client) -> Result<Files, String> {
         let bucket = std::env::var("KEEL_IMPORT_BUCKET").map_err(|_| "KEEL_IMPORT_BUCKET is not set".to_string())?;
@@ -100,14 +106,11 @@ impl Files {
     pub async fn size(&self, key: &str) -> Result<u64, FileError> {
         match self.s3.head_object().bucket(&self.bucket).key(key).send().await {
             Ok(head) => Ok(head.content_length().unwrap_or(0).max(0) as u64),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Err(FileError::Missing),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) || forbidden(e.raw_response()) => {
+                Err(FileError::Missing)
+            }
             Err(e) => Err(FileError::s3(e)),
         }
-    }
-
-    pub async fn delete(&self, key: &str) -> Result<(), FileError> {
-        self.s3.delete_object().bucket(&self.bucket).key(key).send().await.map_err(FileError::s3)?;
-        Ok(())
     }
 
     /// The file from byte `offset` on, as a stream.
@@ -115,7 +118,9 @@ impl Files {
         let result = self.s3.get_object().bucket(&self.bucket).key(key).range(format!("bytes={offset}-")).send().await;
         match result {
             Ok(out) => Ok(out.body),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Err(FileError::Missing),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) || forbidden(e.raw_response()) => {
+                Err(FileError::Missing)
+            }
             // A range starting at the end of the file: nothing is left.
             Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 416) => Ok(ByteStream::from_static(b"")),
             Err(e) => Err(FileError::s3(e)),
@@ -128,7 +133,9 @@ impl Files {
             self.s3.get_object().bucket(&self.bucket).key(key).range(format!("bytes=0-{}", n - 1)).send().await;
         let out = match result {
             Ok(out) => out,
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Err(FileError::Missing),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) || forbidden(e.raw_response()) => {
+                return Err(FileError::Missing)
+            }
             Err(e) => return Err(FileError::s3(e)),
         };
         let bytes = out.body.collect().await.map_err(FileError::s3)?.into_bytes();
@@ -297,13 +304,19 @@ impl SheetRows {
     async fn open(files: &Files, key: &str, skip: u64) -> Result<SheetRows, FileError> {
         let path = std::env::temp_dir().join(format!("keel-import-{}.xlsx", ulid::Ulid::new()));
         let mut body = files.read_from(key, 0).await?;
-        {
+        let copied: Result<(), FileError> = async {
             use tokio::io::AsyncWriteExt;
             let mut file = tokio::fs::File::create(&path).await.map_err(FileError::s3)?;
             while let Some(chunk) = body.next().await {
                 file.write_all(&chunk.map_err(FileError::s3)?).await.map_err(FileError::s3)?;
             }
-            file.flush().await.map_err(FileError::s3)?;
+            file.flush().await.map_err(FileError::s3)
+        }
+        .await;
+        if let Err(e) = copied {
+            // A scratch copy never outlives its reading: /tmp is shared by the instance's invocations.
+            let _ = tokio::fs::remove_file(&path).await;
+            return Err(e);
         }
         let (tx, rx) = tokio::sync::mpsc::channel(256);
         tokio::task::spawn_blocking(move || {

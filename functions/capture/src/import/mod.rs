@@ -12,7 +12,7 @@ pub mod worker;
 
 use std::collections::HashMap;
 
-use axum::extract::{Extension, State};
+use axum::extract::{Extension, RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -300,8 +300,8 @@ pub async fn preview_import(
     let key = object_key(&keys, &id);
     let size = files.size(&key).await?;
     if size > current.format.max_bytes() {
-        // Not kept: nothing will read it.
-        files.delete(&key).await?;
+        // The signed upload takes only the announced size, which was checked: this is a second
+        // guard. The file is left for the bucket's lifecycle to remove.
         return Err(ApiError::rule(
             "file",
             format!("is larger than {}, the most a {} may be", current.format.max_label(), file_kind(current.format)),
@@ -483,15 +483,29 @@ pub async fn start_import(
     Ok((StatusCode::ACCEPTED, Json(ImportView { import: next, job, bytes_read: 0 })).into_response())
 }
 
+/// Report lines one answer carries: well under a function's 6 MB answer, however long the report.
+pub const REPORT_PAGE_LINES: usize = 20_000;
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ReportQuery {
+    /// The row the previous page ended at (its `Keel-Report-After` header); none for the first.
+    pub after: Option<u64>,
+}
+
 /// The rows the import did not create, as CSV (`row,outcome,field,reason,value`; one line per
-/// field at fault). Cells a spreadsheet would run as a formula are quoted with a leading `'`.
+/// field at fault), 20,000 lines an answer: while the answer has a `Keel-Report-After` header,
+/// ask again with `after` set to it (the first page alone starts with the header line). Cells a
+/// spreadsheet would run as a formula are quoted with a leading `'`.
 #[utoipa::path(
     get,
     path = "/api/companies/{company_id}/data/import/{import_id}/report",
     tag = "capture",
-    params(("company_id" = Id, Path), ("import_id" = Id, Path)),
+    params(("company_id" = Id, Path), ("import_id" = Id, Path), ReportQuery),
     responses(
-        (status = 200, description = "The report", body = String, content_type = "text/csv"),
+        (status = 200, description = "A page of the report", body = String, content_type = "text/csv",
+            headers(("Keel-Report-After" = u64, description = "Present when more lines follow: the next page's `after`"))),
         (status = 403, description = "Not a manager"),
     ),
     security(("bearer" = []))
@@ -500,32 +514,28 @@ pub async fn import_report(
     State(app): State<AppState>,
     ctx: TenantContext,
     ApiPath((company_id, import_id)): ApiPath<(Id, Id)>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let keys = require(&ctx, &company_id)?;
     let id = record_id(&import_id)?.to_string();
+    let query: ReportQuery = keel_http::parse_query(raw.as_deref())?;
     import_of(&app, &keys, &id).await?;
-    let db = app.db.clone();
-    // Page by page as the client reads it: a report of a million rows is never held whole.
-    let stream = futures::stream::unfold(Some(None), move |after: Option<Option<u64>>| {
-        let (db, keys, id) = (db.clone(), keys.clone(), id.clone());
-        async move {
-            let after = after?;
-            let mut out = String::new();
-            if after.is_none() {
-                out.push_str("row,outcome,field,reason,value\r\n");
-            }
-            match record::report_page(&db, &keys, &id, after).await {
-                Ok((lines, next)) => {
-                    for l in &lines {
-                        out.push_str(&csv_line(l));
-                    }
-                    Some((Ok::<_, std::io::Error>(out), next.map(Some)))
-                }
-                Err(e) => Some((Err(std::io::Error::other(e.to_string())), None)),
-            }
+    let mut out = String::new();
+    if query.after.is_none() {
+        out.push_str("row,outcome,field,reason,value\r\n");
+    }
+    // Whole rows a page: a row's lines never straddle two answers.
+    let (mut lines, mut after, mut more) = (0usize, query.after, true);
+    while more && lines < REPORT_PAGE_LINES {
+        let (page, next) = record::report_page(&app.db, &keys, &id, after).await?;
+        for l in &page {
+            out.push_str(&csv_line(l));
         }
-    });
-    let mut response = axum::body::Body::from_stream(stream).into_response();
+        lines += page.len();
+        after = page.last().map(|l| l.row).or(after);
+        more = next.is_some();
+    }
+    let mut response = out.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
     headers.insert(
@@ -533,6 +543,9 @@ pub async fn import_report(
         HeaderValue::from_str(&format!("attachment; filename=\"import-{import_id}-report.csv\""))
             .unwrap_or(HeaderValue::from_static("attachment")),
     );
+    if let (true, Some(row)) = (more, after) {
+        headers.insert("keel-report-after", HeaderValue::from(row));
+    }
     Ok(response)
 }
 

@@ -194,14 +194,13 @@ pub async fn report_page(
         .await
         .map_err(StoreError::from_sdk)?;
     let mut lines = Vec::new();
-    let mut last = None;
     for item in out.items.unwrap_or_default() {
         if let Some(value) = item.get("lines") {
             let mut these: Vec<ReportLine> =
                 serde_dynamo::from_attribute_value(value.clone()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            last = these.first().map(|l| l.row).or(last);
             lines.append(&mut these);
         }
     }
+    let last = lines.last().map(|l| l.row);
     Ok((lines, out.last_evaluated_key.and(last)))
 }
