@@ -354,15 +354,16 @@ struct Message {
     id: serde_json::Value,
     #[serde(default)]
     from: serde_json::Value,
-    timestamp: Option<String>,
+    #[serde(default)]
+    timestamp: serde_json::Value,
     #[serde(rename = "type")]
-    kind: Option<String>,
+    kind: Option<serde_json::Value>,
     text: Option<MessageText>,
 }
 
 #[derive(Debug, Deserialize)]
 struct MessageText {
-    body: Option<String>,
+    body: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -476,7 +477,7 @@ async fn take_message(
     if id.is_empty() || id.len() > 200 || keel_core::Phone::parse(&phone).is_err() {
         return Ok(false);
     }
-    let Some(occurred_at) = sent_at(message.timestamp.as_deref(), Utc::now()) else {
+    let Some(occurred_at) = sent_at(message.timestamp.as_str(), Utc::now()) else {
         tracing::warn!("whatsapp message older than its dedupe window skipped");
         return Ok(false);
     };
@@ -497,8 +498,10 @@ async fn take_message(
             .validate()
             .map_err(ApiError::Validation)?,
     };
-    let body = match message.kind.as_deref() {
-        Some("text") | None => message.text.as_ref().and_then(|t| t.body.clone()),
+    let body = match message.kind.as_ref().map(|k| k.as_str().unwrap_or("unknown")) {
+        Some("text") | None => {
+            message.text.as_ref().and_then(|t| t.body.as_ref()).and_then(|b| b.as_str()).map(str::to_string)
+        }
         Some(other) => Some(format!("[{other}]")),
     };
     let mut e = FieldErrors::default();

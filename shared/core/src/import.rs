@@ -182,12 +182,17 @@ pub fn row_lead(mapping: &[Option<LeadColumn>], cells: &[String], attribution: &
 }
 
 /// A cell of the error report as a spreadsheet may show it but never run it: text that a
-/// spreadsheet would read as a formula (`=`, `+`, `-`, `@`, a tab or a carriage return first) is
-/// prefixed with `'`, which spreadsheets show as text.
+/// spreadsheet would read as a formula (`=`, `+`, `-`, `@`, or their full-width forms, first — after
+/// any spaces or invisible characters, which spreadsheets skip — or a tab or a carriage return
+/// first) is prefixed with `'`, which spreadsheets show as text.
 pub fn report_cell(value: &str) -> String {
-    match value.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{value}"),
-        _ => value.to_string(),
+    let first_seen = value.chars().find(|c| !(c.is_whitespace() || matches!(c, '\u{200b}'..='\u{200d}' | '\u{feff}')));
+    let runs = matches!(value.chars().next(), Some('\t' | '\r'))
+        || matches!(first_seen, Some('=' | '+' | '-' | '@' | '＝' | '＋' | '－' | '＠'));
+    if runs {
+        format!("'{value}")
+    } else {
+        value.to_string()
     }
 }
 

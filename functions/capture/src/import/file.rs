@@ -320,7 +320,10 @@ impl SheetRows {
         }
         let (tx, rx) = tokio::sync::mpsc::channel(256);
         tokio::task::spawn_blocking(move || {
-            let result = read_sheet(&path, skip, &tx);
+            // A reader that panics must not look like the end of the sheet (the rest would be lost
+            // without a word): it is the file's error, said like any other.
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_sheet(&path, skip, &tx)))
+                .unwrap_or_else(|_| Err(FileError::Unreadable("The workbook could not be read to its end.".into())));
             let _ = std::fs::remove_file(&path);
             if let Err(e) = result {
                 let _ = tx.blocking_send(Err(e));
@@ -332,6 +335,25 @@ impl SheetRows {
     async fn next(&mut self) -> Result<Option<Row>, FileError> {
         self.rows.recv().await.transpose()
     }
+}
+
+/// The most a workbook may hold unzipped: its text is read whole (the shared strings) by a
+/// function of 512 MB at most, so a small file that unzips to much more is refused unread.
+pub const UNZIPPED_MAX_BYTES: u64 = 64 * 1024 * 1024;
+
+fn check_unzipped_size(path: &std::path::Path) -> Result<(), FileError> {
+    let file = std::fs::File::open(path).map_err(FileError::s3)?;
+    let mut archive = zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(unreadable_workbook)?;
+    let mut total: u64 = 0;
+    for i in 0..archive.len() {
+        total = total.saturating_add(archive.by_index_raw(i).map_err(unreadable_workbook)?.size());
+    }
+    if total > UNZIPPED_MAX_BYTES {
+        return Err(FileError::Unreadable(
+            "The workbook unzips to more than 64 MB: save the list as CSV and import that.".into(),
+        ));
+    }
+    Ok(())
 }
 
 fn unreadable_workbook<E: std::fmt::Debug>(e: E) -> FileError {
@@ -346,6 +368,7 @@ fn read_sheet(
     tx: &tokio::sync::mpsc::Sender<Result<Row, FileError>>,
 ) -> Result<(), FileError> {
     use calamine::{DataRef, Reader};
+    check_unzipped_size(path)?;
     let mut book: calamine::Xlsx<_> = calamine::open_workbook(path).map_err(unreadable_workbook)?;
     let Some(sheet) = book.sheet_names().first().cloned() else {
         return Err(FileError::Unreadable("The workbook has no sheet.".into()));
@@ -356,7 +379,7 @@ fn read_sheet(
     let mut first_row: Option<u32> = None;
     let flush =
         |row: u32, values: Vec<Cell>, first: u32| -> Option<Row> {
-            let number = u64::from(row - first) + 1;
+            let number = u64::from(row.saturating_sub(first)) + 1;
             (number > skip && values.iter().any(|c| c.as_deref().map_or(true, |v| !v.trim().is_empty())))
                 .then_some(Row { number, cells: values, end: 0 })
         };
@@ -365,6 +388,9 @@ fn read_sheet(
         let Some(cell) = cell else { break };
         let (row, col) = cell.get_position();
         let first = *first_row.get_or_insert(row);
+        if row < first || current.as_ref().is_some_and(|(r, _)| row < *r) {
+            return Err(FileError::Unreadable("The sheet's rows are out of order: save it again from Excel.".into()));
+        }
         if current.as_ref().is_some_and(|(r, _)| *r != row) {
             let (r, values) = current.take().expect("checked");
             if let Some(done) = flush(r, values, first) {
@@ -376,7 +402,8 @@ fn read_sheet(
         let (_, values) = current.get_or_insert_with(|| (row, Vec::new()));
         let col = col as usize;
         if col >= COLUMNS_MAX {
-            continue;
+            let number = u64::from(row - first) + 1;
+            return Err(FileError::Unreadable(format!("Row {number} has more than {COLUMNS_MAX} columns.")));
         }
         if values.len() <= col {
             values.resize(col + 1, Ok(String::new()));

@@ -552,7 +552,9 @@ pub async fn import_report(
 fn csv_line(line: &ReportLine) -> String {
     let quote = |v: &str| {
         let v = report_cell(v);
-        if v.contains([',', '"', '\n', '\r']) {
+        // Quoted wherever a spreadsheet could split it: comma, and the semicolon and tab many
+        // locales separate lists with (an unquoted `a;=1+1` would open as a cell `=1+1`).
+        if v.contains([',', ';', '\t', '"', '\n', '\r']) {
             format!("\"{}\"", v.replace('"', "\"\""))
         } else {
             v
@@ -578,5 +580,15 @@ mod tests {
             csv_line(&line),
             "7,failed,email,must be an email address,\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"click\"\")\"\r\n"
         );
+        for (value, shown) in [
+            ("a;=1+1", "\"a;=1+1\""),
+            ("a\t=1+1", "\"a\t=1+1\""),
+            (" =1+1", "' =1+1"),
+            ("\u{feff}=1", "'\u{feff}=1"),
+            ("＝1", "'＝1"),
+        ] {
+            let l = ReportLine { value: value.into(), ..line.clone() };
+            assert!(csv_line(&l).ends_with(&format!(",{shown}\r\n")), "{value:?}: {}", csv_line(&l));
+        }
     }
 }

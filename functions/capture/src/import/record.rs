@@ -187,7 +187,7 @@ pub async fn report_page(
         .table_name(&db.table)
         .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
         .expression_attribute_values(":pk", s(import_pk(keys, import_id)))
-        .expression_attribute_values(":from", s(report_sk(after.map_or(0, |a| a + 1))))
+        .expression_attribute_values(":from", s(report_sk(after.map_or(0, |a| a.saturating_add(1)))))
         .expression_attribute_values(":to", s("ROW#9999999999"))
         .limit(500)
         .send()
