@@ -227,6 +227,20 @@ async fn files_that_are_not_what_they_say_or_too_big_are_refused() {
     assert_eq!(all_leads(&app, &t).await.len(), 15);
 }
 
+/// A spreadsheet's name of column `c` (0 → A, 25 → Z, 26 → AA).
+fn column_name(mut c: usize) -> String {
+    let mut name = Vec::new();
+    loop {
+        name.push(b'A' + (c % 26) as u8);
+        if c < 26 {
+            break;
+        }
+        c = c / 26 - 1;
+    }
+    name.reverse();
+    String::from_utf8(name).unwrap()
+}
+
 /// A minimal workbook: one sheet of inline strings, numbers (`n:`), booleans (`b:`) and errors (`e:`).
 fn workbook(rows: &[Vec<&str>]) -> Vec<u8> {
     let mut sheet = String::from(
@@ -235,7 +249,7 @@ fn workbook(rows: &[Vec<&str>]) -> Vec<u8> {
     for (r, row) in rows.iter().enumerate() {
         sheet.push_str(&format!(r#"<row r="{}">"#, r + 1));
         for (c, value) in row.iter().enumerate() {
-            let cell = format!("{}{}", (b'A' + c as u8) as char, r + 1);
+            let cell = format!("{}{}", column_name(c), r + 1);
             if let Some(n) = value.strip_prefix("n:") {
                 sheet.push_str(&format!(r#"<c r="{cell}"><v>{n}</v></c>"#));
             } else if let Some(b) = value.strip_prefix("b:") {
@@ -297,6 +311,15 @@ async fn a_workbook_is_read_cell_by_cell_and_wrong_cell_types_are_reported() {
     let text = report(&app, &t, &id).await;
     assert!(text.contains("3,failed,first_name,is true/false in the sheet (not a text)"), "{text}");
     assert!(text.contains("4,failed,last_name,holds a spreadsheet error"), "{text}");
+
+    // A sheet too wide is refused at its preview, with the reason.
+    let mut wide = vec!["First Name", "Last Name", "Email"];
+    wide.resize(201, "x");
+    let preview = uploaded(&app, &t, "wide.xlsx", &workbook(&[vec!["First Name", "Last Name", "Email"], wide])).await;
+    assert!(
+        preview["errors"][0]["message"].as_str().unwrap_or_default().contains("more than 200 columns"),
+        "{preview:?}"
+    );
 }
 
 #[tokio::test]
