@@ -18,8 +18,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::Utc;
 use keel_core::field_error::line;
-use keel_core::import::{check_mapping, report_cell, row_lead, suggest, ImportAttribution, ImportFormat, LeadColumn};
-use keel_core::{FieldError, FieldErrors};
+use keel_core::import::{check_mapping, report_cell, suggest, ImportAttribution, ImportFormat, LeadColumn};
+use keel_core::FieldErrors;
 use keel_events::{Actor, Envelope, ImportRequested};
 use keel_http::path::record_id;
 use keel_http::{ApiError, ApiJson, ApiPath, AppState, CompanyScope, Id, Permission, RequestMeta, TenantContext};
@@ -393,19 +393,7 @@ pub async fn dry_run(
             more = true;
             break;
         }
-        let mut errors: Vec<FieldError> = Vec::new();
-        let texts: Vec<String> = mapping
-            .iter()
-            .enumerate()
-            .map(|(i, field)| match (field, row.cells.get(i).cloned().unwrap_or_else(|| Ok(String::new()))) {
-                (Some(f), Err(why)) => {
-                    errors.push(FieldError { field: f.as_str().into(), message: why.into() });
-                    String::new()
-                }
-                (_, cell) => cell.unwrap_or_default(),
-            })
-            .collect();
-        let lead = if errors.is_empty() { Ok(row_lead(&mapping, &texts, &attribution)) } else { Err(errors) };
+        let (lead, _) = worker::mapped(&mapping, &attribution, &row);
         checked.push((row.number as usize, lead));
     }
     let rows_checked = checked.len();

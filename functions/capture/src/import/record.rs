@@ -14,6 +14,7 @@ use aws_sdk_dynamodb::types::TransactWriteItem;
 use chrono::{DateTime, Utc};
 use keel_core::import::{ImportAttribution, ImportFormat, LeadColumn};
 use keel_store::db::{from_item, n, s, to_item};
+use keel_store::index_page::{self, IndexPage};
 use keel_store::jobs::{self, Job, JobState};
 use keel_store::{Db, Item, StoreError, TenantKeys};
 use serde::{Deserialize, Serialize};
@@ -85,19 +86,21 @@ pub async fn get(db: &Db, keys: &TenantKeys, id: &str) -> Result<Option<Import>,
 
 /// The company's imports, newest first (1 Query).
 pub async fn list(db: &Db, keys: &TenantKeys, limit: i32) -> Result<Vec<Import>, StoreError> {
-    let out = db
-        .client
-        .query()
-        .table_name(&db.table)
-        .index_name("gsi1")
-        .key_condition_expression("gsi1pk = :pk")
-        .expression_attribute_values(":pk", s(keys.key("IMPORTS")))
-        .scan_index_forward(false)
-        .limit(limit)
-        .send()
-        .await
-        .map_err(StoreError::from_sdk)?;
-    out.items.unwrap_or_default().into_iter().map(from_item).collect()
+    let q = IndexPage {
+        index: "gsi1",
+        partition: keys.key("IMPORTS"),
+        prefix: None,
+        range: None,
+        equals: vec![],
+        not_equals: vec![],
+        contains: vec![],
+        between: vec![],
+        limit,
+        start: None,
+        descending: true,
+    };
+    let (items, _) = index_page::page(db, q).await?;
+    items.into_iter().map(from_item).collect()
 }
 
 /// Where a job's run stands: its leg, the last row taken and the byte offset after it.
@@ -181,20 +184,23 @@ pub async fn report_page(
     import_id: &str,
     after: Option<u64>,
 ) -> Result<(Vec<ReportLine>, Option<u64>), StoreError> {
-    let out = db
-        .client
-        .query()
-        .table_name(&db.table)
-        .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
-        .expression_attribute_values(":pk", s(import_pk(keys, import_id)))
-        .expression_attribute_values(":from", s(report_sk(after.map_or(0, |a| a.saturating_add(1)))))
-        .expression_attribute_values(":to", s("ROW#9999999999"))
-        .limit(500)
-        .send()
-        .await
-        .map_err(StoreError::from_sdk)?;
+    let from = report_sk(after.map_or(0, |a| a.saturating_add(1)));
+    let q = IndexPage {
+        index: index_page::TABLE,
+        partition: import_pk(keys, import_id),
+        prefix: None,
+        range: Some((&from, "ROW#9999999999")),
+        equals: vec![],
+        not_equals: vec![],
+        contains: vec![],
+        between: vec![],
+        limit: 500,
+        start: None,
+        descending: false,
+    };
+    let (items, last_evaluated_key) = index_page::page(db, q).await?;
     let mut lines = Vec::new();
-    for item in out.items.unwrap_or_default() {
+    for item in items {
         if let Some(value) = item.get("lines") {
             let mut these: Vec<ReportLine> =
                 serde_dynamo::from_attribute_value(value.clone()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -202,5 +208,5 @@ pub async fn report_page(
         }
     }
     let last = lines.last().map(|l| l.row);
-    Ok((lines, out.last_evaluated_key.and(last)))
+    Ok((lines, last_evaluated_key.and(last)))
 }

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use chrono::Utc;
-use keel_core::import::row_lead;
-use keel_core::FieldError;
+use keel_core::import::{row_lead, ImportAttribution, LeadColumn};
+use keel_core::{FieldError, NewLead};
 use keel_events::{DomainEvent, Envelope, ImportRequested};
 use keel_store::db::{n, s};
 use keel_store::{jobs, outbox, Db, TenantKeys};
@@ -58,10 +58,22 @@ impl Consumer for ImportWork {
 
 /// A row through the import's mapping: the lead it describes, or every field error it has.
 pub fn parse(import: &Import, row: Row) -> ParsedRow {
+    let (lead, values) = mapped(&import.mapping, &import.attribution, &row);
+    ParsedRow { number: row.number, lead: lead.and_then(|l| l.validate().map_err(|e| e.0)), values }
+}
+
+/// A row read through `mapping` as the lead it describes (not yet held to the lead rules), or
+/// the fields whose cells cannot be text; and the mapped fields' values (200 characters each),
+/// for the report. The dry run and the import read rows alike through this.
+pub fn mapped(
+    mapping: &[Option<LeadColumn>],
+    attribution: &ImportAttribution,
+    row: &Row,
+) -> (Result<NewLead, Vec<FieldError>>, HashMap<String, String>) {
     let mut errors: Vec<FieldError> = Vec::new();
-    let mut texts = Vec::with_capacity(import.mapping.len());
+    let mut texts = Vec::with_capacity(mapping.len());
     let mut values = HashMap::new();
-    for (column, field) in import.mapping.iter().enumerate() {
+    for (column, field) in mapping.iter().enumerate() {
         let cell = row.cells.get(column).cloned().unwrap_or_else(|| Ok(String::new()));
         match (field, cell) {
             (Some(field), Err(why)) => {
@@ -75,12 +87,8 @@ pub fn parse(import: &Import, row: Row) -> ParsedRow {
             (None, _) => texts.push(String::new()),
         }
     }
-    let lead = if errors.is_empty() {
-        row_lead(&import.mapping, &texts, &import.attribution).validate().map_err(|e| e.0)
-    } else {
-        Err(errors)
-    };
-    ParsedRow { number: row.number, lead, values }
+    let lead = if errors.is_empty() { Ok(row_lead(mapping, &texts, attribution)) } else { Err(errors) };
+    (lead, values)
 }
 
 impl ImportWork {
