@@ -182,6 +182,21 @@ async fn a_csv_is_imported_once_with_its_bad_rows_reported() {
     let job = finished(&app, &t, &id).await;
     assert_eq!(progress(&job)[1], 0, "nothing created twice: {job:?}");
     assert_eq!(all_leads(&app, &t).await.len(), 3);
+    let text = report(&app, &t, &id).await;
+    assert!(
+        text.lines().any(|l| l.starts_with("2,skipped,,\"already in Keel as Ana Silva 1 (lead ")),
+        "the report names who it found: {text}"
+    );
+
+    // A later file fills what an earlier import left empty on the leads it made.
+    let csv = "First Name,Last Name,E-mail,Title\nAna,Silva 2,ana.2@acme.example,Head of Sales\n";
+    let preview = uploaded(&app, &t, "titles.csv", csv.as_bytes()).await;
+    let id = start(&app, &t, &preview, fair()).await;
+    let job = finished(&app, &t, &id).await;
+    assert_eq!(progress(&job), [1, 0, 1, 0, 0], "{job:?}");
+    let leads = all_leads(&app, &t).await;
+    let ana2 = leads.iter().find(|l| l["email"] == "ana.2@acme.example").unwrap();
+    assert_eq!((ana2["job_title"].as_str(), ana2["last_name"].as_str()), (Some("Head of Sales"), Some("Silva 2")));
 }
 
 #[tokio::test]

@@ -200,11 +200,17 @@ async fn decide(db: &Db, keys: &TenantKeys, import: &Import, rows: &[ParsedRow])
             continue;
         }
         taken.insert(lead_id.clone(), row.number);
-        match leads.get(&lead_id).and_then(|current| Some((current, current.filled_from(draft, now)?))) {
-            Some((current, next)) => {
-                out.push(Decision::Fill { current: Box::new(current.clone()), next: Box::new(next) })
-            }
-            None => out.push(Decision::Skip(format!("already in Keel as lead {lead_id}; nothing to add"))),
+        let Some(current) = leads.get(&lead_id) else {
+            // A marker whose lead is gone (erased between the two reads): nothing to fill.
+            out.push(Decision::Skip(format!("already in Keel as lead {lead_id}")));
+            continue;
+        };
+        match current.filled_from(draft, now) {
+            Some(next) => out.push(Decision::Fill { current: Box::new(current.clone()), next: Box::new(next) }),
+            None => out.push(Decision::Skip(format!(
+                "already in Keel as {} {} (lead {lead_id}); nothing to add",
+                current.first_name, current.last_name
+            ))),
         }
     }
     Ok(out)
