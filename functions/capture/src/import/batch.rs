@@ -117,25 +117,62 @@ fn marker_keys(keys: &TenantKeys, draft: &LeadDraft) -> Vec<String> {
     email.into_iter().chain(phone).collect()
 }
 
-/// Applies `rows` (the file's rows after `span.from_row` up to `span.to_row`).
+/// What a batch's reads found: which leads hold its rows' emails and phones (1 BatchGetItem of
+/// the markers), and those leads (1 BatchGetItem, when any are held).
+#[derive(Debug, Clone, Default)]
+pub struct Found {
+    markers: Vec<String>,
+    holders: HashMap<String, String>,
+    leads: HashMap<String, Lead>,
+}
+
+impl Found {
+    pub async fn read(db: &Db, keys: &TenantKeys, rows: &[ParsedRow]) -> Result<Found, StoreError> {
+        let mut markers: Vec<String> =
+            rows.iter().filter_map(|r| r.lead.as_ref().ok()).flat_map(|d| marker_keys(keys, d)).collect();
+        markers.sort();
+        markers.dedup();
+        let holders = lookup::holders(db, markers.clone()).await?;
+        let leads = lookup::leads(db, keys, holders.values().cloned().collect()).await?;
+        Ok(Found { markers, holders, leads })
+    }
+
+    /// Whether these reads, made while the batch `before` was committing, still hold after it:
+    /// they do unless they share an email, a phone or a lead with it. (Should they miss a
+    /// parallel capture's write anyway, the transaction's conditions catch it.)
+    pub fn holds_after(&self, before: &Found) -> bool {
+        let shares_marker = self.markers.iter().any(|m| before.markers.binary_search(m).is_ok());
+        let shares_lead = self.holders.values().any(|id| before.holders.values().any(|held| held == id));
+        !shares_marker && !shares_lead
+    }
+}
+
+/// Applies `rows` (the file's rows after `span.from_row` up to `span.to_row`), deciding them on
+/// `read_ahead` when the worker read them while the batch before was committing. Answers what
+/// became of the batch and the reads it was decided on.
 pub async fn apply(
     db: &Db,
     keys: &TenantKeys,
     import: &Import,
     span: Span,
     rows: &[ParsedRow],
-) -> Result<Applied, StoreError> {
+    read_ahead: Option<Found>,
+) -> Result<(Applied, Found), StoreError> {
+    let mut found = match read_ahead {
+        Some(found) => found,
+        None => Found::read(db, keys, rows).await?,
+    };
     for attempt in 1..=ATTEMPTS {
-        let decisions = decide(db, keys, import, rows).await?;
+        let decisions = decide(keys, import, rows, &found);
         let now = Utc::now();
         let (items, owners, counts) = writes(db, keys, import, span, rows, decisions, now)?;
         match db.transact(items, None).await {
-            Ok(()) => return Ok(Applied::Committed(counts)),
+            Ok(()) => return Ok((Applied::Committed(counts), found)),
             Err(StoreError::Cancelled(reasons)) => {
                 let failed: Vec<usize> =
                     reasons.iter().enumerate().filter(|(_, r)| r.condition_failed()).map(|(i, _)| i).collect();
                 if failed.contains(&owners.len()) {
-                    return Ok(Applied::Moved);
+                    return Ok((Applied::Moved, found));
                 }
                 // A row's email or phone was taken, or a lead it fills changed, since the reads:
                 // decide the batch again on fresh reads (the row now finds the lead that won).
@@ -144,6 +181,7 @@ pub async fn apply(
                 if attempt == ATTEMPTS {
                     return Err(StoreError::Unavailable("an import batch kept losing races".into()));
                 }
+                found = Found::read(db, keys, rows).await?;
             }
             Err(e) => return Err(e),
         }
@@ -151,19 +189,10 @@ pub async fn apply(
     unreachable!("the last attempt returns")
 }
 
-/// What each row comes to, from its checks, the rows before it in the batch, and the company's
-/// leads (1 BatchGetItem of the markers, 1 of the leads found).
-async fn decide(db: &Db, keys: &TenantKeys, import: &Import, rows: &[ParsedRow]) -> Result<Vec<Decision>, StoreError> {
-    let markers: Vec<String> =
-        rows.iter().filter_map(|r| r.lead.as_ref().ok()).flat_map(|d| marker_keys(keys, d)).collect();
-    let holders = lookup::holders(db, markers).await?;
-    let held: Vec<String> = {
-        let mut ids: Vec<String> = holders.values().cloned().collect();
-        ids.sort();
-        ids.dedup();
-        ids
-    };
-    let leads = lookup::leads(db, keys, held).await?;
+/// What each row comes to, from its checks, the rows before it in the batch, and what the reads
+/// found of the company's leads.
+fn decide(keys: &TenantKeys, import: &Import, rows: &[ParsedRow], found: &Found) -> Vec<Decision> {
+    let Found { holders, leads, .. } = found;
     let now = Utc::now();
     let mut taken: HashMap<String, u64> = HashMap::new(); // marker or lead id → the row that has it
     let mut out = Vec::with_capacity(rows.len());
@@ -213,7 +242,7 @@ async fn decide(db: &Db, keys: &TenantKeys, import: &Import, rows: &[ParsedRow])
             ))),
         }
     }
-    Ok(out)
+    out
 }
 
 /// The batch's transaction: its rows' items, then the checkpoint (last). Also which row each item

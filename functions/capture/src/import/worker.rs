@@ -17,8 +17,8 @@ use keel_store::db::{n, s};
 use keel_store::{jobs, outbox, Db, TenantKeys};
 use keel_worker::{Consumer, HandlerError};
 
-use super::batch::{self, Applied, ParsedRow, Span, ROW_ITEMS_MAX};
-use super::file::{object_key, FileError, Files, Row};
+use super::batch::{self, Applied, Found, ParsedRow, Span, ROW_ITEMS_MAX};
+use super::file::{object_key, FileError, Files, Row, Rows};
 use super::record::{self, Checkpoint, Import};
 
 /// How long a leg works before handing over to the next: well inside the function's 10 s timeout
@@ -60,6 +60,61 @@ impl Consumer for ImportWork {
 pub fn parse(import: &Import, row: Row) -> ParsedRow {
     let (lead, values) = mapped(&import.mapping, &import.attribution, &row);
     ParsedRow { number: row.number, lead: lead.and_then(|l| l.validate().map_err(|e| e.0)), values }
+}
+
+/// Rows read from the file, as many as one transaction takes.
+struct Batch {
+    rows: Vec<ParsedRow>,
+    /// The byte offset after the last row.
+    end: u64,
+    file_ended: bool,
+    /// What stopped the reading (the rows before it are still imported).
+    broken: Option<FileError>,
+}
+
+/// The file read a batch at a time.
+struct Reader<'a> {
+    rows: Rows,
+    import: &'a Import,
+    /// A row that did not fit the batch before: the next one starts with it.
+    carried: Option<(ParsedRow, u64)>,
+}
+
+impl Reader<'_> {
+    /// The next batch, starting at byte `start`, of at most `most` rows.
+    async fn batch(&mut self, start: u64, most: u64) -> Batch {
+        let mut batch = Batch { rows: Vec::new(), end: start, file_ended: false, broken: None };
+        let mut items = 1; // the checkpoint
+        if let Some((row, row_end)) = self.carried.take() {
+            items += row.items();
+            batch.end = row_end;
+            batch.rows.push(row);
+        }
+        while items + ROW_ITEMS_MAX <= keel_store::unit::MAX_ITEMS && (batch.rows.len() as u64) < most {
+            match self.rows.next().await {
+                Ok(Some(row)) => {
+                    let row_end = row.end;
+                    let parsed = parse(self.import, row);
+                    if items + parsed.items() > keel_store::unit::MAX_ITEMS {
+                        self.carried = Some((parsed, row_end));
+                        break;
+                    }
+                    items += parsed.items();
+                    batch.end = row_end;
+                    batch.rows.push(parsed);
+                }
+                Ok(None) => {
+                    batch.file_ended = true;
+                    break;
+                }
+                Err(e) => {
+                    batch.broken = Some(e);
+                    break;
+                }
+            }
+        }
+        batch
+    }
 }
 
 /// A row read through `mapping` as the lead it describes (not yet held to the lead rules), or
@@ -113,77 +168,66 @@ impl ImportWork {
         let mut at = checkpoint;
         let mut taken = 0u64;
         let ended = 'leg: loop {
-            let mut rows = match self.files.rows(&key, import.format, import.delimiter_byte(), at.offset, at.row).await
-            {
+            let rows = match self.files.rows(&key, import.format, import.delimiter_byte(), at.offset, at.row).await {
                 Ok(rows) => rows,
                 Err(e) => return self.stopped(keys, id, at, e),
             };
-            let mut carried: Option<(ParsedRow, u64)> = None;
+            let mut reader = Reader { rows, import: &import, carried: None };
+            // The next batch, read (with its lookups) while this one commits.
+            let mut ahead: Option<(Batch, Option<Found>)> = None;
             loop {
                 if started.elapsed() >= self.leg_time || taken >= self.leg_rows {
                     break 'leg false;
                 }
-                let mut batch: Vec<ParsedRow> = Vec::new();
-                let mut items = 1; // the checkpoint
-                let mut end = at.offset;
-                let mut file_ended = false;
-                let mut broken: Option<FileError> = None;
-                if let Some((row, row_end)) = carried.take() {
-                    items += row.items();
-                    end = row_end;
-                    batch.push(row);
-                }
-                while items + ROW_ITEMS_MAX <= keel_store::unit::MAX_ITEMS
-                    && taken + (batch.len() as u64) < self.leg_rows
-                {
-                    match rows.next().await {
-                        Ok(Some(row)) => {
-                            let row_end = row.end;
-                            let parsed = parse(&import, row);
-                            if items + parsed.items() > keel_store::unit::MAX_ITEMS {
-                                carried = Some((parsed, row_end));
-                                break;
+                let (batch, found) = match ahead.take() {
+                    Some(read) => read,
+                    None => (reader.batch(at.offset, self.leg_rows - taken).await, None),
+                };
+                let Some(last) = batch.rows.last() else {
+                    match batch.broken {
+                        Some(e) => return self.stopped(keys, id, at, e),
+                        None => break 'leg true, // the file ended
+                    }
+                };
+                let span = Span { leg: at.leg, from_row: at.row, to_row: last.number, to_offset: batch.end };
+                let count = batch.rows.len() as u64;
+                let read_on = batch.broken.is_none() && !batch.file_ended && taken + count < self.leg_rows;
+                let room = self.leg_rows.saturating_sub(taken + count);
+                let (applied, next) =
+                    tokio::join!(batch::apply(&self.db, keys, &import, span, &batch.rows, found), async {
+                        if !read_on {
+                            return None;
+                        }
+                        let next = reader.batch(span.to_offset, room).await;
+                        // A failed look-ahead read costs nothing: the batch reads again itself.
+                        let found = Found::read(&self.db, keys, &next.rows).await.ok();
+                        Some((next, found))
+                    });
+                let (applied, used) = applied?;
+                match applied {
+                    Applied::Committed(_) => {
+                        at.row = span.to_row;
+                        at.offset = span.to_offset;
+                        taken += count;
+                        // Reads sharing a person with the batch just written are read again.
+                        ahead = next.map(|(next, found)| (next, found.filter(|f| f.holds_after(&used))));
+                    }
+                    Applied::Moved => {
+                        // Another runner of this leg got there first (one that was killed, or
+                        // whose lease ran out on us): go on from where it left the file.
+                        match record::job(&self.db, keys, id).await? {
+                            Some((job, now_at)) if now_at.leg == request.leg && !finished(&job) => {
+                                at = now_at;
+                                continue 'leg;
                             }
-                            items += parsed.items();
-                            end = row_end;
-                            batch.push(parsed);
-                        }
-                        Ok(None) => {
-                            file_ended = true;
-                            break;
-                        }
-                        // The rows read before what broke are still imported.
-                        Err(e) => {
-                            broken = Some(e);
-                            break;
+                            _ => return Ok(Vec::new()),
                         }
                     }
                 }
-                if let Some(last) = batch.last() {
-                    let span = Span { leg: at.leg, from_row: at.row, to_row: last.number, to_offset: end };
-                    match batch::apply(&self.db, keys, &import, span, &batch).await? {
-                        Applied::Committed(_) => {
-                            at.row = span.to_row;
-                            at.offset = span.to_offset;
-                            taken += batch.len() as u64;
-                        }
-                        Applied::Moved => {
-                            // Another runner of this leg got there first (one that was killed, or
-                            // whose lease ran out on us): go on from where it left the file.
-                            match record::job(&self.db, keys, id).await? {
-                                Some((job, now_at)) if now_at.leg == request.leg && !finished(&job) => {
-                                    at = now_at;
-                                    continue 'leg;
-                                }
-                                _ => return Ok(Vec::new()),
-                            }
-                        }
-                    }
-                }
-                if let Some(e) = broken {
+                if let Some(e) = batch.broken {
                     return self.stopped(keys, id, at, e);
                 }
-                if file_ended && carried.is_none() {
+                if batch.file_ended {
                     break 'leg true;
                 }
             }
