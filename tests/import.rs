@@ -394,3 +394,30 @@ async fn an_import_killed_half_way_goes_on_from_its_checkpoint_and_applies_every
     let created = keel_tests::outbox(&app, &t).await.into_iter().filter(|e| e["detail_type"] == "LeadCreated").count();
     assert_eq!(created, 400);
 }
+
+#[tokio::test]
+async fn people_met_again_across_batches_are_found_and_a_file_may_end_on_a_batch() {
+    let app = keel_tests::app().await;
+    let t = app.tenant().await;
+    // 19 rows: exactly one batch, and the file ends where it does.
+    let a = uploaded(&app, &t, "a.csv", people(1..=19).as_bytes()).await;
+    let a = start(&app, &t, &a, fair()).await;
+    assert_eq!(progress(&finished(&app, &t, &a).await), [19, 19, 0, 0, 0]);
+    // A first batch of 19 new people, then a row reaching the last of them by phone (read ahead
+    // while that batch committed) and one repeating an email of the batch before.
+    let mut b = String::from("First Name,Last Name,E-mail,Phone,Company,Title\n");
+    for n in 20..=38 {
+        b.push_str(&format!("Ana,Silva {n},ana.{n}@acme.example,+1415555{n:04},Acme Ltd,\n"));
+    }
+    b.push_str("Ana,Silva,ana.38.new@acme.example,+14155550038,,CFO\n");
+    b.push_str("Bea,Other,ana.21@acme.example,,,\n");
+    let b = uploaded(&app, &t, "b.csv", b.as_bytes()).await;
+    let b = start(&app, &t, &b, fair()).await;
+    assert_eq!(progress(&finished(&app, &t, &b).await), [21, 19, 1, 1, 0], "read, created, updated, skipped");
+    let leads = all_leads(&app, &t).await;
+    assert_eq!(leads.len(), 38);
+    let ana38 = leads.iter().find(|l| l["phone"] == "+14155550038").unwrap();
+    assert_eq!((ana38["email"].as_str(), ana38["job_title"].as_str()), (Some("ana.38@acme.example"), Some("CFO")));
+    let text = report(&app, &t, &b).await;
+    assert!(text.lines().any(|l| l.starts_with("22,skipped,,\"already in Keel as Ana Silva 21 (lead ")), "{text}");
+}

@@ -11,8 +11,8 @@ use keel_core::Lead;
 use keel_events::Envelope;
 
 use crate::audit::AuditRecord;
-use crate::db::{from_item, s, to_item};
-use crate::{Db, Item, StoreError, TenantKeys, UnitOfWork, WriteError};
+use crate::db::{from_item, n, s, to_item};
+use crate::{Db, Item, StoreError, TenantKeys, TransactWriteItem, UnitOfWork, WriteError};
 
 pub const LEAD_SK: &str = "LEAD";
 pub const MARKER_SK: &str = "MARKER";
@@ -135,4 +135,18 @@ pub fn add_replace(
     }
     unit.event(event)?.audit(keys, audit)?;
     Ok(())
+}
+
+/// A transaction item that holds only if the lead is still at the version read: for a write that
+/// relies on the lead without changing it.
+pub fn version_check(table: &str, keys: &TenantKeys, lead: &Lead) -> TransactWriteItem {
+    let check = aws_sdk_dynamodb::types::ConditionCheck::builder()
+        .table_name(table)
+        .key("pk", s(keys.lead(&lead.id.to_string())))
+        .key("sk", s(LEAD_SK))
+        .condition_expression("version = :v")
+        .expression_attribute_values(":v", n(lead.version))
+        .build()
+        .expect("table, key and condition are set");
+    TransactWriteItem::builder().condition_check(check).build()
 }

@@ -127,7 +127,20 @@ pub async fn add(db: &Db, limit: Limit, subject: &str) -> Result<(), StoreError>
 
 /// The current window's count for `subject`.
 pub async fn count(db: &Db, limit: Limit, subject: &str) -> Result<i64, StoreError> {
-    let window = limit.window(Utc::now().timestamp());
+    count_in(db, limit, subject, limit.window(Utc::now().timestamp())).await
+}
+
+/// What `subject` took from `limit` since the Unix time `since`, its windows summed (one
+/// GetItem each): a count that does not depend on where the windows happen to turn.
+pub async fn count_since(db: &Db, limit: Limit, subject: &str, since: i64) -> Result<i64, StoreError> {
+    let mut total = 0;
+    for window in limit.window(since)..=limit.window(Utc::now().timestamp()) {
+        total += count_in(db, limit, subject, window).await?;
+    }
+    Ok(total)
+}
+
+async fn count_in(db: &Db, limit: Limit, subject: &str, window: i64) -> Result<i64, StoreError> {
     let item = db.get(&limit.key(subject, window), "COUNT").await?;
     Ok(item.as_ref().and_then(|i| i.get("count")).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()).unwrap_or(0))
 }

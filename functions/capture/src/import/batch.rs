@@ -9,11 +9,11 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
-use keel_core::{FieldError, Lead, LeadDraft};
+use keel_core::{FieldError, Lead, LeadDraft, LeadStatus};
 use keel_events::{Actor, Envelope, LeadCreated, LeadUpdated};
 use keel_store::audit::AuditRecord;
 use keel_store::db::{n, s};
-use keel_store::leads::{add_capture, add_replace};
+use keel_store::leads::{add_capture, add_replace, version_check};
 use keel_store::{jobs, Db, StoreError, TenantKeys, UnitOfWork};
 use sha2::Digest;
 use ulid::Ulid;
@@ -92,8 +92,13 @@ pub enum Applied {
 /// What a row comes to.
 enum Decision {
     Create(Box<Lead>),
-    Fill { current: Box<Lead>, next: Box<Lead> },
-    Skip(String),
+    Fill {
+        current: Box<Lead>,
+        next: Box<Lead>,
+    },
+    /// Nothing to write but the report line; when the row found a known person, their lead as
+    /// read, which must still be so when the batch commits (else the batch is decided again).
+    Skip(String, Option<Box<Lead>>),
     Fail(Vec<FieldError>),
 }
 
@@ -139,7 +144,8 @@ impl Found {
 
     /// Whether these reads, made while the batch `before` was committing, still hold after it:
     /// they do unless they share an email, a phone or a lead with it. (Should they miss a
-    /// parallel capture's write anyway, the transaction's conditions catch it.)
+    /// parallel capture's or edit's write anyway, the transaction's conditions catch it: every
+    /// decision on a known person's lead is conditioned on its version.)
     pub fn holds_after(&self, before: &Found) -> bool {
         let shares_marker = self.markers.iter().any(|m| before.markers.binary_search(m).is_ok());
         let shares_lead = self.holders.values().any(|id| before.holders.values().any(|held| held == id));
@@ -206,7 +212,7 @@ fn decide(keys: &TenantKeys, import: &Import, rows: &[ParsedRow], found: &Found)
         };
         let keys_of_row = marker_keys(keys, draft);
         if let Some(first) = keys_of_row.iter().find_map(|k| taken.get(k)) {
-            out.push(Decision::Skip(format!("repeats row {first} (same email or phone)")));
+            out.push(Decision::Skip(format!("repeats row {first} (same email or phone)"), None));
             continue;
         }
         let holder = keys_of_row.iter().find_map(|k| holders.get(k)).cloned();
@@ -225,21 +231,24 @@ fn decide(keys: &TenantKeys, import: &Import, rows: &[ParsedRow], found: &Found)
             continue;
         };
         if let Some(first) = taken.get(&lead_id) {
-            out.push(Decision::Skip(format!("repeats row {first} (the same lead)")));
+            out.push(Decision::Skip(format!("repeats row {first} (the same lead)"), None));
             continue;
         }
         taken.insert(lead_id.clone(), row.number);
         let Some(current) = leads.get(&lead_id) else {
             // A marker whose lead is gone (erased between the two reads): nothing to fill.
-            out.push(Decision::Skip(format!("already in Keel as lead {lead_id}")));
+            out.push(Decision::Skip(format!("already in Keel as lead {lead_id}"), None));
             continue;
+        };
+        let name = format!("{} {} (lead {lead_id})", current.first_name, current.last_name);
+        let reason = match current.status {
+            LeadStatus::Converted => format!("already in Keel as {name}, converted; not changed"),
+            LeadStatus::Archived => format!("already in Keel as {name}, archived; not changed"),
+            _ => format!("already in Keel as {name}; nothing to add"),
         };
         match current.filled_from(draft, now) {
             Some(next) => out.push(Decision::Fill { current: Box::new(current.clone()), next: Box::new(next) }),
-            None => out.push(Decision::Skip(format!(
-                "already in Keel as {} {} (lead {lead_id}); nothing to add",
-                current.first_name, current.last_name
-            ))),
+            None => out.push(Decision::Skip(reason, Some(Box::new(current.clone())))),
         }
     }
     out
@@ -296,7 +305,10 @@ fn writes(
                 )?;
                 counts.updated += 1;
             }
-            Decision::Skip(reason) => {
+            Decision::Skip(reason, read) => {
+                if let Some(lead) = read {
+                    unit.include_entity(version_check(unit.table(), keys, &lead));
+                }
                 let line = ReportLine {
                     row: row.number,
                     outcome: "skipped".into(),

@@ -76,31 +76,20 @@ struct Batch {
 struct Reader<'a> {
     rows: Rows,
     import: &'a Import,
-    /// A row that did not fit the batch before: the next one starts with it.
-    carried: Option<(ParsedRow, u64)>,
 }
 
 impl Reader<'_> {
-    /// The next batch, starting at byte `start`, of at most `most` rows.
+    /// The next batch, starting at byte `start`, of at most `most` rows: as many as fit one
+    /// transaction with the checkpoint, each row counted at the most items it can need.
     async fn batch(&mut self, start: u64, most: u64) -> Batch {
         let mut batch = Batch { rows: Vec::new(), end: start, file_ended: false, broken: None };
         let mut items = 1; // the checkpoint
-        if let Some((row, row_end)) = self.carried.take() {
-            items += row.items();
-            batch.end = row_end;
-            batch.rows.push(row);
-        }
         while items + ROW_ITEMS_MAX <= keel_store::unit::MAX_ITEMS && (batch.rows.len() as u64) < most {
             match self.rows.next().await {
                 Ok(Some(row)) => {
-                    let row_end = row.end;
+                    batch.end = row.end;
                     let parsed = parse(self.import, row);
-                    if items + parsed.items() > keel_store::unit::MAX_ITEMS {
-                        self.carried = Some((parsed, row_end));
-                        break;
-                    }
                     items += parsed.items();
-                    batch.end = row_end;
                     batch.rows.push(parsed);
                 }
                 Ok(None) => {
@@ -167,12 +156,13 @@ impl ImportWork {
         let started = Instant::now();
         let mut at = checkpoint;
         let mut taken = 0u64;
+        let mut last_batch = Duration::ZERO;
         let ended = 'leg: loop {
             let rows = match self.files.rows(&key, import.format, import.delimiter_byte(), at.offset, at.row).await {
                 Ok(rows) => rows,
                 Err(e) => return self.stopped(keys, id, at, e),
             };
-            let mut reader = Reader { rows, import: &import, carried: None };
+            let mut reader = Reader { rows, import: &import };
             // The next batch, read (with its lookups) while this one commits.
             let mut ahead: Option<(Batch, Option<Found>)> = None;
             loop {
@@ -191,7 +181,13 @@ impl ImportWork {
                 };
                 let span = Span { leg: at.leg, from_row: at.row, to_row: last.number, to_offset: batch.end };
                 let count = batch.rows.len() as u64;
-                let read_on = batch.broken.is_none() && !batch.file_ended && taken + count < self.leg_rows;
+                // Read ahead only when the leg has time for the next batch (else it is read again
+                // by the next leg anyway).
+                let batch_started = Instant::now();
+                let read_on = batch.broken.is_none()
+                    && !batch.file_ended
+                    && taken + count < self.leg_rows
+                    && started.elapsed() + last_batch < self.leg_time;
                 let room = self.leg_rows.saturating_sub(taken + count);
                 let (applied, next) =
                     tokio::join!(batch::apply(&self.db, keys, &import, span, &batch.rows, found), async {
@@ -209,6 +205,7 @@ impl ImportWork {
                         at.row = span.to_row;
                         at.offset = span.to_offset;
                         taken += count;
+                        last_batch = batch_started.elapsed();
                         // Reads sharing a person with the batch just written are read again.
                         ahead = next.map(|(next, found)| (next, found.filter(|f| f.holds_after(&used))));
                     }
