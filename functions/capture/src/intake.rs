@@ -6,16 +6,16 @@
 
 use chrono::{DateTime, Duration, Utc};
 use keel_core::activity::{Activity, ActivityType, RecordKind, Related};
+use keel_core::consent::ConsentRecord;
 use keel_core::form::OwnerRule;
 use keel_core::{Lead, LeadDraft};
 use keel_events::{Actor, Envelope, LeadCreated, LeadUpdated};
 use keel_store::audit::AuditRecord;
 use keel_store::crm::{activity_item, timeline_items};
-use keel_store::db::{n, s, to_item};
+use keel_store::db::{n, s};
 use keel_store::idempotency::IdempotencyRecord;
 use keel_store::leads::{self, add_capture, add_replace, holder};
 use keel_store::{AttributeValue, Db, Refusal, StoreError, TenantKeys, UnitOfWork, WriteError};
-use serde::Serialize;
 use ulid::Ulid;
 
 use crate::store::round_robin_pk;
@@ -50,20 +50,6 @@ impl Channel {
     }
 }
 
-/// What the person agreed to, kept on their lead as proof (append-only).
-#[derive(Debug, Clone, Serialize)]
-pub struct ConsentProof {
-    /// The channel consent was given for (`email`: what a web form's checkbox covers).
-    pub channel: &'static str,
-    pub status: &'static str,
-    /// Where it was given: `form:<id>`.
-    pub source: String,
-    /// The exact text the person agreed to.
-    pub proof: String,
-    pub at: DateTime<Utc>,
-    pub source_ip: String,
-}
-
 /// What the contact logs on the lead's timeline.
 #[derive(Debug, Clone)]
 pub struct Logged {
@@ -83,7 +69,8 @@ pub struct Contact<'a> {
     /// Logged for a new lead too (a WhatsApp message); a known lead always gets `again`.
     pub logged_when_new: Option<Logged>,
     pub again: Logged,
-    pub consent: Option<ConsentProof>,
+    /// What the person agreed to, appended to their consent ledger.
+    pub consent: Option<ConsentRecord>,
     /// Applied once per this key (a submission's fingerprint, a message id) for `keep` hours.
     pub once: (String, i64),
 }
@@ -164,20 +151,6 @@ fn once(unit: &mut UnitOfWork<'_>, keys: &TenantKeys, contact: &Contact<'_>, out
     unit.idempotency(keys.idempotency("capture", key), &record, now);
 }
 
-fn consent(
-    unit: &mut UnitOfWork<'_>,
-    keys: &TenantKeys,
-    lead_id: &str,
-    proof: &ConsentProof,
-) -> Result<(), StoreError> {
-    let mut item = to_item(proof)?;
-    item.insert("pk".into(), s(keys.lead(lead_id)));
-    item.insert("sk".into(), s(format!("CONSENT#{}", Ulid::new())));
-    item.insert("entity".into(), s("consent"));
-    unit.include(keel_store::db::put(unit.table(), item));
-    Ok(())
-}
-
 fn activity(contact: &Contact<'_>, logged: &Logged, lead: &Lead, owner: &str, now: DateTime<Utc>) -> Activity {
     let shown_on = lead
         .conversion
@@ -228,8 +201,8 @@ async fn create(db: &Db, keys: &TenantKeys, c: &Contact<'_>, now: DateTime<Utc>)
     if let Some(logged) = &c.logged_when_new {
         log(&mut unit, keys, &activity(c, logged, &lead, &owner, now))?;
     }
-    if let Some(proof) = &c.consent {
-        consent(&mut unit, keys, &id, proof)?;
+    if let Some(record) = &c.consent {
+        keel_store::consent::append(&mut unit, keys, &id, record)?;
     }
     once(&mut unit, keys, c, "created", now);
     unit.commit().await?;
@@ -266,27 +239,15 @@ async fn reach(
     } else {
         // A converted lead is history: the contact is logged (on its account and contact too),
         // the lead itself stays as it was — but only if it still is.
-        unit.include_entity(version_check(unit.table(), keys, &current));
+        unit.include_entity(leads::version_check(unit.table(), keys, &current));
     }
     log(&mut unit, keys, &activity(c, &c.again, &current, &current.owner_id, now))?;
-    if let Some(proof) = &c.consent {
-        consent(&mut unit, keys, lead_id, proof)?;
+    if let Some(record) = &c.consent {
+        keel_store::consent::append(&mut unit, keys, lead_id, record)?;
     }
     once(&mut unit, keys, c, "reached", now);
     unit.commit().await?;
     Ok(Outcome::Reached(lead_id.to_string()))
-}
-
-fn version_check(table: &str, keys: &TenantKeys, lead: &Lead) -> keel_store::TransactWriteItem {
-    let check = aws_sdk_dynamodb::types::ConditionCheck::builder()
-        .table_name(table)
-        .key("pk", s(keys.lead(&lead.id.to_string())))
-        .key("sk", s(leads::LEAD_SK))
-        .condition_expression("version = :v")
-        .expression_attribute_values(":v", n(lead.version))
-        .build()
-        .expect("table, key and condition are set");
-    keel_store::TransactWriteItem::builder().condition_check(check).build()
 }
 
 /// The user a new lead goes to: the rule's user while active, else the company's active sales

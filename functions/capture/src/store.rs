@@ -7,7 +7,7 @@
 //! | WhatsApp channel  | `T#t#CHANNEL#WHATSAPP`               | `CHANNEL`    | settings, app secret, hook key         |
 //! | WhatsApp hook key | `T#_capture#HOOK#<hook key>`         | `HOOK`       | tenant id + a copy of the channel     |
 //! | round-robin turn  | `T#t#CAPTURE#ROUNDROBIN`             | `COUNTER`    | `turn` (`ADD`)                        |
-//! | consent proof     | `T#t#LEAD#<id>`                      | `CONSENT#<ulid>` | what was agreed to, when, where from |
+//! | consent ledger    | `T#t#LEAD#<id>`                      | `CONSENT…`   | `keel_store::consent` (record + state) |
 //!
 //! A public request knows only a key: the key item tells the tenant and carries what the request
 //! needs (1 GetItem), and both are written in one transaction with the record they copy.

@@ -10,15 +10,17 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::Utc;
 use keel_core::activity::ActivityType;
+use keel_core::consent::{ConsentChannel, ConsentRecord, ConsentStatus};
 use keel_core::form::{Form, FormFieldName, Submission, HONEYPOT};
 use keel_http::json::RawBody;
 use keel_http::{ApiError, ApiPath, AppState, Id, RequestMeta};
 use keel_store::idempotency::fingerprint;
 use keel_store::window_limit::{self, source, Limit};
 use serde::{Deserialize, Serialize};
+use ulid::Ulid;
 use utoipa::ToSchema;
 
-use crate::intake::{self, Channel, ConsentProof, Contact, Logged};
+use crate::intake::{self, Channel, Contact, Logged};
 use crate::store::{self, form_key_pk, FORM_KEY_SK};
 
 /// A submission is a handful of short fields: anything bigger is not a person typing.
@@ -180,12 +182,15 @@ pub async fn submit_form(
             body: Some(answers(&form, &values)).filter(|b| !b.is_empty()),
             occurred_at: now,
         },
-        consent: consent.then(|| ConsentProof {
-            channel: "email",
-            status: "granted",
+        // The form's checkbox covers email: what its text asks people to agree to.
+        consent: consent.then(|| ConsentRecord {
+            id: Ulid::new(),
+            channel: ConsentChannel::Email,
+            status: ConsentStatus::Granted,
             source: channel.actor_id.clone(),
             proof: form.consent_text.clone().unwrap_or_default(),
             at: now,
+            actor_id: None,
             source_ip: meta.source_ip.clone(),
         }),
         once: (format!("form#{form_id}#{fingerprint}"), SAME_SUBMISSION_HOURS),

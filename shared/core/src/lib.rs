@@ -5,6 +5,7 @@
 pub mod account;
 pub mod activity;
 pub mod automation;
+pub mod consent;
 pub mod contact;
 pub mod contact_point;
 pub mod conversion;

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod aws;
+pub mod consent;
 pub mod counter;
 pub mod crm;
 pub mod cursor;

@@ -1,0 +1,137 @@
+//! The consent ledger's items, in the lead's own partition:
+//!
+//! | item   | pk              | sk               | what                                          |
+//! |--------|-----------------|------------------|-----------------------------------------------|
+//! | record | `T#t#LEAD#<id>` | `CONSENT#<ulid>` | one grant or withdrawal (never changed)        |
+//! | state  | `T#t#LEAD#<id>` | `CONSENT`        | per channel, the latest record (`email`, ...)  |
+//!
+//! A record and the state move together in one transaction, so the state is always the latest
+//! record written, and the check before a send is one GetItem.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
+use chrono::{DateTime, SecondsFormat, Utc};
+use keel_core::consent::{ChannelConsent, ConsentChannel, ConsentCheck, ConsentRecord, ConsentState, Requirement};
+
+use crate::db::{from_item, n, s, to_item};
+use crate::index_page::{self, IndexPage};
+use crate::{AttributeValue, Db, StoreError, TenantKeys, UnitOfWork};
+
+pub const STATE_SK: &str = "CONSENT";
+const RECORD_PREFIX: &str = "CONSENT#";
+
+fn record_sk(id: &str) -> String {
+    format!("{RECORD_PREFIX}{id}")
+}
+
+/// Appends `record` to the lead's ledger and makes it the channel's state.
+pub fn append(
+    unit: &mut UnitOfWork<'_>,
+    keys: &TenantKeys,
+    lead_id: &str,
+    record: &ConsentRecord,
+) -> Result<(), StoreError> {
+    let mut item = to_item(record)?;
+    item.insert("pk".into(), s(keys.lead(lead_id)));
+    item.insert("sk".into(), s(record_sk(&record.id.to_string())));
+    item.insert("entity".into(), s("consent"));
+    unit.include(crate::db::put_new(unit.table(), item));
+    unit.include(state_update(unit.table(), keys, lead_id, record)?);
+    Ok(())
+}
+
+fn state_update(
+    table: &str,
+    keys: &TenantKeys,
+    lead_id: &str,
+    record: &ConsentRecord,
+) -> Result<TransactWriteItem, StoreError> {
+    let entry = ChannelConsent {
+        status: record.status,
+        at: record.at,
+        record_id: record.id.to_string(),
+        source: record.source.clone(),
+    };
+    let entry = serde_dynamo::to_attribute_value(&entry).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let update = Update::builder()
+        .table_name(table)
+        .key("pk", s(keys.lead(lead_id)))
+        .key("sk", s(STATE_SK))
+        .update_expression("SET #channel = :entry, entity = :entity, updated_at = :now ADD version :one")
+        .expression_attribute_names("#channel", record.channel.as_str())
+        .expression_attribute_values(":entry", entry)
+        .expression_attribute_values(":entity", s("consent_state"))
+        .expression_attribute_values(":now", s(stamp(record.at)))
+        .expression_attribute_values(":one", n(1))
+        .build()
+        .map_err(|e| StoreError::Other(e.to_string()))?;
+    Ok(TransactWriteItem::builder().update(update).build())
+}
+
+fn stamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// The lead's current consent per channel (1 GetItem).
+pub async fn state(db: &Db, keys: &TenantKeys, lead_id: &str) -> Result<ConsentState, StoreError> {
+    let Some(item) = db.get(&keys.lead(lead_id), STATE_SK).await? else {
+        return Ok(ConsentState::default());
+    };
+    let mut state = ConsentState::default();
+    for channel in ConsentChannel::ALL {
+        if let Some(value) = item.get(channel.as_str()) {
+            let entry: ChannelConsent =
+                serde_dynamo::from_attribute_value(value.clone()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            state.channels.insert(channel, entry);
+        }
+    }
+    Ok(state)
+}
+
+/// Whether a send on `channel` may go to the lead (1 GetItem): the check every outbound send
+/// makes, right before it sends.
+pub async fn check(
+    db: &Db,
+    keys: &TenantKeys,
+    lead_id: &str,
+    channel: ConsentChannel,
+    requirement: Requirement,
+) -> Result<ConsentCheck, StoreError> {
+    Ok(state(db, keys, lead_id).await?.check(channel, requirement))
+}
+
+/// A page of the lead's ledger, newest first (1 Query).
+pub async fn history(
+    db: &Db,
+    keys: &TenantKeys,
+    lead_id: &str,
+    limit: i32,
+    start: Option<HashMap<String, AttributeValue>>,
+) -> Result<(Vec<ConsentRecord>, Option<HashMap<String, AttributeValue>>), StoreError> {
+    let q = IndexPage {
+        index: index_page::TABLE,
+        partition: keys.lead(lead_id),
+        prefix: Some(RECORD_PREFIX),
+        range: None,
+        equals: vec![],
+        not_equals: vec![],
+        contains: vec![],
+        between: vec![],
+        limit,
+        start,
+        descending: true,
+    };
+    let (items, next) = index_page::page(db, q).await?;
+    let mut records = Vec::with_capacity(items.len());
+    for mut item in items {
+        // Records written before the ledger had ids carry theirs in the sort key only.
+        if !item.contains_key("id") {
+            if let Some(id) = item.get("sk").and_then(|v| v.as_s().ok()).and_then(|sk| sk.strip_prefix(RECORD_PREFIX)) {
+                item.insert("id".into(), s(id));
+            }
+        }
+        records.push(from_item(item)?);
+    }
+    Ok((records, next))
+}
