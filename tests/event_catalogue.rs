@@ -6,7 +6,7 @@ use keel_events::customers::{AccountChanged, ContactChanged};
 use keel_events::deals::{DealChanged, DealWon};
 use keel_events::delivery::BusDelivery;
 use keel_events::lead::{LeadArchived, LeadConverted, LeadCreated, LeadQualified, LeadUpdated};
-use keel_events::{DomainEvent, ImportRequested, RedriveRequested, TaskEscalated};
+use keel_events::{ConsentChanged, DomainEvent, ImportRequested, RedriveRequested, TaskEscalated};
 use keel_tests::summary;
 use keel_worker::Harness;
 
@@ -51,6 +51,8 @@ fn every_eventbridge_example_parses_into_its_type() {
     assert_eq!(redrive.queue, "dashboard-counters");
     let import: ImportRequested = parse("eventbridge-ImportRequested.json");
     assert_eq!(import.leg, 0);
+    let consent: ConsentChanged = parse("eventbridge-ConsentChanged.json");
+    assert_eq!(consent.status, "withdrawn");
     let catalogue = include_str!("../docs/events.md");
     for name in std::fs::read_dir(format!("{}/../events", env!("CARGO_MANIFEST_DIR"))).unwrap() {
         let name = name.unwrap().file_name().into_string().unwrap();

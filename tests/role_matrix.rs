@@ -7,12 +7,13 @@ use keel_tests::{capture, lead_body};
 use serde_json::json;
 
 /// Routes anyone may call, without a token (a form's or a webhook's key names the company).
-const PUBLIC: [&str; 5] = [
+const PUBLIC: [&str; 6] = [
     "/api/health",
     "/api/openapi.json",
     "/api/problems/{slug}",
     "/api/forms/{form_key}/submit",
     "/api/webhooks/whatsapp/{hook_key}",
+    "/api/unsubscribe/{token}",
 ];
 
 /// What each route needs, for a record owned by someone else; `None`: open to every role (sign-in
@@ -62,11 +63,16 @@ fn required(method: &Method, template: &str) -> Option<Permission> {
         | ("GET", "/api/companies/{company_id}/notifications")
         | ("GET", "/api/companies/{company_id}/forms")
         | ("GET", "/api/companies/{company_id}/forms/{form_id}")
+        | ("GET", "/api/companies/{company_id}/leads/{lead_id}/consent")
         // One's own notifications: everyone may read theirs.
         | ("POST", "/api/companies/{company_id}/notifications/{notification_id}/read") => ReadRecords,
         ("POST", "/api/companies/{company_id}/tasks") | ("POST", "/api/companies/{company_id}/data/validate") => {
             EditOwnRecords
         }
+        // A withdrawal is heard from anyone who may change records (a grant on someone else's lead
+        // takes EditAllRecords: tests/governance.rs); so is a link to unsubscribe.
+        ("POST", "/api/companies/{company_id}/leads/{lead_id}/consent")
+        | ("POST", "/api/companies/{company_id}/leads/{lead_id}/consent/unsubscribe-link") => EditOwnRecords,
         // Managers keep the website forms; administrators the WhatsApp channel and its secrets.
         ("POST", "/api/companies/{company_id}/forms")
         | ("PATCH", "/api/companies/{company_id}/forms/{form_id}")
@@ -235,6 +241,12 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
     );
     let preview = app.post(&t.path(&format!("/data/import/{import_id}/preview")), &t.admin(), json!({})).await;
     assert_eq!(preview.status, 200, "{:?}", preview.body);
+    // An unsubscribe link of the lead (opened and used without a token by anyone).
+    let link = app
+        .post(&t.path(&format!("/leads/{lead_id}/consent/unsubscribe-link")), &t.admin(), json!({"channel": "email"}))
+        .await;
+    assert_eq!(link.status, 200, "{:?}", link.body);
+    let unsubscribe_token = link.body["token"].as_str().unwrap().to_string();
     let period = keel_core::forecast::quarter(chrono::Utc::now().date_naive());
     let doc = serde_json::to_value(keel_infra::api::openapi()).unwrap();
     let mut checked = 0;
@@ -257,6 +269,7 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
                 .replace("{form_key}", &form_key)
                 .replace("{hook_key}", &hook_key)
                 .replace("{import_id}", &import_id)
+                .replace("{token}", &unsubscribe_token)
                 .replace("{pipeline_id}", "default")
                 .replace("{queue}", "dashboard-counters")
                 .replace("{slug}", "validation")
@@ -324,6 +337,10 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
                     Method::POST if template.ends_with("/submit") => Some(json!({"first_name": "Web",
                         "last_name": user, "email": format!("{user}@web.example")})),
                     Method::POST if template.ends_with("/data/validate") => Some(json!({"rows": [lead_body(300)]})),
+                    Method::POST if template.ends_with("/consent") => {
+                        Some(json!({"channel": "phone", "status": "withdrawn", "proof": format!("told {user}")}))
+                    }
+                    Method::POST if template.ends_with("/unsubscribe-link") => Some(json!({"channel": "email"})),
                     Method::POST if template.ends_with("/data/import") => {
                         Some(json!({"file_name": "a.csv", "size": 10}))
                     }

@@ -171,6 +171,8 @@ async fn another_company_reaches_nothing_on_any_route() {
                 .replace("{form_key}", &form_key)
                 .replace("{hook_key}", &hook_key)
                 .replace("{import_id}", &import_id)
+                // B can sign no link of A's.
+                .replace("{token}", "u1.eyJ0IjoiQSJ9.forged")
                 .replace("{pipeline_id}", "default")
                 .replace("{queue}", "dashboard-counters")
                 .replace("{slug}", "validation")

@@ -5,6 +5,8 @@
 
 - Secrets Manager `keel/<stage>/jwt`: {"signing_key": Ed25519 PKCS#8 PEM, "kid": key id}
 - Secrets Manager `keel/<stage>/cursor`: {"key": random url-safe string}
+- Secrets Manager `keel/<stage>/link`: {"key": random url-safe string} (signs unsubscribe links: links in
+  sent mail work for 180 days, so rotate it at most that often; the previous version still opens links)
 - Secrets Manager `keel/<stage>/edge`: {"key": random url-safe string} (CloudFront sends it to the API;
   the functions serve only requests that carry it)
 - SSM String `/keel/<stage>/jwt-public-keys`: {"<kid>": SPKI PEM, ...} (the JwtPublicKeys parameter)
@@ -52,6 +54,7 @@ class Store:
         self.stage = stage
         self.jwt_secret = f"keel/{stage}/jwt"
         self.cursor_secret = f"keel/{stage}/cursor"
+        self.link_secret = f"keel/{stage}/link"
         self.edge_secret = f"keel/{stage}/edge"
         self.public_keys = f"/keel/{stage}/jwt-public-keys"
 
@@ -107,6 +110,7 @@ def bootstrap(store: Store, stage: str) -> str:
     random_keys = [
         (store.edge_secret, 32, "Keel edge secret: CloudFront -> API proof (KEEL_EDGE_SECRET)"),
         (store.cursor_secret, 48, "Keel pagination cursor signing key (read at run time)"),
+        (store.link_secret, 48, "Keel unsubscribe link signing key (read at run time)"),
     ]
     for name, length, description in random_keys:
         if store.secret(name) is None:

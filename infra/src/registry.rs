@@ -18,6 +18,7 @@ pub fn functions() -> Vec<Function> {
         keel_tasks::work_function(),
         keel_capture::function(),
         keel_capture::import_function(),
+        keel_governance::function(),
         keel_identity::function(),
         keel_dashboard::function(),
         keel_dashboard::counters_function(),

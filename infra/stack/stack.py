@@ -195,6 +195,7 @@ def main():
         env.update(provision.secrets(STAGE, env, {
             "jwt": {"signing_key": env["KEEL_JWT_SIGNING_KEY"], "kid": env["KEEL_JWT_SIGNING_KID"]},
             "cursor": {"key": env.pop("KEEL_CURSOR_SECRET")},
+            "link": {"key": _dev_file("dev-link-secret", lambda: secrets.token_urlsafe(48)).strip()},
         }))
         with open(os.path.join(log_dir, "env"), "w") as f:
             for k in sorted(outputs) + ["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL_S3"]:

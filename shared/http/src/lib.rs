@@ -7,6 +7,7 @@ pub mod conditional;
 pub mod idempotency;
 pub mod json;
 pub mod layers;
+pub mod links;
 pub mod openapi;
 pub mod owners;
 pub mod page;

@@ -959,6 +959,53 @@ export interface paths {
         patch: operations["update_lead"];
         trace?: never;
     };
+    "/api/companies/{company_id}/leads/{lead_id}/consent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The lead's consent per channel (what a send needs and whether it may go out) and its ledger,
+         *     newest first (3 reads at once: the lead, the state, a page of records).
+         */
+        get: operations["get_consent"];
+        put?: never;
+        /**
+         * Record consent granted or withdrawn for a channel, with its proof (what the person agreed to,
+         *     or how they asked to stop). Anyone who may change records can record a withdrawal — a person
+         *     who asks to stop is heard whoever takes the call; a grant is the lead owner's or a
+         *     manager's. Records are never changed or removed; the latest one is the channel's state.
+         *     Send an `Idempotency-Key` to make retries safe.
+         */
+        post: operations["record_consent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/companies/{company_id}/leads/{lead_id}/consent/unsubscribe-link": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * An unsubscribe link for a message to the lead on a channel: whoever holds it can withdraw the
+         *     lead's consent for that channel, without signing in, for 180 days. Writes nothing.
+         */
+        post: operations["unsubscribe_link"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/companies/{company_id}/leads/{lead_id}/conversion-preview": {
         parameters: {
             query?: never;
@@ -1547,6 +1594,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/unsubscribe/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What an unsubscribe link is for (its channel, and whether consent is withdrawn already).
+         *     Changes nothing.
+         */
+        get: operations["open_link"];
+        put?: never;
+        /**
+         * Withdraw consent for the link's channel. Takes any body (a mail client's one-click sends
+         *     `List-Unsubscribe=One-Click`); the same link used again, or twice at once, withdraws once.
+         */
+        post: operations["unsubscribe"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/webhooks/whatsapp/{hook_key}": {
         parameters: {
             query?: never;
@@ -1903,6 +1974,18 @@ export interface components {
             probability: number;
             stage: string;
         };
+        /** @description One channel as a sender sees it. */
+        ChannelView: {
+            /** Format: date-time */
+            at?: string | null;
+            channel: components["schemas"]["ConsentChannel"];
+            /** @description Whether a send may go out now, and if not, why. */
+            check: components["schemas"]["ConsentCheck"];
+            /** @description What a send on the channel needs. */
+            requirement: components["schemas"]["Requirement"];
+            source?: string | null;
+            status?: null | components["schemas"]["ConsentStatus"];
+        };
         Choice: {
             choice_token: string;
             company_id: string;
@@ -1928,6 +2011,43 @@ export interface components {
             condition: string;
             met: boolean;
             why: string;
+        };
+        /**
+         * @description A way of reaching a person that consent is given or withdrawn for.
+         * @enum {string}
+         */
+        ConsentChannel: "email" | "whatsapp" | "phone" | "sms";
+        /** @description Whether a send may go out on a channel, and if not, why. */
+        ConsentCheck: {
+            /** @enum {string} */
+            decision: "allowed";
+        } | {
+            /** @enum {string} */
+            decision: "blocked";
+            reason: string;
+        };
+        /** @description One entry of the ledger, as stored (append-only) and returned. */
+        ConsentRecord: {
+            /** @description The user who recorded it (none for a form or an unsubscribe link). */
+            actor_id?: string | null;
+            /** Format: date-time */
+            at: string;
+            channel: components["schemas"]["ConsentChannel"];
+            id: string;
+            /** @description What the person agreed to, or how they asked to stop. */
+            proof: string;
+            /** @description Where it came from: `form:<id>`, `user:<id>`, `unsubscribe-link`. */
+            source: string;
+            source_ip?: string;
+            status: components["schemas"]["ConsentStatus"];
+        };
+        /** @enum {string} */
+        ConsentStatus: "granted" | "withdrawn";
+        /** @description A lead's consent: every channel's standing, and the ledger newest first. */
+        ConsentView: {
+            channels: components["schemas"]["ChannelView"][];
+            history: components["schemas"]["Page_ConsentRecord"];
+            lead_id: string;
         };
         /** @description A contact as stored and returned. */
         Contact: {
@@ -2470,6 +2590,10 @@ export interface components {
         LeadStatus: "new" | "contacted" | "nurturing" | "qualified" | "unqualified" | "converted" | "archived";
         /** @enum {string} */
         Lifecycle: "prospect" | "customer" | "churned" | "inactive";
+        LinkRequest: {
+            /** @description `email`, `whatsapp`, `phone` or `sms`. */
+            channel?: string | null;
+        };
         Me: {
             company_id: string;
             company_name: string;
@@ -2552,6 +2676,15 @@ export interface components {
             related: components["schemas"]["Related"][];
             subject: string;
             type: components["schemas"]["ActivityType"];
+        };
+        /** @description A record a user enters for a lead. */
+        NewConsent: {
+            /** @description `email`, `whatsapp`, `phone` or `sms`. */
+            channel?: string | null;
+            /** @description What the person agreed to (required for a grant), or how they asked to stop. */
+            proof?: string | null;
+            /** @description `granted` or `withdrawn`. */
+            status?: string | null;
         };
         /**
          * @description The body of `POST …/contacts` (and the contact part of a conversion, where every field is
@@ -2861,6 +2994,28 @@ export interface components {
                 request_id: string;
                 role: string;
                 source_ip: string;
+            }[];
+            /** @description `cursor` for the next page; null on the last one. */
+            next_cursor?: string | null;
+        };
+        /**
+         * @description A page of a listing. Filtered pages may hold fewer than `limit` items: keep following
+         *     `next_cursor` until it is null.
+         */
+        Page_ConsentRecord: {
+            items: {
+                /** @description The user who recorded it (none for a form or an unsubscribe link). */
+                actor_id?: string | null;
+                /** Format: date-time */
+                at: string;
+                channel: components["schemas"]["ConsentChannel"];
+                id: string;
+                /** @description What the person agreed to, or how they asked to stop. */
+                proof: string;
+                /** @description Where it came from: `form:<id>`, `user:<id>`, `unsubscribe-link`. */
+                source: string;
+                source_ip?: string;
+                status: components["schemas"]["ConsentStatus"];
             }[];
             /** @description `cursor` for the next page; null on the last one. */
             next_cursor?: string | null;
@@ -3312,6 +3467,11 @@ export interface components {
             /** @description When the relay last published events (null: never since the stack started). */
             last_published_at?: string | null;
         };
+        /**
+         * @description What a channel needs before anything is sent on it.
+         * @enum {string}
+         */
+        Requirement: "opt_in" | "not_withdrawn";
         ResetConfirmation: {
             new_password: string;
             token: string;
@@ -3591,6 +3751,31 @@ export interface components {
             won: components["schemas"]["WonRevenue"][];
             /** Format: int64 */
             won_count: number;
+        };
+        /** @description An unsubscribe link for a message to the lead. */
+        UnsubscribeLinkView: {
+            /** Format: date-time */
+            expires_at: string;
+            /**
+             * @description The token alone (`POST /api/unsubscribe/{token}` is the one-click unsubscribe a
+             *     `List-Unsubscribe-Post` header points at).
+             */
+            token: string;
+            /** @description The web app's unsubscribe page, the signed token in its fragment. */
+            url: string;
+        };
+        /** @description What the unsubscribe page shows. */
+        UnsubscribeView: {
+            channel: components["schemas"]["ConsentChannel"];
+            /** Format: date-time */
+            expires_at: string;
+            /** @description Consent for the channel is withdrawn already. */
+            withdrawn: boolean;
+        };
+        /** @description The answer to an unsubscribe. */
+        Unsubscribed: {
+            channel: components["schemas"]["ConsentChannel"];
+            withdrawn: boolean;
         };
         /** @description Where and how to send the file. */
         UploadTarget: {
@@ -10409,6 +10594,290 @@ export interface operations {
             };
         };
     };
+    get_consent: {
+        parameters: {
+            query?: {
+                /** @description `next_cursor` of the page before */
+                cursor?: string;
+                /** @description Records per page (1–100, default 20) */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                company_id: components["schemas"]["Id"];
+                lead_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The lead's consent */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentView"];
+                };
+            };
+            /** @description Not modified since the ETag named in `If-None-Match` (no body). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A query parameter is unknown or invalid (`errors` names it). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    record_consent: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry answer the first response */
+                "Idempotency-Key"?: string | null;
+            };
+            path: {
+                company_id: components["schemas"]["Id"];
+                lead_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewConsent"];
+            };
+        };
+        responses: {
+            /** @description Recorded */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentRecord"];
+                };
+            };
+            /** @description The body is not JSON, or a field is missing, unknown or invalid (`errors` names each); `Idempotency-Key` is not 1-255 visible ASCII characters. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 256 KB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The `Idempotency-Key` was used with another body. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    unsubscribe_link: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                company_id: components["schemas"]["Id"];
+                lead_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LinkRequest"];
+            };
+        };
+        responses: {
+            /** @description The link */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsubscribeLinkView"];
+                };
+            };
+            /** @description The body is not JSON, or a field is missing, unknown or invalid (`errors` names each). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 256 KB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     conversion_preview: {
         parameters: {
             query?: never;
@@ -13727,6 +14196,117 @@ export interface operations {
             };
             /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
             503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    open_link: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The token of an unsubscribe link */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The link */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsubscribeView"];
+                };
+            };
+            /** @description Not modified since the ETag named in `If-None-Match` (no body). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not a valid link; nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The link has expired. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many links tried from this address. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    unsubscribe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The token of an unsubscribe link */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Consent for the channel is withdrawn */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Unsubscribed"];
+                };
+            };
+            /** @description Not a valid link; nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The link has expired. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many links tried from this address. */
+            429: {
                 headers: {
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;

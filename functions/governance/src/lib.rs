@@ -1,0 +1,78 @@
+//! Data governance: the consent ledger of each lead per channel (append-only records, the
+//! current state the check before every send reads in one GetItem), and unsubscribe links that
+//! withdraw consent without signing in. Runs as its own Lambda; the dev server mounts the same
+//! router.
+
+mod consent;
+mod unsubscribe;
+
+use std::sync::Arc;
+
+use keel_function::{Function, Trigger};
+use keel_http::links::LinkKeys;
+use keel_http::state::SecretSetting;
+use keel_http::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use consent::{ChannelView, ConsentView, UnsubscribeLinkView};
+pub use unsubscribe::{UnsubscribeView, Unsubscribed, UNSUBSCRIBES};
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(consent::get_consent, consent::record_consent))
+        .routes(routes!(consent::unsubscribe_link))
+        .routes(routes!(unsubscribe::open_link, unsubscribe::unsubscribe))
+}
+
+/// How unsubscribe links are signed (`keel/<stage>/link`) and where they lead (the web app's
+/// unsubscribe page, `KEEL_WEB_ORIGIN`).
+pub struct Links {
+    pub keys: LinkKeys,
+    pub web_origin: String,
+}
+
+impl Links {
+    pub fn from_env(keys: LinkKeys) -> Result<Links, String> {
+        let origin = std::env::var("KEEL_WEB_ORIGIN").map_err(|_| "KEEL_WEB_ORIGIN is not set".to_string())?;
+        Ok(Links { keys, web_origin: origin.trim_end_matches('/').to_string() })
+    }
+
+    /// The page a person opens to unsubscribe; the token rides in the fragment, which browsers
+    /// never send to a server, so it stays out of every access log.
+    pub fn page(&self, token: &str) -> String {
+        format!("{}/unsubscribe#token={token}", self.web_origin)
+    }
+}
+
+pub fn router(state: AppState, links: Links) -> axum::Router {
+    routes().split_for_parts().0.layer(axum::Extension(Arc::new(links))).with_state(state)
+}
+
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().split_for_parts().1
+}
+
+/// The governance Lambda: the consent ledger and unsubscribe links.
+pub fn function() -> Function {
+    Function {
+        logical_id: "GovernanceFunction",
+        trigger: Trigger::Http {
+            openapi,
+            app: |runtime| {
+                Box::pin(async move {
+                    let secret = SecretSetting::from_env("KEEL_LINK_SECRET").cached(Some(runtime.secretsmanager()));
+                    Ok(router(runtime.app_state()?, Links::from_env(LinkKeys::new(secret))?))
+                })
+            },
+        },
+        aws_calls: &[
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:Query",
+            "secretsmanager:GetSecretValue",
+        ],
+        writes_events: true,
+    }
+}

@@ -1,0 +1,206 @@
+//! The consent ledger: append-only records per lead and channel, the state every send checks in
+//! one read, and unsubscribe links that withdraw once, without signing in.
+
+use axum::http::Method;
+use keel_core::consent::{ConsentChannel, Requirement};
+use keel_http::links::{LinkKeys, UnsubscribeLink};
+use keel_http::state::SecretSetting;
+use keel_http::Role;
+use keel_testkit::{Tenant, TestApp};
+use keel_tests::{capture, lead_body, outbox};
+use serde_json::{json, Value};
+
+fn channel<'a>(view: &'a Value, name: &str) -> &'a Value {
+    view["channels"].as_array().unwrap().iter().find(|c| c["channel"] == name).unwrap()
+}
+
+async fn consent(app: &TestApp, t: &Tenant, lead: &str) -> Value {
+    let r = app.get(&t.path(&format!("/leads/{lead}/consent")), &t.admin()).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    r.body
+}
+
+fn history_ids(view: &Value) -> Vec<String> {
+    view["history"]["items"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_string()).collect()
+}
+
+#[tokio::test]
+async fn consent_is_a_ledger_whose_latest_record_every_send_checks() {
+    let app = keel_tests::app().await;
+    let t = app.tenant().await;
+    let lead = capture(&app, &t, lead_body(1)).await["id"].as_str().unwrap().to_string();
+    let path = t.path(&format!("/leads/{lead}/consent"));
+
+    // Never asked: email may go to someone who has not objected; WhatsApp needs an opt-in.
+    let view = consent(&app, &t, &lead).await;
+    assert_eq!(view["channels"].as_array().unwrap().len(), 4);
+    assert_eq!(channel(&view, "email")["check"]["decision"], "allowed");
+    assert_eq!(channel(&view, "whatsapp")["check"]["decision"], "blocked");
+
+    let grant = json!({"channel": "email", "status": "granted", "proof": "Ticked “Send me product news” at the fair"});
+    let r = app.post(&path, &t.admin(), grant.clone()).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let r = app.post(&path, &t.admin(), json!({"channel": "email", "status": "withdrawn"})).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let withdrawal = r.body["id"].as_str().unwrap().to_string();
+    let view = consent(&app, &t, &lead).await;
+    assert_eq!(channel(&view, "email")["status"], "withdrawn");
+    assert_eq!(channel(&view, "email")["check"]["decision"], "blocked");
+    assert_eq!(history_ids(&view)[0], withdrawal, "newest first");
+    assert_eq!(view["history"]["items"][1]["proof"], grant["proof"]);
+    // The check a sender makes: one read, blocked for every requirement.
+    let keys = keel_store::TenantKeys::new(&t.id);
+    let db = &app.state.db;
+    for requirement in [Requirement::OptIn, Requirement::NotWithdrawn] {
+        let check = keel_store::consent::check(db, &keys, &lead, ConsentChannel::Email, requirement).await.unwrap();
+        assert!(!check.allowed(), "{check:?}");
+    }
+    let before = db.requests.total();
+    keel_store::consent::check(db, &keys, &lead, ConsentChannel::Email, Requirement::OptIn).await.unwrap();
+    assert_eq!(db.requests.total() - before, 1, "the check is one read");
+
+    // A retried request with its key records once.
+    let key = [("idempotency-key", "grant-phone-1")];
+    let phone = json!({"channel": "phone", "status": "granted", "proof": "Asked to be called back"});
+    let first = app.call(Method::POST, &path, Some(&t.admin()), Some(phone.clone()), &key).await;
+    let again = app.call(Method::POST, &path, Some(&t.admin()), Some(phone), &key).await;
+    assert_eq!((first.status.as_u16(), again.status.as_u16()), (201, 201));
+    assert_eq!(first.body["id"], again.body["id"]);
+    assert_eq!(history_ids(&consent(&app, &t, &lead).await).len(), 3);
+
+    // Every record is an event and an audit entry.
+    let events: Vec<Value> =
+        outbox(&app, &t).await.into_iter().filter(|e| e["detail_type"] == "ConsentChanged").collect();
+    assert_eq!(events.len(), 3);
+    assert!(events.iter().all(|e| e["source"] == "keel.governance" && e["detail"]["lead_id"] == lead.as_str()));
+    let audit = app.get(&format!("/api/audit?entity_type=lead&entity_id={lead}"), &t.admin()).await;
+    let actions: Vec<&str> =
+        audit.body["items"].as_array().unwrap().iter().filter_map(|a| a["action"].as_str()).collect();
+    assert!(actions.contains(&"consent.withdraw") && actions.contains(&"consent.grant"), "{actions:?}");
+
+    // Parallel records: none lost, and the state is one of them.
+    let sms = |n: usize| {
+        json!({"channel": "sms", "status": if n.is_multiple_of(2) { "granted" } else { "withdrawn" },
+        "proof": format!("call {n}")})
+    };
+    let admin = t.admin();
+    let answers = futures::future::join_all((0..8).map(|n| app.post(&path, &admin, sms(n)))).await;
+    assert!(answers.iter().all(|r| r.status == 201));
+    let view = app.get(&format!("{path}?limit=100"), &t.admin()).await.body;
+    let ids = history_ids(&view);
+    assert_eq!(ids.len(), 11);
+    let state = keel_store::consent::state(db, &keys, &lead).await.unwrap();
+    let latest = &state.channels[&ConsentChannel::Sms];
+    let record = view["history"]["items"].as_array().unwrap().iter().find(|r| r["id"] == latest.record_id.as_str());
+    assert_eq!(record.unwrap()["status"], latest.status.as_str(), "the state is the record it names");
+
+    // Pages of the ledger follow their cursor.
+    let page = app.get(&format!("{path}?limit=2"), &t.admin()).await.body;
+    let cursor = page["history"]["next_cursor"].as_str().unwrap();
+    let next = app.get(&format!("{path}?limit=2&cursor={cursor}"), &t.admin()).await.body;
+    assert_eq!(history_ids(&next), ids[2..4]);
+}
+
+#[tokio::test]
+async fn bad_consent_input_is_refused_and_roles_and_companies_are_kept_apart() {
+    let app = keel_tests::app().await;
+    let t = app.tenant().await;
+    let lead = capture(&app, &t, lead_body(2)).await["id"].as_str().unwrap().to_string();
+    let path = t.path(&format!("/leads/{lead}/consent"));
+    let r = app.post(&path, &t.admin(), json!({"channel": "fax", "status": "maybe"})).await;
+    let mut fields = r.error_fields();
+    fields.sort();
+    assert_eq!((r.status.as_u16(), fields), (400, vec!["channel".to_string(), "status".into()]));
+    let r = app.post(&path, &t.admin(), json!({"channel": "email", "status": "granted"})).await;
+    assert_eq!((r.status.as_u16(), r.error_fields()), (400, vec!["proof".to_string()]), "a grant needs its proof");
+    let r = app.post(&path, &t.admin(), json!({"channel": "email", "status": "withdrawn", "by": "me"})).await;
+    assert_eq!(r.status, 400, "unknown fields are refused");
+    let r = app
+        .post(&path, &t.admin(), json!({"channel": "email", "status": "withdrawn", "proof": "x".repeat(2001)}))
+        .await;
+    assert_eq!((r.status.as_u16(), r.error_fields()), (400, vec!["proof".to_string()]));
+    let r = app.get(&format!("{path}?limit=0"), &t.admin()).await;
+    assert_eq!((r.status.as_u16(), r.error_fields()), (400, vec!["limit".to_string()]));
+    let nobody = t.path(&format!("/leads/{}/consent", ulid::Ulid::new()));
+    assert_eq!(app.post(&nobody, &t.admin(), json!({"channel": "sms", "status": "withdrawn"})).await.status, 404);
+    let link = t.path(&format!("/leads/{lead}/consent/unsubscribe-link"));
+    let r = app.post(&link, &t.admin(), json!({"channel": "pigeon"})).await;
+    assert_eq!((r.status.as_u16(), r.error_fields()), (400, vec!["channel".to_string()]));
+    assert_eq!(consent(&app, &t, &lead).await["history"]["items"], json!([]), "nothing was recorded");
+
+    // A sales rep hears a withdrawal on anyone's lead, but grants only on their own; a viewer reads.
+    let rep = app.user_token(&t, &ulid::Ulid::new().to_string(), Role::SalesRep).await;
+    let withdraw = json!({"channel": "phone", "status": "withdrawn", "proof": "Asked us to stop calling"});
+    assert_eq!(app.post(&path, &rep, withdraw.clone()).await.status, 201);
+    let grant = json!({"channel": "phone", "status": "granted", "proof": "Changed their mind"});
+    assert_eq!(app.post(&path, &rep, grant).await.status, 403);
+    let viewer = app.user_token(&t, &ulid::Ulid::new().to_string(), Role::Viewer).await;
+    assert_eq!(app.get(&path, &viewer).await.status, 200);
+    assert_eq!(app.post(&path, &viewer, withdraw.clone()).await.status, 403);
+
+    // Another company sees, records and links nothing of it.
+    let other = app.tenant().await;
+    let theirs = other.path(&format!("/leads/{lead}/consent"));
+    assert_eq!(app.get(&theirs, &other.admin()).await.status, 404);
+    assert_eq!(app.post(&theirs, &other.admin(), withdraw).await.status, 404);
+    let r = app.post(&format!("{theirs}/unsubscribe-link"), &other.admin(), json!({"channel": "email"})).await;
+    assert_eq!(r.status, 404);
+    assert_eq!(consent(&app, &t, &lead).await["history"]["items"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn an_unsubscribe_link_withdraws_once_without_signing_in() {
+    let app = keel_tests::app().await;
+    let t = app.tenant().await;
+    let lead = capture(&app, &t, lead_body(3)).await["id"].as_str().unwrap().to_string();
+    let path = t.path(&format!("/leads/{lead}/consent"));
+    let grant = json!({"channel": "email", "status": "granted", "proof": "Subscribed on the website"});
+    assert_eq!(app.post(&path, &t.admin(), grant).await.status, 201);
+    let r = app.post(&format!("{path}/unsubscribe-link"), &t.admin(), json!({"channel": "email"})).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let token = r.body["token"].as_str().unwrap().to_string();
+    assert!(r.body["url"].as_str().unwrap().ends_with(&format!("/unsubscribe#token={token}")), "{:?}", r.body);
+
+    // Opening the link (as a mail scanner would) changes nothing and tells nothing of the person.
+    let public = format!("/api/unsubscribe/{token}");
+    let r = app.call(Method::GET, &public, None, None, &[]).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!((r.body["channel"].as_str(), r.body["withdrawn"].as_bool()), (Some("email"), Some(false)));
+    assert!(!r.body.to_string().contains("ana.3"), "{:?}", r.body);
+    assert_eq!(channel(&consent(&app, &t, &lead).await, "email")["status"], "granted");
+
+    // The page's button and the mail client's one-click at once: one withdrawal.
+    let clicks = futures::future::join_all((0..3).map(|_| {
+        app.call(Method::POST, &public, None, None, &[("content-type", "application/x-www-form-urlencoded")])
+    }))
+    .await;
+    assert!(clicks.iter().all(|r| r.status == 200 && r.body["withdrawn"] == true), "{clicks:?}");
+    let again = app.call(Method::POST, &public, None, None, &[]).await;
+    assert_eq!(again.status, 200);
+    let view = consent(&app, &t, &lead).await;
+    assert_eq!(channel(&view, "email")["status"], "withdrawn");
+    let withdrawals: Vec<&Value> =
+        view["history"]["items"].as_array().unwrap().iter().filter(|r| r["status"] == "withdrawn").collect();
+    assert_eq!(withdrawals.len(), 1, "{view:?}");
+    assert_eq!(withdrawals[0]["source"], "unsubscribe-link");
+    assert_eq!(app.call(Method::GET, &public, None, None, &[]).await.body["withdrawn"], true);
+
+    // A link altered, made up or expired does nothing.
+    let (head, tag) = token.rsplit_once('.').unwrap();
+    let altered = format!("{}A.{tag}", &head[..head.len() - 1]);
+    for bad in [altered.as_str(), "u1.e30.AAAA", "nonsense"] {
+        let r = app.call(Method::POST, &format!("/api/unsubscribe/{bad}"), None, None, &[]).await;
+        assert_eq!(r.status, 404, "{bad}: {:?}", r.body);
+    }
+    let runtime = keel_function::Runtime::new("GovernanceFunction").await;
+    let keys = LinkKeys::new(SecretSetting::from_env("KEEL_LINK_SECRET").cached(Some(runtime.secretsmanager())));
+    let expired = keys.signer().await.unwrap().sign(&UnsubscribeLink {
+        tenant_id: t.id.clone(),
+        lead_id: lead.clone(),
+        channel: ConsentChannel::Sms,
+        expires: chrono::Utc::now().timestamp() - 1,
+    });
+    let r = app.call(Method::POST, &format!("/api/unsubscribe/{expired}"), None, None, &[]).await;
+    assert_eq!(r.status, 422, "{:?}", r.body);
+    assert!(channel(&consent(&app, &t, &lead).await, "sms")["status"].is_null());
+}
