@@ -335,6 +335,34 @@ test("a company's administrator and viewer walk every page", async () => {
     assert.match(await admin.textContent("#whatsapp-conversation"), /ship to Berlin/);
     await review(admin, "lead-whatsapp");
 
+    // Consent: WhatsApp needs an opt-in; record it. Then the person unsubscribes from email through
+    // the link, on the public page, and the lead shows it.
+    assert.match(await admin.textContent('#consent [data-channel="whatsapp"]'), /needs opt-in/);
+    await admin.click("#record-consent");
+    await admin.selectOption("#consent-channel", "whatsapp");
+    await admin.fill("#consent-proof", "Asked on WhatsApp to hear about new routes");
+    await admin.click("#consent-submit");
+    await admin.waitForSelector('#consent [data-channel="whatsapp"] .badge:has-text("Granted")');
+    const [linkAnswer] = await Promise.all([
+      admin.waitForResponse((r) => r.url().endsWith("/consent/unsubscribe-link")),
+      admin.click("#copy-unsubscribe"),
+    ]);
+    const link = await linkAnswer.json();
+    assert.ok(link.url.endsWith(`/unsubscribe#token=${link.token}`), link.url);
+    const person = await admin.context().newPage();
+    await person.goto(`${BASE}/unsubscribe#token=${link.token}`);
+    await person.waitForSelector("#unsubscribe-question");
+    assert.match(await person.textContent("#unsubscribe-question"), /emails/);
+    await review(person, "unsubscribe");
+    await person.click("#unsubscribe");
+    await person.waitForSelector("#unsubscribed");
+    await person.close();
+    await admin.reload();
+    await admin.waitForSelector('#consent [data-channel="email"] .badge:has-text("Withdrawn")');
+    await admin.click("#consent-history summary");
+    assert.match(await admin.textContent("#consent-history"), /via the unsubscribe link/);
+    await review(admin, "lead-consent");
+
     // Import: a CSV with a few bad rows, uploaded straight to storage, its mapping suggested, its
     // first rows tried, then the job's bar to the end and the report of the rows not imported.
     await admin.click('a.nav-link[href="/leads"]');

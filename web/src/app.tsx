@@ -12,6 +12,7 @@ const SignIn = lazy(() => import("./pages/SignIn"));
 const VerifyEmail = lazy(() => import("./pages/AccountLinks").then((m) => m.VerifyEmail));
 const ChoosePassword = lazy(() => import("./pages/AccountLinks").then((m) => m.ChoosePassword));
 const Account = lazy(() => import("./pages/Account"));
+const Unsubscribe = lazy(() => import("./pages/Unsubscribe"));
 const Leads = lazy(() => import("./pages/Leads"));
 const LeadRecord = lazy(() => import("./pages/LeadRecord"));
 const LeadForm = lazy(() => import("./pages/LeadForm"));
@@ -71,6 +72,7 @@ const TITLES: [RegExp, string][] = [
   [/^\/verify-email/, "Confirm your email"],
   [/^\/reset-password/, "Choose a new password"],
   [/^\/accept-invitation/, "Accept your invitation"],
+  [/^\/unsubscribe/, "Message preferences"],
 ];
 
 function titleFor(url: string) {
@@ -106,6 +108,7 @@ export function App() {
           <Route path="/verify-email" component={VerifyEmail} />
           <Route path="/reset-password" component={ChoosePassword} />
           <Route path="/accept-invitation" component={() => <ChoosePassword invitation />} />
+          <Route path="/unsubscribe" component={Unsubscribe} />
           <Route path="/leads/new" component={() => <Private page={LeadForm} />} />
           <Route path="/leads/:id/edit" component={({ params }: { params: { id: string } }) => <Private page={LeadForm} id={params.id} />} />
           <Route path="/leads/:id" component={({ params }: { params: { id: string } }) => <Private page={LeadRecord} id={params.id} />} />

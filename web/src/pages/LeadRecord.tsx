@@ -2,6 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { ActivityTimeline } from "../components/ActivityTimeline";
 import { api, companyId, session, type Lead } from "../api/client";
 import { ScoreBadge, StatusBadge } from "../components/Badges";
+import { ConsentPanel } from "../components/ConsentPanel";
 import { CopyId } from "../components/CopyId";
 import { ErrorNote, Spinner } from "../components/Feedback";
 import { Confirm } from "../components/Modal";
@@ -129,6 +130,7 @@ export default function LeadRecord({ id }: { id: string }) {
           {q.view && !lead.conversion && <EligibilityPanel view={q.view} />}
           {q.risk && <RiskPanel risk={q.risk} />}
           {q.view && <Timeline title="Qualification history" id="qualification-history" entries={historyEntries(q.view.history)} empty="Not assessed yet." />}
+          <ConsentPanel leadId={lead.id} ownerId={lead.owner_id} />
           <WhatsAppConversation leadId={lead.id} />
           <ActivityTimeline kind="lead" id={lead.id} related={[{ kind: "lead", id: lead.id }]} />
         </>
