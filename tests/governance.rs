@@ -204,3 +204,95 @@ async fn an_unsubscribe_link_withdraws_once_without_signing_in() {
     assert_eq!(r.status, 422, "{:?}", r.body);
     assert!(channel(&consent(&app, &t, &lead).await, "sms")["status"].is_null());
 }
+
+#[tokio::test]
+async fn a_public_form_grants_consent_but_never_lifts_a_withdrawal() {
+    let app = keel_tests::app().await;
+    let t = app.tenant().await;
+    let form = json!({"name": "Newsletter", "source": "Website", "campaign": "Always on", "medium": "web form",
+        "fields": [{"name": "first_name", "label": "First"}, {"name": "last_name", "label": "Last"},
+            {"name": "email", "label": "Email", "required": true}],
+        "consent_text": "Send me the monthly newsletter."});
+    let form = app.post(&t.path("/forms"), &t.admin(), form).await;
+    assert_eq!(form.status, 201, "{:?}", form.body);
+    let key = form.body["key"].as_str().unwrap().to_string();
+    let submit_path = format!("/api/forms/{key}/submit");
+    let submit = |last: &'static str| {
+        let body = json!({"first_name": "Nell", "last_name": last, "email": "nell@news.example", "consent": "on"});
+        app.call(Method::POST, &submit_path, None, Some(body), &[])
+    };
+    assert_eq!(submit("First").await.status, 202);
+    let leads = keel_tests::all_leads(&app, &t).await;
+    let lead = leads[0]["id"].as_str().unwrap().to_string();
+    let view = consent(&app, &t, &lead).await;
+    assert_eq!(channel(&view, "email")["status"], "granted");
+    assert_eq!(view["history"]["items"][0]["proof"], "Send me the monthly newsletter.");
+    let events: Vec<Value> =
+        outbox(&app, &t).await.into_iter().filter(|e| e["detail_type"] == "ConsentChanged").collect();
+    assert_eq!(events.len(), 1, "a form's consent is an event like any other");
+    assert!(events[0]["detail"]["source"].as_str().unwrap().starts_with("form:"));
+
+    // The person unsubscribes; then anyone ticks the box on the form with their email.
+    let r = app
+        .post(&t.path(&format!("/leads/{lead}/consent/unsubscribe-link")), &t.admin(), json!({"channel": "email"}))
+        .await;
+    let token = r.body["token"].as_str().unwrap().to_string();
+    let public = format!("/api/unsubscribe/{token}");
+    assert_eq!(app.call(Method::POST, &public, None, None, &[]).await.status, 200);
+    assert_eq!(submit("Again").await.status, 202, "the submission itself is taken");
+    let view = consent(&app, &t, &lead).await;
+    assert_eq!(channel(&view, "email")["status"], "withdrawn", "{view:?}");
+    assert_eq!(view["history"]["items"].as_array().unwrap().len(), 2, "no grant recorded over the withdrawal");
+
+    // The owner records a new grant (the person asked); the same old link then withdraws again.
+    let grant =
+        json!({"channel": "email", "status": "granted", "proof": "Asked on the phone to get the newsletter again"});
+    assert_eq!(app.post(&t.path(&format!("/leads/{lead}/consent")), &t.admin(), grant).await.status, 201);
+    assert_eq!(app.call(Method::POST, &public, None, None, &[]).await.status, 200);
+    let view = consent(&app, &t, &lead).await;
+    assert_eq!(channel(&view, "email")["status"], "withdrawn");
+    let sources: Vec<&str> =
+        view["history"]["items"].as_array().unwrap().iter().map(|r| r["source"].as_str().unwrap()).collect();
+    assert_eq!(sources.iter().filter(|s| **s == "unsubscribe-link").count(), 2, "{sources:?}");
+}
+
+#[tokio::test]
+async fn an_administrator_exports_everything_held_about_a_person() {
+    let app = keel_tests::app().await;
+    let t = app.tenant().await;
+    let lead = capture(&app, &t, lead_body(4)).await["id"].as_str().unwrap().to_string();
+    let path = t.path(&format!("/leads/{lead}/consent"));
+    let grant = json!({"channel": "email", "status": "granted", "proof": "Signed up at the booth"});
+    assert_eq!(app.post(&path, &t.admin(), grant).await.status, 201);
+    let bant = json!({"bant": {"budget": 20, "authority": 20, "need": 20, "timeline": 15}});
+    assert_eq!(app.post(&t.path(&format!("/leads/{lead}/qualify")), &t.admin(), bant).await.status, 200);
+    let converted = app.post(&t.path(&format!("/leads/{lead}/convert")), &t.admin(), json!({})).await;
+    assert_eq!(converted.status, 201, "{:?}", converted.body);
+    // The timeline consumer records the capture on the lead asynchronously.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let timeline = t.path(&format!("/leads/{lead}/timeline"));
+    while app.get(&timeline, &t.admin()).await.body["items"].as_array().is_none_or(Vec::is_empty) {
+        assert!(std::time::Instant::now() < deadline, "the timeline never recorded the lead");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    let export = t.path(&format!("/leads/{lead}/export"));
+    let r = app.get(&export, &t.admin()).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["lead"]["email"], "ana.4@acme.example");
+    assert_eq!(r.body["consent"][0]["proof"], "Signed up at the booth");
+    assert!(!r.body["activities"].as_array().unwrap().is_empty());
+    let actions: Vec<&str> = r.body["audit"].as_array().unwrap().iter().filter_map(|a| a["action"].as_str()).collect();
+    assert!(actions.contains(&"lead.create") && actions.contains(&"consent.grant"), "{actions:?}");
+    assert_eq!(r.body["contact"]["contact"]["email"], "ana.4@acme.example", "the contact the lead became");
+    // Handing the data out is audited.
+    let trail = app.get(&format!("/api/audit?entity_type=lead&entity_id={lead}"), &t.admin()).await;
+    assert!(trail.body["items"].as_array().unwrap().iter().any(|a| a["action"] == "lead.export"));
+
+    // Administrators only; another company finds nothing.
+    let manager = app.user_token(&t, &ulid::Ulid::new().to_string(), Role::Manager).await;
+    assert_eq!(app.get(&export, &manager).await.status, 403);
+    let other = app.tenant().await;
+    assert_eq!(app.get(&other.path(&format!("/leads/{lead}/export")), &other.admin()).await.status, 404);
+    assert_eq!(app.get(&t.path(&format!("/leads/{}/export", ulid::Ulid::new())), &t.admin()).await.status, 404);
+}

@@ -126,7 +126,7 @@ fn required(method: &Method, template: &str) -> Option<Permission> {
         ("POST", "/api/companies/{company_id}/leads") => EditOwnRecords,
         ("PATCH", "/api/companies/{company_id}/leads/{lead_id}")
         | ("DELETE", "/api/companies/{company_id}/leads/{lead_id}") => EditAllRecords,
-        ("GET", "/api/audit") => ReadAudit,
+        ("GET", "/api/audit") | ("GET", "/api/companies/{company_id}/leads/{lead_id}/export") => ReadAudit,
         ("GET", "/api/companies/{company_id}/users") => ReadRecords,
         ("POST", "/api/companies/{company_id}/users") | ("PATCH", "/api/companies/{company_id}/users/{user_id}") => {
             ManageUsers

@@ -362,6 +362,10 @@ test("a company's administrator and viewer walk every page", async () => {
     await admin.click("#consent-history summary");
     assert.match(await admin.textContent("#consent-history"), /via the unsubscribe link/);
     await review(admin, "lead-consent");
+    const [exported] = await Promise.all([admin.waitForEvent("download"), admin.click("#export-lead")]);
+    const held = JSON.parse(readFileSync(await exported.path(), "utf8"));
+    assert.equal(held.lead.first_name, "Willa");
+    assert.equal(held.consent.length, 2, "the ledger, oldest first");
 
     // Import: a CSV with a few bad rows, uploaded straight to storage, its mapping suggested, its
     // first rows tried, then the job's bar to the end and the report of the rows not imported.

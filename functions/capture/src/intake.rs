@@ -6,11 +6,12 @@
 
 use chrono::{DateTime, Duration, Utc};
 use keel_core::activity::{Activity, ActivityType, RecordKind, Related};
-use keel_core::consent::ConsentRecord;
+use keel_core::consent::{ConsentRecord, ConsentState};
 use keel_core::form::OwnerRule;
 use keel_core::{Lead, LeadDraft};
 use keel_events::{Actor, Envelope, LeadCreated, LeadUpdated};
 use keel_store::audit::AuditRecord;
+use keel_store::consent::{Guard, WITHDRAWN_FIELD};
 use keel_store::crm::{activity_item, timeline_items};
 use keel_store::db::{n, s};
 use keel_store::idempotency::IdempotencyRecord;
@@ -98,7 +99,21 @@ impl Outcome {
 /// one person: each round one of them wins.
 const ATTEMPTS: usize = 10;
 
-pub async fn apply(db: &Db, keys: &TenantKeys, contact: Contact<'_>) -> Result<Outcome, StoreError> {
+/// The contact's consent on the lead's ledger, unless the person withdrew it: ticking a public
+/// form's box never lifts a withdrawal (the box is anyone's to tick; the person unsubscribed).
+fn consent(
+    unit: &mut UnitOfWork<'_>,
+    keys: &TenantKeys,
+    c: &Contact<'_>,
+    lead_id: &str,
+    before: &ConsentState,
+    record: &ConsentRecord,
+) -> Result<(), StoreError> {
+    let audit = c.channel.audit("consent.grant", lead_id, vec![keel_store::consent::change(before, record)]);
+    keel_store::consent::record(unit, keys, lead_id, record, Guard::NotWithdrawn, c.channel.actor(), &audit)
+}
+
+pub async fn apply(db: &Db, keys: &TenantKeys, mut contact: Contact<'_>) -> Result<Outcome, StoreError> {
     let mut known = known_lead(db, keys, &contact.lead).await?;
     for _ in 0..ATTEMPTS {
         let now = Utc::now();
@@ -109,6 +124,8 @@ pub async fn apply(db: &Db, keys: &TenantKeys, contact: Contact<'_>) -> Result<O
         match result {
             Ok(outcome) => return Ok(outcome),
             Err(WriteError::Refused(Refusal::KeyUsed)) => return Ok(Outcome::Done),
+            // The person withdrew this consent: the contact lands without it.
+            Err(WriteError::Refused(Refusal::Rule { field: WITHDRAWN_FIELD, .. })) => contact.consent = None,
             // Someone took the email or phone meanwhile (a parallel contact): this is their lead now.
             Err(WriteError::Refused(Refusal::Duplicate { existing_id, .. })) => known = Some(existing_id),
             Err(WriteError::Refused(Refusal::Stale)) => {
@@ -202,7 +219,7 @@ async fn create(db: &Db, keys: &TenantKeys, c: &Contact<'_>, now: DateTime<Utc>)
         log(&mut unit, keys, &activity(c, logged, &lead, &owner, now))?;
     }
     if let Some(record) = &c.consent {
-        keel_store::consent::append(&mut unit, keys, &id, record)?;
+        consent(&mut unit, keys, c, &id, &ConsentState::default(), record)?;
     }
     once(&mut unit, keys, c, "created", now);
     unit.commit().await?;
@@ -243,7 +260,8 @@ async fn reach(
     }
     log(&mut unit, keys, &activity(c, &c.again, &current, &current.owner_id, now))?;
     if let Some(record) = &c.consent {
-        keel_store::consent::append(&mut unit, keys, lead_id, record)?;
+        let before = keel_store::consent::state(db, keys, lead_id).await?;
+        consent(&mut unit, keys, c, lead_id, &before, record)?;
     }
     once(&mut unit, keys, c, "reached", now);
     unit.commit().await?;

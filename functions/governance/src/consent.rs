@@ -12,14 +12,14 @@ use keel_core::consent::{
 };
 use keel_core::field_error::FieldErrors;
 use keel_core::Lead;
-use keel_events::{Actor, ConsentChanged, Envelope};
+use keel_events::Actor;
 use keel_http::links::{UnsubscribeLink, UNSUBSCRIBE_DAYS};
 use keel_http::path::record_id;
 use keel_http::{
     query, ApiError, ApiJson, ApiPath, AppState, Id, IdempotentCreate, Page, Pager, Permission, RequestMeta,
     TenantContext,
 };
-use keel_store::audit::{AuditRecord, FieldChange};
+use keel_store::consent::Guard;
 use keel_store::{consent, leads, Db, Refusal, TenantKeys, UnitOfWork, WriteError};
 use serde::{Deserialize, Serialize};
 use ulid::Ulid;
@@ -28,6 +28,9 @@ use utoipa::{IntoParams, ToSchema};
 use crate::Links;
 
 const IDEMPOTENCY_SCOPE: &str = "consent.record";
+/// Times a record is written again on a fresh read when another landed first: each round one of
+/// the records racing for a lead lands, so enough for a burst of them.
+const ATTEMPTS: usize = 10;
 
 /// One channel as a sender sees it.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -153,73 +156,49 @@ pub async fn record_consent(
     }
     let idempotent =
         IdempotentCreate::from_headers(&headers, IDEMPOTENCY_SCOPE, &ctx.user_id, &body.raw)?.on_record(&id);
-    let now = Utc::now();
-    let record = ConsentRecord {
-        id: Ulid::new(),
-        channel,
-        status,
-        source: format!("user:{}", ctx.user_id),
-        proof,
-        at: now,
-        actor_id: Some(ctx.user_id.clone()),
-        source_ip: meta.source_ip.clone(),
-    };
-    let before = consent::state(&app.db, keys, &id).await?;
     let actor = Actor { user_id: ctx.user_id.clone(), role: ctx.role.as_str().to_string() };
-    let audit = meta.audit(&ctx, action(status), "lead", &id, vec![change(&before, &record)]);
-    let response = serde_json::to_vec(&record).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let mut unit = UnitOfWork::new(&app.db);
-    add(&mut unit, keys, &id, &record, actor, &audit)?;
-    idempotent.record(&mut unit, keys, 201, &response, now);
-    match unit.commit().await {
-        Ok(()) => Ok((StatusCode::CREATED, Json(record))),
-        Err(WriteError::Refused(Refusal::KeyUsed)) => {
-            Ok((StatusCode::CREATED, Json(idempotent.replayed(&app.db, keys, now).await?)))
+    // Written on the state as read: a record that lands meanwhile makes this one read again, so
+    // the audit's "before" is what the record really changed.
+    for _ in 0..ATTEMPTS {
+        let before = consent::state(&app.db, keys, &id).await?;
+        let now = Utc::now();
+        let record = ConsentRecord {
+            id: Ulid::new(),
+            channel,
+            status,
+            source: format!("user:{}", ctx.user_id),
+            proof: proof.clone(),
+            at: now,
+            actor_id: Some(ctx.user_id.clone()),
+            source_ip: meta.source_ip.clone(),
+        };
+        let audit = meta.audit(&ctx, action(status), "lead", &id, vec![consent::change(&before, &record)]);
+        let response = serde_json::to_vec(&record).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let mut unit = UnitOfWork::new(&app.db);
+        consent::record(&mut unit, keys, &id, &record, Guard::Read(before.version), actor.clone(), &audit)?;
+        idempotent.record(&mut unit, keys, 201, &response, now);
+        match unit.commit().await {
+            Ok(()) => return Ok((StatusCode::CREATED, Json(record))),
+            Err(WriteError::Refused(Refusal::KeyUsed)) => {
+                return Ok((StatusCode::CREATED, Json(idempotent.replayed(&app.db, keys, now).await?)))
+            }
+            Err(WriteError::Refused(Refusal::Stale)) => {
+                // Step aside a little, unevenly, so the records racing take turns.
+                let pause = 5 + u64::from(Ulid::new().random() as u8 % 20);
+                tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+            }
+            Err(e) => return Err(e.into()),
         }
-        Err(e) => Err(e.into()),
     }
+    Err(ApiError::Unavailable("the lead's consent kept changing".into()))
 }
 
+/// The audit action of a record.
 pub(crate) fn action(status: ConsentStatus) -> &'static str {
     match status {
         ConsentStatus::Granted => "consent.grant",
         ConsentStatus::Withdrawn => "consent.withdraw",
     }
-}
-
-/// The audit trail's view of a record: the channel's status before and after.
-pub(crate) fn change(before: &ConsentState, record: &ConsentRecord) -> FieldChange {
-    FieldChange {
-        field: format!("consent.{}", record.channel.as_str()),
-        before: before.channels.get(&record.channel).map(|c| c.status.as_str()).into(),
-        after: record.status.as_str().into(),
-    }
-}
-
-/// The record, its event and its audit entry, into `unit`.
-pub(crate) fn add(
-    unit: &mut UnitOfWork<'_>,
-    keys: &TenantKeys,
-    lead_id: &str,
-    record: &ConsentRecord,
-    actor: Actor,
-    audit: &AuditRecord,
-) -> Result<(), ApiError> {
-    let event = Envelope::new(
-        keys.tenant_id(),
-        actor,
-        record.at,
-        &ConsentChanged {
-            lead_id: lead_id.to_string(),
-            channel: record.channel.as_str().to_string(),
-            status: record.status.as_str().to_string(),
-            source: record.source.clone(),
-            record_id: record.id.to_string(),
-        },
-    );
-    consent::append(unit, keys, lead_id, record)?;
-    unit.event(&event)?.audit(keys, audit)?;
-    Ok(())
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]

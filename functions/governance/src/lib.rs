@@ -1,9 +1,10 @@
 //! Data governance: the consent ledger of each lead per channel (append-only records, the
-//! current state the check before every send reads in one GetItem), and unsubscribe links that
-//! withdraw consent without signing in. Runs as its own Lambda; the dev server mounts the same
+//! current state the check before every send reads in one GetItem), unsubscribe links that
+//! withdraw consent without signing in, and the export of everything held about a person. Runs as its own Lambda; the dev server mounts the same
 //! router.
 
 mod consent;
+mod export;
 mod unsubscribe;
 
 use std::sync::Arc;
@@ -16,12 +17,14 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use consent::{ChannelView, ConsentView, UnsubscribeLinkView};
+pub use export::{ContactExport, PersonalDataExport};
 pub use unsubscribe::{UnsubscribeView, Unsubscribed, UNSUBSCRIBES};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(consent::get_consent, consent::record_consent))
         .routes(routes!(consent::unsubscribe_link))
+        .routes(routes!(export::export_lead))
         .routes(routes!(unsubscribe::open_link, unsubscribe::unsubscribe))
 }
 

@@ -15,19 +15,22 @@ use keel_http::json::RawBody;
 use keel_http::links::{LinkError, UnsubscribeLink};
 use keel_http::{ApiError, ApiPath, AppState, RequestMeta};
 use keel_store::audit::AuditRecord;
-use keel_store::idempotency::{fingerprint, IdempotencyRecord};
+use keel_store::consent::Guard;
+use keel_store::idempotency::fingerprint;
 use keel_store::window_limit::{self, source, Limit};
 use keel_store::{consent, leads, Refusal, TenantKeys, UnitOfWork, WriteError};
 use serde::{Deserialize, Serialize};
 use ulid::Ulid;
 use utoipa::ToSchema;
 
-use crate::consent::{action, add, change};
+use crate::consent::action;
 use crate::Links;
 
-/// Link opens and unsubscribes one address may make in ten minutes: plenty for a person, little
-/// for someone guessing tokens.
+/// Links that are not ours one address may try in ten minutes: little for someone guessing.
 pub const UNSUBSCRIBES: Limit = Limit { tenant: "_governance", name: "unsubscribe", window_seconds: 600, max: 60 };
+/// Times one valid link may be used in ten minutes. Counted per link, not per address: mail
+/// providers send one-click unsubscribes, and scanners open links, from shared addresses.
+pub const LINK_USES: Limit = Limit { tenant: "_governance", name: "link", window_seconds: 600, max: 30 };
 /// Who withdrew, in events and the audit trail: the person, through the link.
 const LINK_ACTOR: &str = "unsubscribe-link";
 
@@ -47,20 +50,23 @@ pub struct Unsubscribed {
     pub withdrawn: bool,
 }
 
+/// The link a token stands for. The signature is checked first (no database call); only a link
+/// that is not ours counts against the address.
 async fn opened(app: &AppState, links: &Links, token: &str, meta: &RequestMeta) -> Result<UnsubscribeLink, ApiError> {
-    if let Err(retry_after) = window_limit::take_remembered(&app.db, UNSUBSCRIBES, &source(&meta.source_ip)).await? {
-        return Err(ApiError::RateLimited { retry_after });
-    }
-    match links.keys.signer().await?.open(token, Utc::now().timestamp()) {
-        Ok(link) => Ok(link),
-        Err(LinkError::Invalid) => Err(ApiError::NotFound),
+    let (limit, subject, answer) = match links.keys.signer().await?.open(token, Utc::now().timestamp()) {
+        Ok(link) => (LINK_USES, fingerprint(token.as_bytes()), Ok(link)),
+        Err(LinkError::Invalid) => (UNSUBSCRIBES, source(&meta.source_ip), Err(ApiError::NotFound)),
         Err(LinkError::Expired) => {
             let mut errors = FieldErrors::default();
             errors
                 .add("token", "This unsubscribe link has expired: use the one in a newer message, or ask the sender.");
-            Err(ApiError::Rule(errors))
+            (LINK_USES, fingerprint(token.as_bytes()), Err(ApiError::Rule(errors)))
         }
+    };
+    if let Err(retry_after) = window_limit::take_remembered(&app.db, limit, &subject).await? {
+        return Err(ApiError::RateLimited { retry_after });
     }
+    answer
 }
 
 fn expires(link: &UnsubscribeLink) -> DateTime<Utc> {
@@ -76,9 +82,7 @@ fn expires(link: &UnsubscribeLink) -> DateTime<Utc> {
     params(("token" = String, Path, description = "The token of an unsubscribe link", max_length = 1024)),
     responses(
         (status = 200, description = "The link", body = UnsubscribeView),
-        (status = 404, description = "Not a valid link"),
         (status = 422, description = "The link has expired"),
-        (status = 429, description = "Too many links tried from this address", headers(("Retry-After" = i64))),
     )
 )]
 pub async fn open_link(
@@ -103,9 +107,7 @@ pub async fn open_link(
     params(("token" = String, Path, description = "The token of an unsubscribe link", max_length = 1024)),
     responses(
         (status = 200, description = "Consent for the channel is withdrawn", body = Unsubscribed),
-        (status = 404, description = "Not a valid link"),
         (status = 422, description = "The link has expired"),
-        (status = 429, description = "Too many links tried from this address", headers(("Retry-After" = i64))),
     )
 )]
 pub async fn unsubscribe(
@@ -120,7 +122,7 @@ pub async fn unsubscribe(
     let keys = TenantKeys::new(&link.tenant_id);
     let (lead, before) =
         tokio::try_join!(leads::get(&app.db, &keys, &link.lead_id), consent::state(&app.db, &keys, &link.lead_id))?;
-    // A lead erased or merged away has nobody left to mail; a withdrawal already stands.
+    // A lead no longer there has nobody left to mail; a withdrawal already stands.
     let withdrawn = before.channels.get(&link.channel).is_some_and(|c| c.status == ConsentStatus::Withdrawn);
     if lead.is_none() || withdrawn {
         return Ok(done);
@@ -144,24 +146,21 @@ pub async fn unsubscribe(
         action: action(ConsentStatus::Withdrawn).into(),
         entity_type: "lead".into(),
         entity_id: link.lead_id.clone(),
-        changes: vec![change(&before, &record)],
+        changes: vec![consent::change(&before, &record)],
         request_id: meta.request_id.clone(),
         source_ip: meta.source_ip.clone(),
     };
     let actor = Actor { user_id: LINK_ACTOR.into(), role: "public".into() };
     let mut unit = UnitOfWork::new(&app.db);
-    add(&mut unit, &keys, &link.lead_id, &record, actor, &audit)?;
-    // Once per link: a double click, a retry or the page and the mail client at once append one
-    // withdrawal. Kept as long as the link works.
-    let mut once = IdempotencyRecord::new(fingerprint(token.as_bytes()), 200, String::new(), now);
-    once.expires_at = link.expires;
-    unit.idempotency(keys.idempotency("unsubscribe", &fingerprint(token.as_bytes())), &once, now);
+    // Unless withdrawn meanwhile: a double click, a retry, or the page and the mail client at once
+    // append one withdrawal; a later grant and a later click of the same link, another.
+    consent::record(&mut unit, &keys, &link.lead_id, &record, Guard::NotWithdrawn, actor, &audit)?;
     match unit.commit().await {
         Ok(()) => {
             tracing::info!(channel = link.channel.as_str(), "consent withdrawn through an unsubscribe link");
             Ok(done)
         }
-        Err(WriteError::Refused(Refusal::KeyUsed)) => Ok(done),
+        Err(WriteError::Refused(Refusal::Rule { field: consent::WITHDRAWN_FIELD, .. })) => Ok(done),
         Err(e) => Err(e.into()),
     }
 }

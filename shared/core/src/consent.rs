@@ -110,6 +110,9 @@ pub struct ChannelConsent {
 pub struct ConsentState {
     /// Channels with a record; a channel without one has never been asked.
     pub channels: BTreeMap<ConsentChannel, ChannelConsent>,
+    /// Records written so far (0: none): what a record written on what was read is conditioned on.
+    #[serde(default)]
+    pub version: u64,
 }
 
 /// Whether a send may go out on a channel, and if not, why.

@@ -56,6 +56,8 @@ impl LinkKeys {
         if current.len() < 32 {
             return Err(ApiError::Internal("the link secret is shorter than 32 characters".into()));
         }
+        // A previous version too short to be a key of ours opens nothing.
+        let previous = previous.filter(|p| p.len() >= 32);
         Ok(LinkSigner::new(current.as_bytes(), previous.as_deref().map(str::as_bytes)))
     }
 }

@@ -5,15 +5,20 @@
 //! | record | `T#t#LEAD#<id>` | `CONSENT#<ulid>` | one grant or withdrawal (never changed)        |
 //! | state  | `T#t#LEAD#<id>` | `CONSENT`        | per channel, the latest record (`email`, ...)  |
 //!
-//! A record and the state move together in one transaction, so the state is always the latest
-//! record written, and the check before a send is one GetItem.
+//! A record and the state move together in one transaction, conditioned on the state (a
+//! [`Guard`]), so the state is always the latest record written, and the check before a send is
+//! one GetItem.
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use chrono::{DateTime, SecondsFormat, Utc};
-use keel_core::consent::{ChannelConsent, ConsentChannel, ConsentCheck, ConsentRecord, ConsentState, Requirement};
+use keel_core::consent::{
+    ChannelConsent, ConsentChannel, ConsentCheck, ConsentRecord, ConsentState, ConsentStatus, Requirement,
+};
+use keel_events::{Actor, ConsentChanged, Envelope};
 
+use crate::audit::{AuditRecord, FieldChange};
 use crate::db::{from_item, n, s, to_item};
 use crate::index_page::{self, IndexPage};
 use crate::{AttributeValue, Db, StoreError, TenantKeys, UnitOfWork};
@@ -25,20 +30,65 @@ fn record_sk(id: &str) -> String {
     format!("{RECORD_PREFIX}{id}")
 }
 
-/// Appends `record` to the lead's ledger and makes it the channel's state.
-pub fn append(
+/// What the state must be for a record to change it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guard {
+    /// As read (its version; 0: no state yet): a person recording consent decided on what they
+    /// saw, so a record written meanwhile makes them read again (`Refusal::Stale`).
+    Read(u64),
+    /// Anything but withdrawn for the channel (else `Refusal::Rule`, field `consent`): a grant from
+    /// a public form never lifts a withdrawal, and a withdrawal through a link lands once.
+    NotWithdrawn,
+}
+
+/// The field a [`Guard::NotWithdrawn`] refusal names.
+pub const WITHDRAWN_FIELD: &str = "consent";
+
+/// Appends `record` to the lead's ledger and makes it the channel's state, with its
+/// `ConsentChanged` event and `audit` entry.
+pub fn record(
     unit: &mut UnitOfWork<'_>,
     keys: &TenantKeys,
     lead_id: &str,
     record: &ConsentRecord,
+    guard: Guard,
+    actor: Actor,
+    audit: &AuditRecord,
 ) -> Result<(), StoreError> {
     let mut item = to_item(record)?;
     item.insert("pk".into(), s(keys.lead(lead_id)));
     item.insert("sk".into(), s(record_sk(&record.id.to_string())));
     item.insert("entity".into(), s("consent"));
     unit.include(crate::db::put_new(unit.table(), item));
-    unit.include(state_update(unit.table(), keys, lead_id, record)?);
+    let update = state_update(unit.table(), keys, lead_id, record, guard)?;
+    match guard {
+        Guard::Read(_) => unit.include_entity(update),
+        Guard::NotWithdrawn => unit.include_guarded(update, WITHDRAWN_FIELD, "consent for the channel was withdrawn"),
+    };
+    let event = Envelope::new(
+        keys.tenant_id(),
+        actor,
+        record.at,
+        &ConsentChanged {
+            lead_id: lead_id.to_string(),
+            channel: record.channel.as_str().to_string(),
+            status: record.status.as_str().to_string(),
+            source: record.source.clone(),
+            record_id: record.id.to_string(),
+        },
+    );
+    unit.event(&event)?.audit(keys, audit)?;
     Ok(())
+}
+
+/// The audit trail's view of a record: the channel's status before (as `before` holds it) and
+/// after.
+pub fn change(before: &ConsentState, record: &ConsentRecord) -> FieldChange {
+    FieldChange {
+        field: format!("consent.{}", record.channel.as_str()),
+        before: before.channels.get(&record.channel).map(|c| c.status.as_str()).into(),
+        after: record.status.as_str().into(),
+    }
 }
 
 fn state_update(
@@ -46,6 +96,7 @@ fn state_update(
     keys: &TenantKeys,
     lead_id: &str,
     record: &ConsentRecord,
+    guard: Guard,
 ) -> Result<TransactWriteItem, StoreError> {
     let entry = ChannelConsent {
         status: record.status,
@@ -54,7 +105,7 @@ fn state_update(
         source: record.source.clone(),
     };
     let entry = serde_dynamo::to_attribute_value(&entry).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let update = Update::builder()
+    let mut update = Update::builder()
         .table_name(table)
         .key("pk", s(keys.lead(lead_id)))
         .key("sk", s(STATE_SK))
@@ -63,9 +114,18 @@ fn state_update(
         .expression_attribute_values(":entry", entry)
         .expression_attribute_values(":entity", s("consent_state"))
         .expression_attribute_values(":now", s(stamp(record.at)))
-        .expression_attribute_values(":one", n(1))
-        .build()
-        .map_err(|e| StoreError::Other(e.to_string()))?;
+        .expression_attribute_values(":one", n(1));
+    update = match guard {
+        Guard::Read(0) => update.condition_expression("attribute_not_exists(pk)"),
+        Guard::Read(version) => {
+            update.condition_expression("version = :read").expression_attribute_values(":read", n(version))
+        }
+        Guard::NotWithdrawn => update
+            .condition_expression("attribute_not_exists(#channel) OR #channel.#status <> :withdrawn")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":withdrawn", s(ConsentStatus::Withdrawn.as_str())),
+    };
+    let update = update.build().map_err(|e| StoreError::Other(e.to_string()))?;
     Ok(TransactWriteItem::builder().update(update).build())
 }
 
@@ -78,7 +138,10 @@ pub async fn state(db: &Db, keys: &TenantKeys, lead_id: &str) -> Result<ConsentS
     let Some(item) = db.get(&keys.lead(lead_id), STATE_SK).await? else {
         return Ok(ConsentState::default());
     };
-    let mut state = ConsentState::default();
+    let mut state = ConsentState {
+        version: item.get("version").and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()).unwrap_or(0),
+        ..ConsentState::default()
+    };
     for channel in ConsentChannel::ALL {
         if let Some(value) = item.get(channel.as_str()) {
             let entry: ChannelConsent =
@@ -134,4 +197,18 @@ pub async fn history(
         records.push(from_item(item)?);
     }
     Ok((records, next))
+}
+
+/// The lead's whole ledger, newest first (a Query per 100 records).
+pub async fn history_all(db: &Db, keys: &TenantKeys, lead_id: &str) -> Result<Vec<ConsentRecord>, StoreError> {
+    let mut out = Vec::new();
+    let mut start = None;
+    loop {
+        let (mut records, next) = history(db, keys, lead_id, 100, start).await?;
+        out.append(&mut records);
+        match next {
+            Some(next) => start = Some(next),
+            None => return Ok(out),
+        }
+    }
 }

@@ -1065,6 +1065,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/companies/{company_id}/leads/{lead_id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Everything the company holds about the person a lead is (administrators only). The export is
+         *     recorded in the audit trail.
+         */
+        get: operations["export_lead"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/companies/{company_id}/leads/{lead_id}/qualification": {
         parameters: {
             query?: never;
@@ -2070,6 +2090,12 @@ export interface components {
             updated_at: string;
             /** Format: int64 */
             version: number;
+        };
+        /** @description The contact a converted lead became, with what is held about it. */
+        ContactExport: {
+            activities: components["schemas"]["Activity"][];
+            audit: components["schemas"]["AuditRecord"][];
+            contact: components["schemas"]["Contact"];
         };
         /**
          * @description The body of `PATCH …/contacts/{id}`. Sending another `account_id` moves the contact (its
@@ -3245,6 +3271,19 @@ export interface components {
         PasswordChange: {
             current_password: string;
             new_password: string;
+        };
+        /** @description Everything held about one person. */
+        PersonalDataExport: {
+            /** @description The lead's timeline, newest first. */
+            activities: components["schemas"]["Activity"][];
+            /** @description Audit entries about the lead, newest first. */
+            audit: components["schemas"]["AuditRecord"][];
+            /** @description The consent ledger, oldest first. */
+            consent: components["schemas"]["ConsentRecord"][];
+            contact?: null | components["schemas"]["ContactExport"];
+            /** Format: date-time */
+            exported_at: string;
+            lead: components["schemas"]["Lead"];
         };
         Pipeline: {
             /** @example default */
@@ -11201,6 +11240,85 @@ export interface operations {
             };
         };
     };
+    export_lead: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                company_id: components["schemas"]["Id"];
+                lead_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What is held about the person */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PersonalDataExport"];
+                };
+            };
+            /** @description Not modified since the ETag named in `If-None-Match` (no body). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an administrator. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     get_qualification: {
         parameters: {
             query?: never;
@@ -14235,7 +14353,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Not a valid link; nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -14247,17 +14365,6 @@ export interface operations {
             /** @description The link has expired. */
             422: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many links tried from this address. */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before retrying */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14287,7 +14394,7 @@ export interface operations {
                     "application/json": components["schemas"]["Unsubscribed"];
                 };
             };
-            /** @description Not a valid link; nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -14299,17 +14406,6 @@ export interface operations {
             /** @description The link has expired. */
             422: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many links tried from this address. */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before retrying */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {

@@ -40,6 +40,22 @@ const DECIDED: Record<DecisionKind, string> = {
 };
 
 /** One lead: key facts and actions up top; qualification, conversion, details and score below. */
+/** A subject access request: everything held about the person, downloaded as one JSON file. */
+async function exportLead(lead: Lead) {
+  const { data, error } = await api.GET("/api/companies/{company_id}/leads/{lead_id}/export", {
+    params: { path: { company_id: companyId(), lead_id: lead.id } },
+  });
+  if (!data) return toast(error?.detail ?? "Could not export the lead's data.", "danger");
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(new Blob([JSON.stringify(data, null, 2)], { type: "application/json" }));
+  link.download = `${lead.first_name}-${lead.last_name}-data.json`.replace(/[^\p{L}\p{N}._-]+/gu, "_");
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+  toast("Exported. The export is recorded in the audit log.");
+}
+
 export default function LeadRecord({ id }: { id: string }) {
   const [lead, setLead] = useState<Lead | null | string>(null);
   const [q, setQ] = useState<Qualification>({});
@@ -102,6 +118,11 @@ export default function LeadRecord({ id }: { id: string }) {
       actions={
         <>
           <CopyId id={lead.id} what="lead" />
+          {role === "admin" && (
+            <button class="btn btn-outline-secondary" id="export-lead" title="Everything held about this person, as JSON" onClick={() => void exportLead(lead)}>
+              Export data
+            </button>
+          )}
           {canEdit && open && (
             <button class="btn btn-success" id="convert" onClick={() => setConverting(true)}>
               Convert
