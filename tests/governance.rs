@@ -296,3 +296,59 @@ async fn an_administrator_exports_everything_held_about_a_person() {
     assert_eq!(app.get(&other.path(&format!("/leads/{lead}/export")), &other.admin()).await.status, 404);
     assert_eq!(app.get(&t.path(&format!("/leads/{}/export", ulid::Ulid::new())), &t.admin()).await.status, 404);
 }
+
+#[tokio::test]
+async fn administrators_set_what_each_channel_needs_and_every_change_is_audited() {
+    let app = keel_tests::app().await;
+    let t = app.tenant().await;
+    let policies = t.path("/data/governance/policies");
+    let r = app.get(&policies, &t.admin()).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!((r.body["version"].as_u64(), r.body["consent"]["email"].as_str()), (Some(0), Some("not_withdrawn")));
+    assert_eq!(r.body["consent"]["whatsapp"], "opt_in");
+    let lead = capture(&app, &t, lead_body(5)).await["id"].as_str().unwrap().to_string();
+    assert_eq!(channel(&consent(&app, &t, &lead).await, "email")["check"]["decision"], "allowed");
+
+    // Email only after an opt-in: a lead never asked is blocked from the next send on.
+    let r = app
+        .call(
+            Method::PUT,
+            &policies,
+            Some(&t.admin()),
+            Some(json!({"version": 0, "consent": {"email": "opt_in"}})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!((r.body["version"].as_u64(), r.body["consent"]["phone"].as_str()), (Some(1), Some("not_withdrawn")));
+    let view = consent(&app, &t, &lead).await;
+    assert_eq!(
+        (channel(&view, "email")["requirement"].as_str(), channel(&view, "email")["check"]["decision"].as_str()),
+        (Some("opt_in"), Some("blocked"))
+    );
+    let trail = app.get("/api/audit?entity_type=policy&entity_id=governance", &t.admin()).await;
+    let change = &trail.body["items"][0]["changes"][0];
+    assert_eq!(
+        (change["field"].as_str(), change["before"].as_str(), change["after"].as_str()),
+        (Some("consent.email"), Some("not_withdrawn"), Some("opt_in"))
+    );
+
+    // A stale version, a bad value, WhatsApp without opt-in, an unknown field: refused, nothing saved.
+    let admin = t.admin();
+    let put = |body: Value| app.call(Method::PUT, &policies, Some(&admin), Some(body), &[]);
+    assert_eq!(put(json!({"version": 0, "consent": {"email": "not_withdrawn"}})).await.status, 409);
+    let r = put(json!({"version": 1, "consent": {"sms": "maybe", "whatsapp": "not_withdrawn"}})).await;
+    assert_eq!(
+        (r.status.as_u16(), r.error_fields()),
+        (400, vec!["consent.sms".to_string(), "consent.whatsapp".into()])
+    );
+    assert_eq!(put(json!({"version": 1, "retention_days": 30})).await.status, 400);
+    assert_eq!(app.get(&policies, &t.admin()).await.body["version"], 1);
+
+    // Administrators only; another company reaches nothing.
+    let manager = app.user_token(&t, &ulid::Ulid::new().to_string(), Role::Manager).await;
+    assert_eq!(app.get(&policies, &manager).await.status, 403);
+    let other = app.tenant().await;
+    assert_eq!(app.get(&other.path("/data/governance/policies"), &t.admin()).await.status, 404);
+    assert_eq!(app.get(&other.path("/data/governance/policies"), &other.admin()).await.body["version"], 0);
+}

@@ -122,7 +122,9 @@ fn required(method: &Method, template: &str) -> Option<Permission> {
         | ("DELETE", "/api/companies/{company_id}/customers/{account_id}")
         | ("PATCH", "/api/companies/{company_id}/contacts/{contact_id}")
         | ("DELETE", "/api/companies/{company_id}/contacts/{contact_id}") => EditAllRecords,
-        ("PUT", "/api/companies/{company_id}/leads/qualification-policy") => ManageUsers,
+        ("PUT", "/api/companies/{company_id}/leads/qualification-policy")
+        | ("GET", "/api/companies/{company_id}/data/governance/policies")
+        | ("PUT", "/api/companies/{company_id}/data/governance/policies") => ManageUsers,
         ("POST", "/api/companies/{company_id}/leads") => EditOwnRecords,
         ("PATCH", "/api/companies/{company_id}/leads/{lead_id}")
         | ("DELETE", "/api/companies/{company_id}/leads/{lead_id}") => EditAllRecords,
@@ -376,6 +378,11 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
                     Method::PATCH if template.contains("/tasks/") => {
                         let version = app.get(&path, &t.admin()).await.body["version"].clone();
                         Some(json!({"version": version, "title": format!("Renamed by {user}")}))
+                    }
+                    Method::PUT if template.ends_with("/governance/policies") => {
+                        let version = app.get(&path, &t.admin()).await.body["version"].clone();
+                        let email = if n % 2 == 0 { "opt_in" } else { "not_withdrawn" };
+                        Some(json!({"version": version, "consent": {"email": email}}))
                     }
                     Method::PUT if template.ends_with("/escalation-policy") => {
                         let version = app.get(&path, &t.admin()).await.body["version"].clone();

@@ -27,6 +27,9 @@ async function mailedLink(email, page) {
 
 /** Checks the page with axe and photographs it in light and dark mode. */
 async function review(page, name) {
+  // Nothing wider than the window (a page that scrolls sideways, a menu that runs off).
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `${name} is ${overflow} px wider than the window`);
   await page.evaluate(AXE);
   const { violations } = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
   const serious = violations.filter((v) => v.impact === "serious" || v.impact === "critical");
@@ -411,6 +414,15 @@ test("a company's administrator and viewer walk every page", async () => {
     assert.match(await admin.textContent("#user-rows"), /invited/);
     assert.equal(await admin.inputValue("#u-role"), "sales_rep", "the next invitation starts from the usual role");
     await review(admin, "users");
+
+    // The governance policy: texts only after an opt-in stays; calls too from now on.
+    await admin.click('a.nav-link[href="/governance"]');
+    await admin.waitForSelector("#consent-policy");
+    assert.equal(await admin.inputValue("#policy-whatsapp"), "opt_in");
+    await admin.selectOption("#policy-phone", "opt_in");
+    await admin.click("#save-policy");
+    await admin.waitForFunction(() => /Version 1/.test(document.querySelector("main")?.textContent ?? ""));
+    await review(admin, "governance");
 
     // The audit log names who did what.
     await admin.click('a.nav-link[href="/audit"]');

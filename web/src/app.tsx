@@ -29,6 +29,7 @@ const Dashboard = lazy(() => import("./pages/Dashboard"));
 const Users = lazy(() => import("./pages/Users"));
 const Audit = lazy(() => import("./pages/Audit"));
 const System = lazy(() => import("./pages/System"));
+const Governance = lazy(() => import("./pages/Governance"));
 
 /** Pages that need a session: without one, sign-in. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -66,6 +67,7 @@ const TITLES: [RegExp, string][] = [
   [/^\/users/, "Users"],
   [/^\/audit/, "Audit log"],
   [/^\/system/, "Background work"],
+  [/^\/governance/, "Data governance"],
   [/^\/account/, "Your account"],
   [/^\/register/, "Create a workspace"],
   [/^\/forgot-password/, "Forgotten password"],
@@ -126,6 +128,7 @@ export function App() {
           <Route path="/users" component={() => <Private page={Users} />} />
           <Route path="/audit" component={() => <Private page={Audit} />} />
           <Route path="/system" component={() => <Private page={System} />} />
+          <Route path="/governance" component={() => <Private page={Governance} />} />
           <Route path="/account" component={() => <Private page={Account} />} />
           <Route default component={() => <Private page={Leads} />} />
         </Router>

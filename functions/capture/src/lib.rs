@@ -95,6 +95,7 @@ pub fn import_function() -> Function {
             "dynamodb:GetItem",
             "dynamodb:PutItem",
             "dynamodb:UpdateItem",
+            "dynamodb:ConditionCheckItem",
             "dynamodb:BatchGetItem",
             "s3:GetObject",
         ],

@@ -11,6 +11,7 @@ use keel_core::consent::{
     ConsentChannel, ConsentCheck, ConsentRecord, ConsentState, ConsentStatus, NewConsent, Requirement,
 };
 use keel_core::field_error::FieldErrors;
+use keel_core::governance::ConsentPolicy;
 use keel_core::Lead;
 use keel_events::Actor;
 use keel_http::links::{UnsubscribeLink, UNSUBSCRIBE_DAYS};
@@ -20,7 +21,7 @@ use keel_http::{
     TenantContext,
 };
 use keel_store::consent::Guard;
-use keel_store::{consent, leads, Db, Refusal, TenantKeys, UnitOfWork, WriteError};
+use keel_store::{consent, governance, leads, Db, Refusal, TenantKeys, UnitOfWork, WriteError};
 use serde::{Deserialize, Serialize};
 use ulid::Ulid;
 use utoipa::{IntoParams, ToSchema};
@@ -64,12 +65,12 @@ pub struct HistoryParams {
     limit: Option<u32>,
 }
 
-fn channels(state: &ConsentState) -> Vec<ChannelView> {
+fn channels(state: &ConsentState, policy: &ConsentPolicy) -> Vec<ChannelView> {
     ConsentChannel::ALL
         .into_iter()
         .map(|channel| {
             let entry = state.channels.get(&channel);
-            let requirement = channel.default_requirement();
+            let requirement = policy.requirement(channel);
             ChannelView {
                 channel,
                 status: entry.map(|e| e.status),
@@ -86,8 +87,9 @@ async fn lead(db: &Db, keys: &TenantKeys, raw: &str) -> Result<Lead, ApiError> {
     leads::get(db, keys, record_id(raw)?).await?.ok_or(ApiError::NotFound)
 }
 
-/// The lead's consent per channel (what a send needs and whether it may go out) and its ledger,
-/// newest first (3 reads at once: the lead, the state, a page of records).
+/// The lead's consent per channel (what a send needs under the company's policy, and whether it
+/// may go out) and its ledger, newest first (4 reads at once: the lead, the state, a page of
+/// records, the policy).
 #[utoipa::path(
     get,
     path = "/api/companies/{company_id}/leads/{lead_id}/consent",
@@ -114,13 +116,15 @@ pub async fn get_consent(
     let signer = app.cursors.signer().await?;
     let pager = Pager::new(&signer, keys, "consent", &id);
     let start = pager.start(params.cursor.as_deref())?;
-    let (found, state, (records, last)) = tokio::try_join!(
+    let (found, state, (records, last), policy) = tokio::try_join!(
         leads::get(&app.db, keys, &id),
         consent::state(&app.db, keys, &id),
         consent::history(&app.db, keys, &id, limit as i32, start),
+        governance::policy(&app.db, keys),
     )?;
     found.ok_or(ApiError::NotFound)?;
-    Ok(Json(ConsentView { lead_id: id, channels: channels(&state), history: pager.page(records, last) }))
+    let channels = channels(&state, &policy.consent);
+    Ok(Json(ConsentView { lead_id: id, channels, history: pager.page(records, last) }))
 }
 
 /// Record consent granted or withdrawn for a channel, with its proof (what the person agreed to,

@@ -1,10 +1,12 @@
 //! Data governance: the consent ledger of each lead per channel (append-only records, the
 //! current state the check before every send reads in one GetItem), unsubscribe links that
-//! withdraw consent without signing in, and the export of everything held about a person. Runs as its own Lambda; the dev server mounts the same
+//! withdraw consent without signing in, the export of everything held about a person, and the
+//! company's governance policy (what each channel needs before a message goes out). Runs as its own Lambda; the dev server mounts the same
 //! router.
 
 mod consent;
 mod export;
+mod policy;
 mod unsubscribe;
 
 use std::sync::Arc;
@@ -25,6 +27,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(consent::get_consent, consent::record_consent))
         .routes(routes!(consent::unsubscribe_link))
         .routes(routes!(export::export_lead))
+        .routes(routes!(policy::get_policies, policy::put_policies))
         .routes(routes!(unsubscribe::open_link, unsubscribe::unsubscribe))
 }
 

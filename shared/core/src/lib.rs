@@ -13,6 +13,7 @@ pub mod deal;
 pub mod field_error;
 pub mod forecast;
 pub mod form;
+pub mod governance;
 pub mod import;
 pub mod lead;
 pub mod money;

@@ -11,6 +11,7 @@ pub mod cursor;
 pub mod db;
 pub mod due;
 pub mod error;
+pub mod governance;
 pub mod idempotency;
 pub mod index_page;
 pub mod jobs;

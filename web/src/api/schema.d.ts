@@ -436,6 +436,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/companies/{company_id}/data/governance/policies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The company's governance policy (the defaults, version 0, until an administrator saves one). */
+        get: operations["get_policies"];
+        /**
+         * Change the policy: send the `version` you read (a stale one is a 409) and what changes. What
+         *     each channel needs applies from the next send on.
+         */
+        put: operations["put_policies"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/companies/{company_id}/data/import": {
         parameters: {
             query?: never;
@@ -967,8 +988,9 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The lead's consent per channel (what a send needs and whether it may go out) and its ledger,
-         *     newest first (3 reads at once: the lead, the state, a page of records).
+         * The lead's consent per channel (what a send needs under the company's policy, and whether it
+         *     may go out) and its ledger, newest first (4 reads at once: the lead, the state, a page of
+         *     records, the policy).
          */
         get: operations["get_consent"];
         put?: never;
@@ -2046,6 +2068,22 @@ export interface components {
             decision: "blocked";
             reason: string;
         };
+        /** @description What each channel needs before a message goes out. */
+        ConsentPolicy: {
+            email: components["schemas"]["Requirement"];
+            phone: components["schemas"]["Requirement"];
+            sms: components["schemas"]["Requirement"];
+            whatsapp: components["schemas"]["Requirement"];
+        };
+        /** @description A channel's requirement as sent. */
+        ConsentPolicyUpdate: {
+            /** @description `opt_in` or `not_withdrawn` */
+            email?: string | null;
+            phone?: string | null;
+            sms?: string | null;
+            /** @description `opt_in` (WhatsApp's Business policy asks for one) */
+            whatsapp?: string | null;
+        };
         /** @description One entry of the ledger, as stored (append-only) and returned. */
         ConsentRecord: {
             /** @description The user who recorded it (none for a form or an unsubscribe link). */
@@ -2386,6 +2424,24 @@ export interface components {
         };
         Forms: {
             items: components["schemas"]["Form"][];
+        };
+        /**
+         * @description The company's governance policy as stored and returned (the defaults, version 0, until an
+         *     administrator saves one).
+         */
+        GovernancePolicy: {
+            consent: components["schemas"]["ConsentPolicy"];
+            /** Format: date-time */
+            updated_at?: string | null;
+            updated_by?: string | null;
+            /** Format: int64 */
+            version: number;
+        };
+        /** @description A new policy: the `version` read, and what changes (what is left out stays). */
+        GovernancePolicyUpdate: {
+            consent?: null | components["schemas"]["ConsentPolicyUpdate"];
+            /** Format: int64 */
+            version: number;
         };
         Health: {
             dynamodb: string;
@@ -6759,6 +6815,168 @@ export interface operations {
             };
             /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_policies: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                company_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The policy */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GovernancePolicy"];
+                };
+            };
+            /** @description Not modified since the ETag named in `If-None-Match` (no body). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    put_policies: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                company_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GovernancePolicyUpdate"];
+            };
+        };
+        responses: {
+            /** @description The saved policy */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GovernancePolicy"];
+                };
+            };
+            /** @description The body is not JSON, or a field is missing, unknown or invalid (`errors` names each). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 256 KB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as `application/json`. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

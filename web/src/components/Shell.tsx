@@ -35,9 +35,9 @@ export function Shell({ children }: { children: ComponentChildren }) {
   const [open, setOpen] = useState(false);
   const s = session.value!;
   const admin = s.role === "admin";
-  const link = (href: string, label: string) => (
+  const link = (href: string, label: string, title?: string) => (
     <li class="nav-item">
-      <a class={`nav-link ${path.startsWith(href) ? "active" : ""}`} aria-current={path.startsWith(href) ? "page" : undefined} href={href}>
+      <a class={`nav-link ${path.startsWith(href) ? "active" : ""}`} aria-current={path.startsWith(href) ? "page" : undefined} href={href} title={title}>
         {label}
       </a>
     </li>
@@ -76,8 +76,9 @@ export function Shell({ children }: { children: ComponentChildren }) {
               {link("/activities", "Activities")}
               {link("/tasks", "Tasks")}
               {link("/users", "Users")}
+              {admin && link("/governance", "Governance")}
               {admin && link("/audit", "Audit log")}
-              {admin && link("/system", "Background work")}
+              {admin && link("/system", "Jobs", "Background work")}
             </ul>
             <div class="d-flex flex-wrap flex-lg-nowrap align-items-center gap-2 py-2 py-lg-0">
               <NotificationsMenu />
