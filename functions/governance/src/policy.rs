@@ -37,7 +37,10 @@ pub async fn get_policies(
     tag = "governance",
     params(("company_id" = Id, Path)),
     request_body = GovernancePolicyUpdate,
-    responses((status = 200, description = "The saved policy", body = GovernancePolicy)),
+    responses(
+        (status = 200, description = "The saved policy", body = GovernancePolicy),
+        (status = 409, description = "Someone saved the policy since you read it"),
+    ),
     security(("bearer" = []))
 )]
 pub async fn put_policies(
