@@ -83,6 +83,8 @@ fn expires(link: &UnsubscribeLink) -> DateTime<Utc> {
     responses(
         (status = 200, description = "The link", body = UnsubscribeView),
         (status = 422, description = "The link has expired"),
+        (status = 429, description = "Too many tries of this link, or of bad links from this address",
+            headers(("Retry-After" = i64))),
     )
 )]
 pub async fn open_link(
@@ -108,6 +110,8 @@ pub async fn open_link(
     responses(
         (status = 200, description = "Consent for the channel is withdrawn", body = Unsubscribed),
         (status = 422, description = "The link has expired"),
+        (status = 429, description = "Too many tries of this link, or of bad links from this address",
+            headers(("Retry-After" = i64))),
     )
 )]
 pub async fn unsubscribe(

@@ -10,7 +10,10 @@ use crate::consent::{ConsentChannel, Requirement};
 use crate::field_error::FieldErrors;
 
 /// What each channel needs before a message goes out.
+/// Stored items read with `serde(default)`: a channel or policy added later takes its default on
+/// an item saved before it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(default)]
 pub struct ConsentPolicy {
     pub email: Requirement,
     pub whatsapp: Requirement,
@@ -43,6 +46,7 @@ impl ConsentPolicy {
 /// The company's governance policy as stored and returned (the defaults, version 0, until an
 /// administrator saves one).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(default)]
 pub struct GovernancePolicy {
     pub consent: ConsentPolicy,
     pub version: u64,

@@ -2068,11 +2068,19 @@ export interface components {
             decision: "blocked";
             reason: string;
         };
-        /** @description What each channel needs before a message goes out. */
+        /**
+         * @description What each channel needs before a message goes out.
+         *     Stored items read with `serde(default)`: a channel or policy added later takes its default on
+         *     an item saved before it.
+         */
         ConsentPolicy: {
+            /** @default not_withdrawn */
             email: components["schemas"]["Requirement"];
+            /** @default not_withdrawn */
             phone: components["schemas"]["Requirement"];
+            /** @default opt_in */
             sms: components["schemas"]["Requirement"];
+            /** @default opt_in */
             whatsapp: components["schemas"]["Requirement"];
         };
         /** @description A channel's requirement as sent. */
@@ -2430,11 +2438,26 @@ export interface components {
          *     administrator saves one).
          */
         GovernancePolicy: {
+            /**
+             * @default {
+             *       "email": "not_withdrawn",
+             *       "phone": "not_withdrawn",
+             *       "sms": "opt_in",
+             *       "whatsapp": "opt_in"
+             *     }
+             */
             consent: components["schemas"]["ConsentPolicy"];
-            /** Format: date-time */
-            updated_at?: string | null;
-            updated_by?: string | null;
-            /** Format: int64 */
+            /**
+             * Format: date-time
+             * @default null
+             */
+            updated_at: string | null;
+            /** @default null */
+            updated_by: string | null;
+            /**
+             * Format: int64
+             * @default 0
+             */
             version: number;
         };
         /** @description A new policy: the `version` read, and what changes (what is left out stays). */
@@ -14598,6 +14621,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Too many tries of this link, or of bad links from this address. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     unsubscribe: {
@@ -14633,6 +14667,17 @@ export interface operations {
             /** @description The link has expired. */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many tries of this link, or of bad links from this address. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
