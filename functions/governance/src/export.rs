@@ -14,10 +14,9 @@ use keel_http::path::record_id;
 use keel_http::{ApiError, ApiPath, AppState, Id, Permission, RequestMeta, TenantContext};
 use keel_store::audit::{self, AuditRecord};
 use keel_store::crm::{self, CONTACT_SK, TIMELINE};
-use keel_store::index_page::{page, IndexPage, TABLE};
-use keel_store::{consent, db, leads, AttributeValue, Db, Item, StoreError, TenantKeys, UnitOfWork};
+use keel_store::index_page::{every, IndexPage, TABLE};
+use keel_store::{consent, db, leads, Db, Item, StoreError, TenantKeys, UnitOfWork};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use utoipa::ToSchema;
 
 /// What a collection is read in: full pages, followed to the end.
@@ -46,31 +45,22 @@ pub struct PersonalDataExport {
     pub contact: Option<ContactExport>,
 }
 
-/// Every item of a collection (`partition`, sort keys starting `prefix`), following its pages.
+/// Every item of a collection (`partition`, sort keys starting `prefix`), newest first.
 async fn all(db: &Db, index: &'static str, partition: String, prefix: Option<&str>) -> Result<Vec<Item>, StoreError> {
-    let mut out = Vec::new();
-    let mut start: Option<HashMap<String, AttributeValue>> = None;
-    loop {
-        let q = IndexPage {
-            index,
-            partition: partition.clone(),
-            prefix,
-            range: None,
-            equals: vec![],
-            not_equals: vec![],
-            contains: vec![],
-            between: vec![],
-            limit: PAGE,
-            start: start.take(),
-            descending: true,
-        };
-        let (items, last) = page(db, q).await?;
-        out.extend(items);
-        match last {
-            Some(last) => start = Some(last),
-            None => return Ok(out),
-        }
-    }
+    let q = IndexPage {
+        index,
+        partition,
+        prefix,
+        range: None,
+        equals: vec![],
+        not_equals: vec![],
+        contains: vec![],
+        between: vec![],
+        limit: PAGE,
+        start: None,
+        descending: true,
+    };
+    every(db, q).await
 }
 
 fn read<T: serde::de::DeserializeOwned>(items: Vec<Item>) -> Result<Vec<T>, StoreError> {

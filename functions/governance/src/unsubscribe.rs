@@ -96,8 +96,11 @@ pub async fn open_link(
     let link = opened(&app, &links, &token, &meta).await?;
     let keys = TenantKeys::new(&link.tenant_id);
     let state = consent::state(&app.db, &keys, &link.lead_id).await?;
-    let withdrawn = state.channels.get(&link.channel).is_some_and(|c| c.status == ConsentStatus::Withdrawn);
-    Ok(Json(UnsubscribeView { channel: link.channel, withdrawn, expires_at: expires(&link) }))
+    Ok(Json(UnsubscribeView {
+        channel: link.channel,
+        withdrawn: state.withdrawn(link.channel),
+        expires_at: expires(&link),
+    }))
 }
 
 /// Withdraw consent for the link's channel. Takes any body (a mail client's one-click sends
@@ -127,8 +130,7 @@ pub async fn unsubscribe(
     let (lead, before) =
         tokio::try_join!(leads::get(&app.db, &keys, &link.lead_id), consent::state(&app.db, &keys, &link.lead_id))?;
     // A lead no longer there has nobody left to mail; a withdrawal already stands.
-    let withdrawn = before.channels.get(&link.channel).is_some_and(|c| c.status == ConsentStatus::Withdrawn);
-    if lead.is_none() || withdrawn {
+    if lead.is_none() || before.withdrawn(link.channel) {
         return Ok(done);
     }
     let now = Utc::now();

@@ -130,6 +130,11 @@ impl ConsentCheck {
 }
 
 impl ConsentState {
+    /// Whether the latest record of `channel` withdrew consent.
+    pub fn withdrawn(&self, channel: ConsentChannel) -> bool {
+        self.channels.get(&channel).is_some_and(|c| c.status == ConsentStatus::Withdrawn)
+    }
+
     /// The check every outbound send makes.
     pub fn check(&self, channel: ConsentChannel, requirement: Requirement) -> ConsentCheck {
         let blocked = |reason: String| ConsentCheck::Blocked { reason };

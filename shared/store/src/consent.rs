@@ -164,15 +164,13 @@ pub async fn check(
     Ok(state(db, keys, lead_id).await?.check(channel, requirement))
 }
 
-/// A page of the lead's ledger, newest first (1 Query).
-pub async fn history(
-    db: &Db,
+fn ledger_query(
     keys: &TenantKeys,
     lead_id: &str,
     limit: i32,
     start: Option<HashMap<String, AttributeValue>>,
-) -> Result<(Vec<ConsentRecord>, Option<HashMap<String, AttributeValue>>), StoreError> {
-    let q = IndexPage {
+) -> IndexPage<'static> {
+    IndexPage {
         index: index_page::TABLE,
         partition: keys.lead(lead_id),
         prefix: Some(RECORD_PREFIX),
@@ -184,8 +182,10 @@ pub async fn history(
         limit,
         start,
         descending: true,
-    };
-    let (items, next) = index_page::page(db, q).await?;
+    }
+}
+
+fn records(items: Vec<crate::Item>) -> Result<Vec<ConsentRecord>, StoreError> {
     let mut records = Vec::with_capacity(items.len());
     for mut item in items {
         // Records written before the ledger had ids carry theirs in the sort key only.
@@ -196,19 +196,22 @@ pub async fn history(
         }
         records.push(from_item(item)?);
     }
-    Ok((records, next))
+    Ok(records)
+}
+
+/// A page of the lead's ledger, newest first (1 Query).
+pub async fn history(
+    db: &Db,
+    keys: &TenantKeys,
+    lead_id: &str,
+    limit: i32,
+    start: Option<HashMap<String, AttributeValue>>,
+) -> Result<(Vec<ConsentRecord>, Option<HashMap<String, AttributeValue>>), StoreError> {
+    let (items, next) = index_page::page(db, ledger_query(keys, lead_id, limit, start)).await?;
+    Ok((records(items)?, next))
 }
 
 /// The lead's whole ledger, newest first (a Query per 100 records).
 pub async fn history_all(db: &Db, keys: &TenantKeys, lead_id: &str) -> Result<Vec<ConsentRecord>, StoreError> {
-    let mut out = Vec::new();
-    let mut start = None;
-    loop {
-        let (mut records, next) = history(db, keys, lead_id, 100, start).await?;
-        out.append(&mut records);
-        match next {
-            Some(next) => start = Some(next),
-            None => return Ok(out),
-        }
-    }
+    records(index_page::every(db, ledger_query(keys, lead_id, 100, None)).await?)
 }

@@ -8,6 +8,7 @@ use crate::{AttributeValue, Db, Item, StoreError};
 
 /// One page of an index query: `(index, partition)`, an optional sort-key prefix and filters
 /// (attribute = value).
+#[derive(Clone)]
 pub struct IndexPage<'a> {
     /// A global secondary index, or [`TABLE`] for the table's own keys (a record's collection).
     pub index: &'static str,
@@ -88,4 +89,19 @@ pub async fn page(
     }
     let out = req.send().await.map_err(StoreError::from_sdk)?;
     Ok((out.items.unwrap_or_default(), out.last_evaluated_key))
+}
+
+/// Every item `q` selects, its pages followed to the end (`q.start` and `q.limit`, the page
+/// size, as given): for a collection bounded by one record, never by the tenant's size.
+pub async fn every(db: &Db, mut q: IndexPage<'_>) -> Result<Vec<Item>, StoreError> {
+    let mut out = Vec::new();
+    loop {
+        let next = IndexPage { start: q.start.take(), ..q.clone() };
+        let (items, last) = page(db, next).await?;
+        out.extend(items);
+        match last {
+            Some(last) => q.start = Some(last),
+            None => return Ok(out),
+        }
+    }
 }
