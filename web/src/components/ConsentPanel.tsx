@@ -7,6 +7,7 @@ import type { components } from "../api/schema";
 import { useSubmissionKey } from "../lib/idempotency";
 import { ago, when } from "../lib/format";
 import { FormAlert, SelectField, useForm, values } from "./Form";
+import { UserName } from "./People";
 import { Panel } from "./RecordPage";
 import { toast } from "./Toast";
 
@@ -21,11 +22,11 @@ const CHANNELS: [string, string][] = [
 ];
 const channelLabel = (c: string) => CHANNELS.find(([k]) => k === c)?.[1] ?? c;
 
-function source(s: string): string {
-  if (s.startsWith("form:")) return "a web form";
-  if (s === "unsubscribe-link") return "the unsubscribe link";
-  if (s.startsWith("user:")) return "a colleague";
-  return s;
+function Source({ source: s }: { source: string }) {
+  if (s.startsWith("form:")) return <>a web form</>;
+  if (s === "unsubscribe-link") return <>the unsubscribe link</>;
+  if (s.startsWith("user:")) return <UserName id={s.slice("user:".length)} />;
+  return <>{s}</>;
 }
 
 function StatusChip({ status }: { status?: string | null }) {
@@ -182,7 +183,7 @@ function History({ records }: { records: Record[] }) {
       <ol class="list-unstyled small mt-2 mb-0">
         {records.map((r) => (
           <li class="mb-2" key={r.id}>
-            <StatusChip status={r.status} /> {channelLabel(r.channel)} · via {source(r.source)} ·{" "}
+            <StatusChip status={r.status} /> {channelLabel(r.channel)} · via <Source source={r.source} /> ·{" "}
             <span title={when(r.at)}>{ago(r.at)}</span>
             <div class="text-body-secondary text-pre-wrap">{r.proof}</div>
           </li>
