@@ -233,7 +233,15 @@ async fn reach(
     lead_id: &str,
     now: DateTime<Utc>,
 ) -> Result<Outcome, WriteError> {
-    let Some(current) = leads::get(db, keys, lead_id).await? else {
+    // The consent state is read beside the lead, not after it: the record is written on it.
+    let consent_state = async {
+        match &c.consent {
+            Some(_) => keel_store::consent::state(db, keys, lead_id).await.map(Some),
+            None => Ok(None),
+        }
+    };
+    let (current, consent_state) = tokio::try_join!(leads::get(db, keys, lead_id), consent_state)?;
+    let Some(current) = current else {
         // The marker outlived its lead (it cannot, but a contact must not be lost): start afresh.
         return create(db, keys, c, now).await;
     };
@@ -259,9 +267,12 @@ async fn reach(
         unit.include_entity(leads::version_check(unit.table(), keys, &current));
     }
     log(&mut unit, keys, &activity(c, &c.again, &current, &current.owner_id, now))?;
-    if let Some(record) = &c.consent {
-        let before = keel_store::consent::state(db, keys, lead_id).await?;
-        consent(&mut unit, keys, c, lead_id, &before, record)?;
+    if let (Some(record), Some(before)) = (&c.consent, &consent_state) {
+        // A withdrawal stands against a form's tick: the contact lands without the record (the
+        // guard in the transaction still refuses one that a withdrawal overtakes meanwhile).
+        if !before.withdrawn(record.channel) {
+            consent(&mut unit, keys, c, lead_id, before, record)?;
+        }
     }
     once(&mut unit, keys, c, "reached", now);
     unit.commit().await?;
