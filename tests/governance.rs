@@ -285,6 +285,14 @@ async fn an_administrator_exports_everything_held_about_a_person() {
     let actions: Vec<&str> = r.body["audit"].as_array().unwrap().iter().filter_map(|a| a["action"].as_str()).collect();
     assert!(actions.contains(&"lead.create") && actions.contains(&"consent.grant"), "{actions:?}");
     assert_eq!(r.body["contact"]["contact"]["email"], "ana.4@acme.example", "the contact the lead became");
+    assert_eq!(r.body["qualification"][0]["record"], "assessment", "{:?}", r.body["qualification"]);
+    assert_eq!(r.body["qualification"][0]["bant"]["budget"], 20);
+    // The conversion's activity shows on both timelines; the export lists it once.
+    let ids = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap().to_string()).collect()
+    };
+    let on_lead = ids(&r.body["activities"]);
+    assert!(ids(&r.body["contact"]["activities"]).iter().all(|id| !on_lead.contains(id)), "{:?}", r.body);
     // Handing the data out is audited.
     let trail = app.get(&format!("/api/audit?entity_type=lead&entity_id={lead}"), &t.admin()).await;
     assert!(trail.body["items"].as_array().unwrap().iter().any(|a| a["action"] == "lead.export"));

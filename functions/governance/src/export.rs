@@ -1,7 +1,9 @@
 //! `GET …/leads/{lead_id}/export`: everything the company holds about one person, as JSON — the
-//! lead, its consent ledger, its timeline, the audit entries about it, and the contact it became
-//! with that contact's timeline and audit entries — for a subject access request. Administrators
-//! only, and every export is itself audited.
+//! lead, its consent ledger, its qualification history (assessments carry notes about them), its
+//! timeline, the audit entries about it, and the contact it became with that contact's own
+//! timeline and audit entries — for a subject access request. Administrators only, and every
+//! export is itself audited. The deal a conversion opened is the account's, not the person's, so
+//! it is not part of it.
 
 use axum::extract::State;
 use axum::Json;
@@ -9,6 +11,7 @@ use chrono::{DateTime, Utc};
 use keel_core::activity::{Activity, RecordKind};
 use keel_core::consent::ConsentRecord;
 use keel_core::contact::Contact;
+use keel_core::qualification::HistoryEntry;
 use keel_core::Lead;
 use keel_http::path::record_id;
 use keel_http::{ApiError, ApiPath, AppState, Id, Permission, RequestMeta, TenantContext};
@@ -26,6 +29,7 @@ const PAGE: i32 = 200;
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ContactExport {
     pub contact: Contact,
+    /// The contact's timeline, newest first, without what the lead's timeline already lists.
     pub activities: Vec<Activity>,
     pub audit: Vec<AuditRecord>,
 }
@@ -37,6 +41,8 @@ pub struct PersonalDataExport {
     pub lead: Lead,
     /// The consent ledger, oldest first.
     pub consent: Vec<ConsentRecord>,
+    /// Qualification assessments and status decisions, newest first.
+    pub qualification: Vec<HistoryEntry>,
     /// The lead's timeline, newest first.
     pub activities: Vec<Activity>,
     /// Audit entries about the lead, newest first.
@@ -97,8 +103,9 @@ pub async fn export_lead(
     let id = record_id(&lead_id)?.to_string();
     let db = &app.db;
     let lead = leads::get(db, keys, &id).await?.ok_or(ApiError::NotFound)?;
-    let (mut records, activities, audit) = tokio::try_join!(
+    let (mut records, qualification, activities, audit) = tokio::try_join!(
         consent::history_all(db, keys, &id),
+        async { read(all(db, TABLE, keys.lead(&id), Some(leads::QUALIFICATION_PREFIX)).await?) },
         timeline(db, keys, RecordKind::Lead, &id),
         audit_of(db, keys, "lead", &id),
     )?;
@@ -107,13 +114,19 @@ pub async fn export_lead(
         None => None,
         Some(contact_id) => {
             let pk = crm::contact_pk(keys, &contact_id);
-            let (item, activities, audit) = tokio::try_join!(
+            let (item, contact_activities, audit) = tokio::try_join!(
                 db.get(&pk, CONTACT_SK),
                 timeline(db, keys, RecordKind::Contact, &contact_id),
                 audit_of(db, keys, "contact", &contact_id),
             )?;
             match item {
-                Some(item) => Some(ContactExport { contact: db::from_item(item)?, activities, audit }),
+                Some(item) => {
+                    // An activity logged before the conversion shows on both timelines: list it once.
+                    let listed: std::collections::HashSet<_> = activities.iter().map(|a| a.id).collect();
+                    let contact_activities =
+                        contact_activities.into_iter().filter(|a| !listed.contains(&a.id)).collect();
+                    Some(ContactExport { contact: db::from_item(item)?, activities: contact_activities, audit })
+                }
                 None => None,
             }
         }
@@ -122,5 +135,13 @@ pub async fn export_lead(
     let mut unit = UnitOfWork::new(db);
     unit.audit(keys, &meta.audit(&ctx, "lead.export", "lead", &id, vec![]))?;
     unit.commit().await?;
-    Ok(Json(PersonalDataExport { exported_at: Utc::now(), lead, consent: records, activities, audit, contact }))
+    Ok(Json(PersonalDataExport {
+        exported_at: Utc::now(),
+        lead,
+        consent: records,
+        qualification,
+        activities,
+        audit,
+        contact,
+    }))
 }

@@ -4,7 +4,8 @@
 use axum::extract::State;
 use axum::Json;
 use chrono::Utc;
-use keel_core::qualification::{conversion_eligibility, risk_score, Assessment, Condition, RiskScore, StatusDecision};
+pub use keel_core::qualification::HistoryEntry;
+use keel_core::qualification::{conversion_eligibility, risk_score, Assessment, Condition, RiskScore};
 use keel_core::{Lead, LeadStatus};
 use keel_http::{ApiError, ApiPath, AppState, Id, Permission, TenantContext};
 use keel_store::db::{from_item, s, to_item};
@@ -14,28 +15,9 @@ use utoipa::ToSchema;
 
 use crate::{policy, repo};
 use keel_http::path::record_id;
-use keel_store::leads::LEAD_SK;
-
-const RECORD_PREFIX: &str = "QUAL#";
+use keel_store::leads::{LEAD_SK, QUALIFICATION_PREFIX as RECORD_PREFIX};
 /// How much history one read returns (newest first).
 pub const HISTORY_LIMIT: i32 = 50;
-
-/// One entry of a lead's qualification history.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(tag = "record", rename_all = "snake_case")]
-pub enum HistoryEntry {
-    Assessment(Box<Assessment>),
-    Decision(StatusDecision),
-}
-
-impl HistoryEntry {
-    fn id(&self) -> String {
-        match self {
-            HistoryEntry::Assessment(a) => a.id.to_string(),
-            HistoryEntry::Decision(d) => d.id.to_string(),
-        }
-    }
-}
 
 /// The history entry's item in the lead's collection.
 pub fn entry_item(keys: &TenantKeys, lead_id: &str, entry: &HistoryEntry) -> Result<Item, StoreError> {

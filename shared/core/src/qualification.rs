@@ -607,6 +607,23 @@ fn label(s: MeddiccStatus) -> &'static str {
     }
 }
 
+/// One entry of a lead's qualification history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "record", rename_all = "snake_case")]
+pub enum HistoryEntry {
+    Assessment(Box<Assessment>),
+    Decision(StatusDecision),
+}
+
+impl HistoryEntry {
+    pub fn id(&self) -> String {
+        match self {
+            HistoryEntry::Assessment(a) => a.id.to_string(),
+            HistoryEntry::Decision(d) => d.id.to_string(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

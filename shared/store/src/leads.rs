@@ -15,6 +15,8 @@ use crate::db::{from_item, n, s, to_item};
 use crate::{Db, Item, StoreError, TenantKeys, TransactWriteItem, UnitOfWork, WriteError};
 
 pub const LEAD_SK: &str = "LEAD";
+/// Sort-key prefix of the lead's qualification history (assessments and decisions) in its collection.
+pub const QUALIFICATION_PREFIX: &str = "QUAL#";
 pub const MARKER_SK: &str = "MARKER";
 
 pub fn to_lead_item(keys: &TenantKeys, lead: &Lead) -> Result<Item, StoreError> {

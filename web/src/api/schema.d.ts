@@ -2139,6 +2139,7 @@ export interface components {
         };
         /** @description The contact a converted lead became, with what is held about it. */
         ContactExport: {
+            /** @description The contact's timeline, newest first, without what the lead's timeline already lists. */
             activities: components["schemas"]["Activity"][];
             audit: components["schemas"]["AuditRecord"][];
             contact: components["schemas"]["Contact"];
@@ -3363,6 +3364,8 @@ export interface components {
             /** Format: date-time */
             exported_at: string;
             lead: components["schemas"]["Lead"];
+            /** @description Qualification assessments and status decisions, newest first. */
+            qualification: components["schemas"]["HistoryEntry"][];
         };
         Pipeline: {
             /** @example default */
