@@ -48,6 +48,11 @@ async fn consent_is_a_ledger_whose_latest_record_every_send_checks() {
     assert_eq!(channel(&view, "email")["check"]["decision"], "blocked");
     assert_eq!(history_ids(&view)[0], withdrawal, "newest first");
     assert_eq!(view["history"]["items"][1]["proof"], grant["proof"]);
+    // Where a record came from is for those who may read the audit trail.
+    assert_ne!(view["history"]["items"][0]["source_ip"], "", "{view:?}");
+    let rep = app.user_token(&t, &ulid::Ulid::new().to_string(), Role::SalesRep).await;
+    let as_rep = app.get(&path, &rep).await;
+    assert_eq!((as_rep.status.as_u16(), &as_rep.body["history"]["items"][0]["source_ip"]), (200, &json!("")));
     // The check a sender makes: one read, blocked for every requirement.
     let keys = keel_store::TenantKeys::new(&t.id);
     let db = &app.state.db;

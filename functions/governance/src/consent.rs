@@ -123,6 +123,13 @@ pub async fn get_consent(
         governance::policy(&app.db, keys),
     )?;
     found.ok_or(ApiError::NotFound)?;
+    // The address a record came from is the person's (or a colleague's) personal data: only
+    // those who may read the audit trail see it.
+    let records = if ctx.role.can(Permission::ReadAudit) {
+        records
+    } else {
+        records.into_iter().map(|r| ConsentRecord { source_ip: String::new(), ..r }).collect()
+    };
     let channels = channels(&state, &policy.consent);
     Ok(Json(ConsentView { lead_id: id, channels, history: pager.page(records, last) }))
 }
