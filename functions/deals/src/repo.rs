@@ -2,11 +2,15 @@
 
 use keel_core::opportunity::Opportunity;
 use keel_core::pipeline::{Pipeline, DEFAULT_PIPELINE};
-use keel_store::db::{from_item, s};
+use keel_store::db::from_item;
 use keel_store::revenue::{self, PIPELINE_SK};
 use keel_store::{crm, Db, Item, StoreError, TenantKeys};
 
+use keel_store::index_page::{every, TABLE};
 pub use keel_store::index_page::{page, IndexPage};
+
+/// Items per page when a collection is followed to its end.
+const PAGE: i32 = 500;
 
 pub async fn deal(db: &Db, keys: &TenantKeys, id: &str) -> Result<Option<Opportunity>, StoreError> {
     db.get_as(&crm::deal_pk(keys, id), crm::DEAL_SK).await
@@ -27,34 +31,23 @@ pub async fn pipeline(db: &Db, keys: &TenantKeys, id: &str) -> Result<Option<Pip
     }
 }
 
-/// Every item of `pk` whose sort key starts with `prefix`, following pages (rollups: bounded by
-/// owners, stages or days, never by deals).
+/// Every item of `pk` whose sort key starts with `prefix` (or, with `until`, lies in `[prefix,
+/// until]`), following pages (rollups: bounded by owners, stages or days, never by deals).
 pub async fn collection(db: &Db, pk: String, prefix: &str, until: Option<&str>) -> Result<Vec<Item>, StoreError> {
-    let mut out = Vec::new();
-    let mut start = None;
-    loop {
-        let mut req = db
-            .client
-            .query()
-            .table_name(&db.table)
-            .expression_attribute_values(":pk", s(&pk))
-            .set_exclusive_start_key(start);
-        req = match until {
-            Some(end) => req
-                .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :until")
-                .expression_attribute_values(":from", s(prefix))
-                .expression_attribute_values(":until", s(end)),
-            None => req
-                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-                .expression_attribute_values(":prefix", s(prefix)),
-        };
-        let page = req.send().await.map_err(StoreError::from_sdk)?;
-        out.extend(page.items.unwrap_or_default());
-        match page.last_evaluated_key {
-            Some(k) => start = Some(k),
-            None => return Ok(out),
-        }
-    }
+    let q = IndexPage {
+        index: TABLE,
+        partition: pk,
+        prefix: Some(prefix),
+        range: until.map(|end| (prefix, end)),
+        equals: vec![],
+        not_equals: vec![],
+        contains: vec![],
+        between: vec![],
+        limit: PAGE,
+        start: None,
+        descending: false,
+    };
+    every(db, q).await
 }
 
 /// The deal and the stages it has left (oldest first): one Query of its collection (`DEAL`,
