@@ -3,12 +3,10 @@
 //! consumer that records capture, qualification, conversion and stage moves once each — even when
 //! events are delivered again — with a converted lead's history on its account and contact.
 
-use std::time::{Duration, Instant};
-
 use axum::http::Method;
 use keel_http::Role;
 use keel_testkit::{Tenant, TestApp};
-use keel_tests::{capture, lead_body};
+use keel_tests::{capture, eventually, lead_body};
 use serde_json::{json, Value};
 
 async fn account(app: &TestApp, t: &Tenant, name: &str) -> String {
@@ -33,19 +31,6 @@ async fn timeline(app: &TestApp, t: &Tenant, record: &str) -> Vec<Value> {
 
 fn subjects(items: &[Value]) -> Vec<String> {
     items.iter().map(|i| i["subject"].as_str().unwrap_or_default().to_string()).collect()
-}
-
-/// Polls until `check` holds (the timeline follows the events through the bus).
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + Duration::from_secs(40);
-    while !check().await {
-        assert!(Instant::now() < deadline, "{what} never happened");
-        tokio::time::sleep(Duration::from_millis(150)).await;
-    }
 }
 
 #[tokio::test]

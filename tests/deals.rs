@@ -3,11 +3,11 @@
 //! and as of a past day, what moved, trends) against a direct computation from the deals.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
 
 use axum::http::Method;
 use keel_http::Role;
 use keel_testkit::{Tenant, TestApp, TestResponse};
+use keel_tests::eventually;
 use serde_json::{json, Value};
 
 async fn put(app: &TestApp, path: &str, token: &str, body: Value) -> TestResponse {
@@ -46,19 +46,6 @@ async fn move_to(app: &TestApp, t: &Tenant, deal: &Value, stage: &str, reason: O
         body["lost_reason"] = json!(r);
     }
     put(app, &path, &t.admin(), body).await
-}
-
-/// Polls until `check` holds (the rollups follow the events through the bus).
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + Duration::from_secs(40);
-    while !check().await {
-        assert!(Instant::now() < deadline, "{what} never happened");
-        tokio::time::sleep(Duration::from_millis(150)).await;
-    }
 }
 
 #[tokio::test]

@@ -365,3 +365,174 @@ async fn administrators_set_what_each_channel_needs_and_every_change_is_audited(
     assert_eq!(app.get(&other.path("/data/governance/policies"), &t.admin()).await.status, 404);
     assert_eq!(app.get(&other.path("/data/governance/policies"), &other.admin()).await.body["version"], 0);
 }
+
+fn person(first: &str, last: &str, email: Option<&str>, phone: Option<&str>, company: Option<&str>) -> Value {
+    json!({"first_name": first, "last_name": last, "email": email, "phone": phone, "company_name": company,
+        "source": "Trade fair", "campaign": "Fair-2026", "medium": "event"})
+}
+
+/// The candidates of `lead` as (last name, rules) once they are `expected` (the index follows
+/// lead events through the bus).
+async fn duplicates_become(app: &TestApp, t: &Tenant, lead: &str, expected: Value) -> Value {
+    let path = t.path(&format!("/leads/{lead}/duplicates"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(40);
+    loop {
+        let r = app.get(&path, &t.admin()).await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        let found: Vec<Value> = r.body["candidates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| json!([c["lead"]["last_name"], c["rules"]]))
+            .collect();
+        if Value::Array(found.clone()) == expected {
+            return r.body;
+        }
+        assert!(std::time::Instant::now() < deadline, "the duplicates never became {expected}: {found:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    }
+}
+
+#[tokio::test]
+async fn possible_duplicates_are_listed_with_the_rule_that_matched_and_follow_every_change() {
+    let app = keel_tests::app().await;
+    let t = app.tenant().await;
+    let other = app.tenant().await;
+    let id = |v: Value| v["id"].as_str().unwrap().to_string();
+    let jon = id(capture(
+        &app,
+        &t,
+        person("Jon", "Smith", Some("jon@acme.example"), Some("+442079460958"), Some("Acme Ltd")),
+    )
+    .await);
+    let john =
+        id(capture(&app, &t, person("John", "Smith", Some("john.smith@acme.example"), None, Some("ACME limited")))
+            .await);
+    // Another person at the same company, and the same name at a personal mail provider: not duplicates.
+    capture(&app, &t, person("Bob", "Ng", Some("bob@acme.example"), None, Some("Acme"))).await;
+    capture(&app, &t, person("Jon", "Smith", Some("jon.smith@gmail.com"), None, None)).await;
+    // The same national number under another country code, whatever the name.
+    capture(&app, &t, person("Bea", "Jones", None, Some("+12079460958"), None)).await;
+    // Another company's look-alike is never anyone else's candidate.
+    capture(&app, &other, person("Jon", "Smyth", Some("jon@acme.example"), Some("+442079460958"), Some("Acme Ltd")))
+        .await;
+
+    let view = duplicates_become(
+        &app,
+        &t,
+        &jon,
+        json!([["Jones", ["same_phone"]], ["Smith", ["similar_name_same_company", "similar_name_same_domain"]]]),
+    )
+    .await;
+    let smith = &view["candidates"][1];
+    assert_eq!(smith["lead"]["id"], john.as_str());
+    assert!(smith["similarity"].as_f64().unwrap() > 0.9, "{smith:?}");
+    // The list goes both ways.
+    duplicates_become(&app, &t, &john, json!([["Smith", ["similar_name_same_company", "similar_name_same_domain"]]]))
+        .await;
+
+    // A change of name or company moves the lead out of (or into) its matches.
+    let r = app
+        .patch(
+            &t.path(&format!("/leads/{john}")),
+            &t.admin(),
+            json!({"version": 1, "first_name": "Mary", "last_name": "Jones"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    duplicates_become(&app, &t, &jon, json!([["Jones", ["same_phone"]]])).await;
+    let r = app
+        .patch(
+            &t.path(&format!("/leads/{john}")),
+            &t.admin(),
+            json!({"version": 2, "first_name": "John", "last_name": "Smith"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    duplicates_become(
+        &app,
+        &t,
+        &jon,
+        json!([["Jones", ["same_phone"]], ["Smith", ["similar_name_same_company", "similar_name_same_domain"]]]),
+    )
+    .await;
+
+    // Another company sees nothing of it; an id that is not a lead is a 404.
+    assert_eq!(app.get(&other.path(&format!("/leads/{jon}/duplicates")), &other.admin()).await.status, 404);
+    assert_eq!(app.get(&t.path(&format!("/leads/{}/duplicates", ulid::Ulid::new())), &t.admin()).await.status, 404);
+    assert_eq!(app.get(&t.path("/leads/not-a-lead/duplicates"), &t.admin()).await.status, 404);
+}
+
+/// Every item of the duplicate index about `lead`: its keys record and its entries, as stored.
+async fn filed_items(app: &TestApp, t: &Tenant, lead: &str) -> Vec<keel_store::Item> {
+    let keys = keel_store::TenantKeys::new(&t.id);
+    let record = app.state.db.get(&keys.lead(lead), keel_store::duplicates::FILED_SK).await.unwrap();
+    let mut out: Vec<keel_store::Item> = record.into_iter().collect();
+    let filed = keel_store::duplicates::filed(&app.state.db, &keys, lead).await.unwrap().unwrap_or_default();
+    for key in filed.keys {
+        let entry = app.state.db.get(&keys.key(&format!("MATCH#{key}")), &format!("LEAD#{lead}")).await.unwrap();
+        out.push(entry.expect("an entry for every key the lead is filed under"));
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_duplicate_index_files_each_lead_once_under_redelivery_and_racing_events() {
+    use keel_worker::Harness;
+    let app = keel_tests::app().await;
+    let t = app.tenant().await;
+    let lead =
+        capture(&app, &t, person("Ivy", "Stone", Some("ivy@stone.example"), Some("+442079461111"), Some("Stone & Co")))
+            .await;
+    let lead_id = lead["id"].as_str().unwrap().to_string();
+    let r = app
+        .patch(&t.path(&format!("/leads/{lead_id}")), &t.admin(), json!({"version": 1, "company_name": "Quarry plc"}))
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let events = outbox(&app, &t).await;
+    let envelopes: Vec<keel_events::Envelope> = events
+        .iter()
+        .filter(|e| e["detail"]["lead_id"] == lead_id.as_str())
+        .map(|e| serde_json::from_value(e.clone()).unwrap())
+        .collect();
+    assert_eq!(envelopes.len(), 2, "{events:?}");
+
+    // The two events at once, beside the plumbing's own delivery of them; then each delivered
+    // again. An event another delivery holds is `Busy`: the queue offers it again later.
+    let db = app.state.db.clone();
+    let harness = Harness::new(db.clone(), keel_governance::DuplicateIndex { db: db.clone() });
+    let deliver = |e: &keel_events::Envelope| {
+        let (harness, e) = (&harness, e.clone());
+        async move {
+            loop {
+                match harness.apply(&e).await {
+                    keel_worker::Outcome::Busy => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+                    outcome => break outcome,
+                }
+            }
+        }
+    };
+    let applied =
+        |o: &keel_worker::Outcome| matches!(o, keel_worker::Outcome::Applied | keel_worker::Outcome::Duplicate);
+    for outcome in futures::future::join_all(envelopes.iter().map(deliver)).await {
+        assert!(applied(&outcome), "{outcome:?}");
+    }
+    let keys = keel_store::TenantKeys::new(&t.id);
+    let filed = keel_store::duplicates::filed(&db, &keys, &lead_id).await.unwrap().unwrap();
+    assert_eq!(filed.version, 2, "filed from the lead as it is now");
+    let want: std::collections::BTreeSet<String> =
+        ["C#quarry", "D#stone.example", "E#ivy@stone.example", "P#2079461111"].map(String::from).into();
+    assert_eq!(filed.keys, want);
+    // What it left is gone: the old company's partition holds nothing of it.
+    let old = app.state.db.get(&keys.key("MATCH#C#stone"), &format!("LEAD#{lead_id}")).await.unwrap();
+    assert_eq!(old, None);
+    let before = filed_items(&app, &t, &lead_id).await;
+    assert_eq!(before.len(), 5);
+    // Delivered again, and the older event as if it were new (the handler itself runs): nothing changes.
+    for e in &envelopes {
+        assert!(applied(&deliver(e).await));
+        let older = keel_events::Envelope { event_id: ulid::Ulid::new(), ..e.clone() };
+        assert_eq!(deliver(&older).await, keel_worker::Outcome::Applied);
+    }
+    assert_eq!(filed_items(&app, &t, &lead_id).await, before);
+}

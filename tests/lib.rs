@@ -33,6 +33,19 @@ pub fn lead_body(n: u32) -> Value {
     })
 }
 
+/// Polls until `check` holds (what consumers keep follows the events through the bus).
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(40);
+    while !check().await {
+        assert!(std::time::Instant::now() < deadline, "{what} never happened");
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    }
+}
+
 /// Captures a lead and returns it.
 pub async fn capture(app: &TestApp, tenant: &Tenant, body: Value) -> Value {
     let r = app.post(&tenant.path("/leads"), &tenant.admin(), body).await;

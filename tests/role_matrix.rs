@@ -64,6 +64,7 @@ fn required(method: &Method, template: &str) -> Option<Permission> {
         | ("GET", "/api/companies/{company_id}/forms")
         | ("GET", "/api/companies/{company_id}/forms/{form_id}")
         | ("GET", "/api/companies/{company_id}/leads/{lead_id}/consent")
+        | ("GET", "/api/companies/{company_id}/leads/{lead_id}/duplicates")
         // One's own notifications: everyone may read theirs.
         | ("POST", "/api/companies/{company_id}/notifications/{notification_id}/read") => ReadRecords,
         ("POST", "/api/companies/{company_id}/tasks") | ("POST", "/api/companies/{company_id}/data/validate") => {

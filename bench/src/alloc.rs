@@ -56,3 +56,8 @@ pub fn reset_peak() {
 pub fn peak() -> usize {
     PEAK.load(Ordering::Relaxed).saturating_sub(MARK.load(Ordering::Relaxed))
 }
+
+/// What the process holds now.
+pub fn held() -> usize {
+    HELD.load(Ordering::Relaxed)
+}

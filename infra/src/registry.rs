@@ -19,6 +19,7 @@ pub fn functions() -> Vec<Function> {
         keel_capture::function(),
         keel_capture::import_function(),
         keel_governance::function(),
+        keel_governance::duplicate_index_function(),
         keel_identity::function(),
         keel_dashboard::function(),
         keel_dashboard::counters_function(),

@@ -314,6 +314,13 @@ test("a company's administrator and viewer walk every page", async () => {
       body: "first_name=Rosa&last_name=Form&email=rosa.form%40acme.example&consent=on",
     });
     assert.equal(submitted.status, 202);
+    // The same person again from another address: a possible duplicate, flagged, not refused.
+    const again = await fetch(`${BASE}/api/forms/${formKey}/submit`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "first_name=Rosa&last_name=Forms&email=rosa.forms%40acme.example",
+    });
+    assert.equal(again.status, 202);
 
     await admin.click("#tab-whatsapp");
     await admin.waitForSelector("#whatsapp-setup");
@@ -333,6 +340,17 @@ test("a company's administrator and viewer walk every page", async () => {
     await admin.click('a.nav-link[href="/leads"]');
     await admin.waitForSelector('#leads-table tbody tr[data-lead-id]:has-text("Willa")');
     assert.match(await admin.textContent("#leads-table tbody"), /Rosa/, "the form's lead");
+    await admin.click('#leads-table tbody tr[data-lead-id]:has-text("Forms") a');
+    // The duplicate index follows the capture within seconds.
+    for (let i = 0; i < 40 && !(await admin.$("#duplicate-badge")); i++) {
+      await admin.waitForTimeout(500);
+      await admin.reload();
+    }
+    await admin.waitForSelector("#duplicates [data-candidate]");
+    assert.match(await admin.textContent("#duplicate-badge"), /1 possible duplicate/);
+    assert.match(await admin.textContent("#duplicates"), /Rosa Form.*Similar name, same email domain/s);
+    await review(admin, "lead-duplicates");
+    await admin.click('a.nav-link[href="/leads"]');
     await admin.click('#leads-table tbody tr[data-lead-id]:has-text("Willa") a');
     await admin.waitForSelector("#whatsapp-conversation .chat-bubble");
     assert.match(await admin.textContent("#whatsapp-conversation"), /ship to Berlin/);

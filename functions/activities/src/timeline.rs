@@ -182,19 +182,8 @@ impl TimelineIn {
         let extra = [related(RecordKind::Account, &c.account_id), related(RecordKind::Contact, &c.contact_id)];
         let mut start = None;
         loop {
-            let q = IndexPage {
-                index: TABLE,
-                partition: keys.lead(&c.lead_id),
-                prefix: Some(crm::TIMELINE),
-                range: None,
-                equals: vec![],
-                not_equals: vec![],
-                contains: vec![],
-                between: vec![],
-                limit: 100,
-                start,
-                descending: false,
-            };
+            let q =
+                IndexPage { start, ..IndexPage::collection(TABLE, keys.lead(&c.lead_id), Some(crm::TIMELINE), 100) };
             let (items, last) = page(&self.db, q).await?;
             let pending: Vec<Activity> = items
                 .into_iter()

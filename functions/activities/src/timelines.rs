@@ -65,17 +65,10 @@ async fn timeline(
     let pager = Pager::new(&signer, keys, "timeline", &filter);
     let start = pager.start(params.cursor.as_deref())?;
     let q = IndexPage {
-        index: TABLE,
-        partition: crm::record_pk(keys, kind, id),
-        prefix: Some(crm::TIMELINE),
-        range: None,
         equals: t.map(|t| vec![("type", t)]).unwrap_or_default(),
-        not_equals: vec![],
-        contains: vec![],
-        between: vec![],
-        limit: limit as i32,
         start,
         descending: true,
+        ..IndexPage::collection(TABLE, crm::record_pk(keys, kind, id), Some(crm::TIMELINE), limit as i32)
     };
     let (items, last) = page(&app.db, q).await?;
     let entries = items.into_iter().map(db::from_item::<Activity>).collect::<Result<Vec<_>, _>>()?;

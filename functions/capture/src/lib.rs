@@ -8,7 +8,6 @@
 mod forms;
 pub mod import;
 mod intake;
-mod lookup;
 mod store;
 mod submit;
 mod validate;

@@ -131,7 +131,7 @@ pub async fn report_rows(
         }
         results.push(result);
     }
-    let holders = crate::lookup::holders(db, lookups.iter().map(|(_, _, pk)| pk.clone()).collect()).await?;
+    let holders = keel_store::lookup::holders(db, lookups.iter().map(|(_, _, pk)| pk.clone()).collect()).await?;
     for (i, field, pk) in &lookups {
         if let Some(lead_id) = holders.get(pk) {
             results[*i].duplicates.push(Duplicate {

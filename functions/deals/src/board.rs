@@ -109,19 +109,12 @@ pub async fn pipeline_view(
             let filter = ColumnFilter { pipeline: pipeline_id, stage: &stage.key };
             let pager = Pager::new(signer, keys, "deals.board", &filter);
             let start = pager.start(cursor)?;
+            let partition = crm::deals_by_stage_index(keys, pipeline_id, &stage.key);
             let q = IndexPage {
-                index: "gsi2",
-                partition: crm::deals_by_stage_index(keys, pipeline_id, &stage.key),
-                prefix: None,
-                range: None,
-                equals: vec![],
-                not_equals: vec![],
-                contains: vec![],
-                between: vec![],
-                limit: limit as i32,
                 start,
                 // Open deals by the close they are heading for; closed ones most recent first.
                 descending: stage.status != keel_core::opportunity::OpportunityStatus::Open,
+                ..IndexPage::collection("gsi2", partition, None, limit as i32)
             };
             let (items, last) = repo::page(db, q).await?;
             let cards = items.into_iter().map(from_item::<Opportunity>).collect::<Result<Vec<_>, _>>()?;

@@ -53,19 +53,7 @@ pub struct PipelineList {
 async fn all(app: &AppState, keys: &TenantKeys) -> Result<Vec<Pipeline>, ApiError> {
     let items = repo::page(
         &app.db,
-        repo::IndexPage {
-            index: "gsi1",
-            partition: revenue::pipelines_index(keys),
-            prefix: None,
-            range: None,
-            equals: vec![],
-            not_equals: vec![],
-            contains: vec![],
-            between: vec![],
-            limit: (MAX_PIPELINES + 2) as i32,
-            start: None,
-            descending: false,
-        },
+        repo::IndexPage::collection("gsi1", revenue::pipelines_index(keys), None, (MAX_PIPELINES + 2) as i32),
     )
     .await?
     .0;

@@ -9,8 +9,9 @@ use keel_store::{crm, Db, Item, StoreError, TenantKeys};
 use keel_store::index_page::{every, TABLE};
 pub use keel_store::index_page::{page, IndexPage};
 
-/// Items per page when a collection is followed to its end.
-const PAGE: i32 = 500;
+/// Items per page when a collection is followed to its end: no limit below DynamoDB's 1 MB a
+/// page, so a rollup (a few hundred items at most) is one Query.
+const PAGE: i32 = 100_000;
 
 pub async fn deal(db: &Db, keys: &TenantKeys, id: &str) -> Result<Option<Opportunity>, StoreError> {
     db.get_as(&crm::deal_pk(keys, id), crm::DEAL_SK).await
@@ -34,19 +35,7 @@ pub async fn pipeline(db: &Db, keys: &TenantKeys, id: &str) -> Result<Option<Pip
 /// Every item of `pk` whose sort key starts with `prefix` (or, with `until`, lies in `[prefix,
 /// until]`), following pages (rollups: bounded by owners, stages or days, never by deals).
 pub async fn collection(db: &Db, pk: String, prefix: &str, until: Option<&str>) -> Result<Vec<Item>, StoreError> {
-    let q = IndexPage {
-        index: TABLE,
-        partition: pk,
-        prefix: Some(prefix),
-        range: until.map(|end| (prefix, end)),
-        equals: vec![],
-        not_equals: vec![],
-        contains: vec![],
-        between: vec![],
-        limit: PAGE,
-        start: None,
-        descending: false,
-    };
+    let q = IndexPage { range: until.map(|end| (prefix, end)), ..IndexPage::collection(TABLE, pk, Some(prefix), PAGE) };
     every(db, q).await
 }
 

@@ -53,19 +53,7 @@ pub struct PersonalDataExport {
 
 /// Every item of a collection (`partition`, sort keys starting `prefix`), newest first.
 async fn all(db: &Db, index: &'static str, partition: String, prefix: Option<&str>) -> Result<Vec<Item>, StoreError> {
-    let q = IndexPage {
-        index,
-        partition,
-        prefix,
-        range: None,
-        equals: vec![],
-        not_equals: vec![],
-        contains: vec![],
-        between: vec![],
-        limit: PAGE,
-        start: None,
-        descending: true,
-    };
+    let q = IndexPage { descending: true, ..IndexPage::collection(index, partition, prefix, PAGE) };
     every(db, q).await
 }
 

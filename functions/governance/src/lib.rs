@@ -1,10 +1,12 @@
 //! Data governance: the consent ledger of each lead per channel (append-only records, the
 //! current state the check before every send reads in one GetItem), unsubscribe links that
-//! withdraw consent without signing in, the export of everything held about a person, and the
-//! company's governance policy (what each channel needs before a message goes out). Runs as its own Lambda; the dev server mounts the same
-//! router.
+//! withdraw consent without signing in, the export of everything held about a person, possible
+//! duplicates (kept findable by the `duplicate-index` consumer) and the company's governance
+//! policy (what each channel needs before a message goes out). Runs as its own Lambda (and the
+//! consumer as another); the dev server mounts the same router.
 
 mod consent;
+mod duplicates;
 mod export;
 mod policy;
 mod unsubscribe;
@@ -19,6 +21,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use consent::{ChannelView, ConsentView, UnsubscribeLinkView};
+pub use duplicates::{DuplicateCandidate, DuplicateIndex, Duplicates};
 pub use export::{ContactExport, PersonalDataExport};
 pub use unsubscribe::{UnsubscribeView, Unsubscribed, UNSUBSCRIBES};
 
@@ -27,6 +30,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(consent::get_consent, consent::record_consent))
         .routes(routes!(consent::unsubscribe_link))
         .routes(routes!(export::export_lead))
+        .routes(routes!(duplicates::lead_duplicates))
         .routes(routes!(policy::get_policies, policy::put_policies))
         .routes(routes!(unsubscribe::open_link, unsubscribe::unsubscribe))
 }
@@ -74,11 +78,32 @@ pub fn function() -> Function {
         },
         aws_calls: &[
             "dynamodb:GetItem",
+            "dynamodb:BatchGetItem",
             "dynamodb:PutItem",
             "dynamodb:UpdateItem",
             "dynamodb:Query",
             "secretsmanager:GetSecretValue",
         ],
         writes_events: true,
+    }
+}
+
+/// The duplicate index consumer Lambda: lead events file each lead under its match keys.
+pub fn duplicate_index_function() -> Function {
+    Function {
+        logical_id: "DuplicateIndexFunction",
+        trigger: Trigger::Queue {
+            queue: "DuplicateIndexQueue",
+            sources: &["keel.leads"],
+            detail_types: &["LeadCreated", "LeadUpdated"],
+            handler: |runtime| {
+                Box::pin(async move {
+                    let db = runtime.db()?;
+                    Ok(keel_function::consumer(db.clone(), DuplicateIndex { db }))
+                })
+            },
+        },
+        aws_calls: &["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+        writes_events: false,
     }
 }

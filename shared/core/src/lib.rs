@@ -10,6 +10,7 @@ pub mod contact;
 pub mod contact_point;
 pub mod conversion;
 pub mod deal;
+pub mod duplicates;
 pub mod field_error;
 pub mod forecast;
 pub mod form;

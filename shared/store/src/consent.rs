@@ -171,17 +171,9 @@ fn ledger_query(
     start: Option<HashMap<String, AttributeValue>>,
 ) -> IndexPage<'static> {
     IndexPage {
-        index: index_page::TABLE,
-        partition: keys.lead(lead_id),
-        prefix: Some(RECORD_PREFIX),
-        range: None,
-        equals: vec![],
-        not_equals: vec![],
-        contains: vec![],
-        between: vec![],
-        limit,
         start,
         descending: true,
+        ..IndexPage::collection(index_page::TABLE, keys.lead(lead_id), Some(RECORD_PREFIX), limit)
     }
 }
 

@@ -28,6 +28,27 @@ pub struct IndexPage<'a> {
     pub descending: bool,
 }
 
+impl<'a> IndexPage<'a> {
+    /// The first page of `(index, partition)` under `prefix` (all of it when `None`), oldest
+    /// first, unfiltered: what most reads start from, the rest set by struct update
+    /// (`IndexPage { descending: true, ..IndexPage::collection(..) }`).
+    pub fn collection(index: &'static str, partition: String, prefix: Option<&'a str>, limit: i32) -> Self {
+        IndexPage {
+            index,
+            partition,
+            prefix,
+            range: None,
+            equals: vec![],
+            not_equals: vec![],
+            contains: vec![],
+            between: vec![],
+            limit,
+            start: None,
+            descending: false,
+        }
+    }
+}
+
 /// `IndexPage::index` for a query of the table itself (`pk` / `sk`).
 pub const TABLE: &str = "";
 

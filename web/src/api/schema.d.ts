@@ -1087,6 +1087,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/companies/{company_id}/leads/{lead_id}/duplicates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The leads that may be the same person as this one — the same email or phone, or a similar
+         *     name at the same company or work email domain — most certain first (at most 20). They are
+         *     flagged, never blocked: merging is a person's decision. A change shows here within seconds
+         *     (the index follows lead events).
+         */
+        get: operations["lead_duplicates"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/companies/{company_id}/leads/{lead_id}/export": {
         parameters: {
             query?: never;
@@ -2292,6 +2314,25 @@ export interface components {
             /** @description The earlier row of this batch that has it (1-based). */
             row?: number | null;
         };
+        /** @description A lead that may be the same person. */
+        DuplicateCandidate: {
+            lead: components["schemas"]["Lead"];
+            /**
+             * @description What matched: `same_email`, `same_phone` (also the same national number under another
+             *     country code), `similar_name_same_company`, `similar_name_same_domain`.
+             */
+            rules: components["schemas"]["MatchRule"][];
+            /**
+             * Format: double
+             * @description How alike the two names are, 0–1 (Jaro–Winkler; 0.85 and up counts as similar).
+             */
+            similarity: number;
+        };
+        /** @description A lead's possible duplicates, most certain first. */
+        Duplicates: {
+            candidates: components["schemas"]["DuplicateCandidate"][];
+            lead_id: string;
+        };
         /**
          * @description How a company escalates overdue tasks: after `delay_hours` past the due time, and again after
          *     each further `delay_hours`, up to [`MAX_ESCALATIONS`] times.
@@ -2700,6 +2741,11 @@ export interface components {
             /** @description `email`, `whatsapp`, `phone` or `sms`. */
             channel?: string | null;
         };
+        /**
+         * @description Why a lead is a possible duplicate of another.
+         * @enum {string}
+         */
+        MatchRule: "same_email" | "same_phone" | "similar_name_same_company" | "similar_name_same_domain";
         Me: {
             company_id: string;
             company_name: string;
@@ -11462,6 +11508,76 @@ export interface operations {
             };
             /** @description Not one of the company's reasons, or the lead cannot be disqualified. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your company or you sent too many requests: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    lead_duplicates: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                company_id: components["schemas"]["Id"];
+                lead_id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Possible duplicates */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Duplicates"];
+                };
+            };
+            /** @description Not modified since the ETag named in `If-None-Match` (no body). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No bearer token, or one that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address for your company (a parameter no record can have is named in `errors`). */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

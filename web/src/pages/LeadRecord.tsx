@@ -4,6 +4,7 @@ import { api, companyId, session, type Lead } from "../api/client";
 import { ScoreBadge, StatusBadge } from "../components/Badges";
 import { ConsentPanel } from "../components/ConsentPanel";
 import { CopyId } from "../components/CopyId";
+import { DuplicateBadge, DuplicatesPanel, type Duplicates } from "../components/DuplicatesPanel";
 import { ErrorNote, Spinner } from "../components/Feedback";
 import { Confirm } from "../components/Modal";
 import { UserName } from "../components/People";
@@ -31,6 +32,7 @@ interface Qualification {
   view?: QualificationView;
   risk?: RiskScore;
   policy?: QualificationPolicy;
+  duplicates?: Duplicates;
 }
 
 const DECIDED: Record<DecisionKind, string> = {
@@ -73,8 +75,9 @@ export default function LeadRecord({ id }: { id: string }) {
       api.GET("/api/companies/{company_id}/leads/{lead_id}/qualification", { params: { path } }),
       api.GET("/api/companies/{company_id}/leads/{lead_id}/risk-score", { params: { path } }),
       api.GET("/api/companies/{company_id}/leads/qualification-policy", { params: { path: { company_id: companyId() } } }),
+      api.GET("/api/companies/{company_id}/leads/{lead_id}/duplicates", { params: { path } }),
     ])
-      .then(([view, risk, policy]) => setQ({ view: view.data, risk: risk.data, policy: policy.data }))
+      .then(([view, risk, policy, duplicates]) => setQ({ view: view.data, risk: risk.data, policy: policy.data, duplicates: duplicates.data }))
       .catch(() => undefined);
   };
   useEffect(load, [id]);
@@ -113,6 +116,7 @@ export default function LeadRecord({ id }: { id: string }) {
         <>
           <StatusBadge status={lead.status} />
           <ScoreBadge score={lead.score} band={lead.score_band} />
+          <DuplicateBadge duplicates={q.duplicates} />
         </>
       }
       actions={
@@ -149,6 +153,7 @@ export default function LeadRecord({ id }: { id: string }) {
       aside={
         <>
           {q.view && !lead.conversion && <EligibilityPanel view={q.view} />}
+          <DuplicatesPanel duplicates={q.duplicates} />
           {q.risk && <RiskPanel risk={q.risk} />}
           {q.view && <Timeline title="Qualification history" id="qualification-history" entries={historyEntries(q.view.history)} empty="Not assessed yet." />}
           <ConsentPanel leadId={lead.id} ownerId={lead.owner_id} />

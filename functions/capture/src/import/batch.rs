@@ -14,12 +14,11 @@ use keel_events::{Actor, Envelope, LeadCreated, LeadUpdated};
 use keel_store::audit::AuditRecord;
 use keel_store::db::{n, s};
 use keel_store::leads::{add_capture, add_replace, version_check};
-use keel_store::{jobs, Db, StoreError, TenantKeys, UnitOfWork};
+use keel_store::{jobs, lookup, Db, StoreError, TenantKeys, UnitOfWork};
 use sha2::Digest;
 use ulid::Ulid;
 
 use super::record::{report_item, Import, ReportLine};
-use crate::lookup;
 
 /// The most items a transaction takes, the checkpoint's own included.
 const ITEMS_MAX: usize = keel_store::unit::MAX_ITEMS;

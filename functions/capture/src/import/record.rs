@@ -86,19 +86,7 @@ pub async fn get(db: &Db, keys: &TenantKeys, id: &str) -> Result<Option<Import>,
 
 /// The company's imports, newest first (1 Query).
 pub async fn list(db: &Db, keys: &TenantKeys, limit: i32) -> Result<Vec<Import>, StoreError> {
-    let q = IndexPage {
-        index: "gsi1",
-        partition: keys.key("IMPORTS"),
-        prefix: None,
-        range: None,
-        equals: vec![],
-        not_equals: vec![],
-        contains: vec![],
-        between: vec![],
-        limit,
-        start: None,
-        descending: true,
-    };
+    let q = IndexPage { descending: true, ..IndexPage::collection("gsi1", keys.key("IMPORTS"), None, limit) };
     let (items, _) = index_page::page(db, q).await?;
     items.into_iter().map(from_item).collect()
 }
@@ -186,17 +174,8 @@ pub async fn report_page(
 ) -> Result<(Vec<ReportLine>, Option<u64>), StoreError> {
     let from = report_sk(after.map_or(0, |a| a.saturating_add(1)));
     let q = IndexPage {
-        index: index_page::TABLE,
-        partition: import_pk(keys, import_id),
-        prefix: None,
         range: Some((&from, "ROW#9999999999")),
-        equals: vec![],
-        not_equals: vec![],
-        contains: vec![],
-        between: vec![],
-        limit: 500,
-        start: None,
-        descending: false,
+        ..IndexPage::collection(index_page::TABLE, import_pk(keys, import_id), None, 500)
     };
     let (items, last_evaluated_key) = index_page::page(db, q).await?;
     let mut lines = Vec::new();

@@ -4,9 +4,10 @@
 use std::collections::HashMap;
 
 use keel_core::Lead;
-use keel_store::db::s;
-use keel_store::leads::{from_lead_item, LEAD_SK, MARKER_SK};
-use keel_store::{AttributeValue, Db, Item, StoreError, TenantKeys};
+
+use crate::db::s;
+use crate::leads::{from_lead_item, LEAD_SK, MARKER_SK};
+use crate::{AttributeValue, Db, Item, StoreError, TenantKeys};
 
 /// Keys one `BatchGetItem` reads.
 const BATCH_KEYS: usize = 100;
