@@ -371,20 +371,20 @@ fn person(first: &str, last: &str, email: Option<&str>, phone: Option<&str>, com
         "source": "Trade fair", "campaign": "Fair-2026", "medium": "event"})
 }
 
-/// The candidates of `lead` as (last name, rules) once they are `expected` (the index follows
-/// lead events through the bus).
+/// The candidates of `lead` as (name, rules) once they are `expected` (the index follows lead
+/// events through the bus).
+fn name(lead: &Value) -> String {
+    format!("{} {}", lead["first_name"].as_str().unwrap(), lead["last_name"].as_str().unwrap())
+}
+
 async fn duplicates_become(app: &TestApp, t: &Tenant, lead: &str, expected: Value) -> Value {
     let path = t.path(&format!("/leads/{lead}/duplicates"));
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(40);
     loop {
         let r = app.get(&path, &t.admin()).await;
         assert_eq!(r.status, 200, "{:?}", r.body);
-        let found: Vec<Value> = r.body["candidates"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| json!([c["lead"]["last_name"], c["rules"]]))
-            .collect();
+        let found: Vec<Value> =
+            r.body["candidates"].as_array().unwrap().iter().map(|c| json!([name(&c["lead"]), c["rules"]])).collect();
         if Value::Array(found.clone()) == expected {
             return r.body;
         }
@@ -411,25 +411,21 @@ async fn possible_duplicates_are_listed_with_the_rule_that_matched_and_follow_ev
     // Another person at the same company, and the same name at a personal mail provider: not duplicates.
     capture(&app, &t, person("Bob", "Ng", Some("bob@acme.example"), None, Some("Acme"))).await;
     capture(&app, &t, person("Jon", "Smith", Some("jon.smith@gmail.com"), None, None)).await;
-    // The same national number under another country code, whatever the name.
-    capture(&app, &t, person("Bea", "Jones", None, Some("+12079460958"), None)).await;
+    // The same national number under another country code: the same person if the name agrees.
+    capture(&app, &t, person("Jonny", "Smith", None, Some("+12079460958"), None)).await;
     // Another company's look-alike is never anyone else's candidate.
     capture(&app, &other, person("Jon", "Smyth", Some("jon@acme.example"), Some("+442079460958"), Some("Acme Ltd")))
         .await;
 
-    let view = duplicates_become(
-        &app,
-        &t,
-        &jon,
-        json!([["Jones", ["same_phone"]], ["Smith", ["similar_name_same_company", "similar_name_same_domain"]]]),
-    )
-    .await;
+    let both = json!(["similar_name_same_company", "similar_name_same_domain"]);
+    let view =
+        duplicates_become(&app, &t, &jon, json!([["Jonny Smith", ["same_phone"]], ["John Smith", both.clone()]])).await;
     let smith = &view["candidates"][1];
     assert_eq!(smith["lead"]["id"], john.as_str());
     assert!(smith["similarity"].as_f64().unwrap() > 0.9, "{smith:?}");
+    assert_eq!(smith["lead"].get("notes"), None, "the list carries what it shows, not the whole lead");
     // The list goes both ways.
-    duplicates_become(&app, &t, &john, json!([["Smith", ["similar_name_same_company", "similar_name_same_domain"]]]))
-        .await;
+    duplicates_become(&app, &t, &john, json!([["Jon Smith", both.clone()]])).await;
 
     // A change of name or company moves the lead out of (or into) its matches.
     let r = app
@@ -440,7 +436,7 @@ async fn possible_duplicates_are_listed_with_the_rule_that_matched_and_follow_ev
         )
         .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
-    duplicates_become(&app, &t, &jon, json!([["Jones", ["same_phone"]]])).await;
+    duplicates_become(&app, &t, &jon, json!([["Jonny Smith", ["same_phone"]]])).await;
     let r = app
         .patch(
             &t.path(&format!("/leads/{john}")),
@@ -449,13 +445,7 @@ async fn possible_duplicates_are_listed_with_the_rule_that_matched_and_follow_ev
         )
         .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
-    duplicates_become(
-        &app,
-        &t,
-        &jon,
-        json!([["Jones", ["same_phone"]], ["Smith", ["similar_name_same_company", "similar_name_same_domain"]]]),
-    )
-    .await;
+    duplicates_become(&app, &t, &jon, json!([["Jonny Smith", ["same_phone"]], ["John Smith", both]])).await;
 
     // Another company sees nothing of it; an id that is not a lead is a 404.
     assert_eq!(app.get(&other.path(&format!("/leads/{jon}/duplicates")), &other.admin()).await.status, 404);
@@ -470,7 +460,8 @@ async fn filed_items(app: &TestApp, t: &Tenant, lead: &str) -> Vec<keel_store::I
     let mut out: Vec<keel_store::Item> = record.into_iter().collect();
     let filed = keel_store::duplicates::filed(&app.state.db, &keys, lead).await.unwrap().unwrap_or_default();
     for key in filed.keys {
-        let entry = app.state.db.get(&keys.key(&format!("MATCH#{key}")), &format!("LEAD#{lead}")).await.unwrap();
+        let block = keel_core::duplicates::name_block(&filed.name);
+        let entry = app.state.db.get(&keys.key(&format!("MATCH#{key}")), &format!("{block}#{lead}")).await.unwrap();
         out.push(entry.expect("an entry for every key the lead is filed under"));
     }
     out
@@ -522,9 +513,10 @@ async fn the_duplicate_index_files_each_lead_once_under_redelivery_and_racing_ev
     assert_eq!(filed.version, 2, "filed from the lead as it is now");
     let want: std::collections::BTreeSet<String> =
         ["C#quarry", "D#stone.example", "E#ivy@stone.example", "P#2079461111"].map(String::from).into();
+    assert_eq!(filed.name, "ivy stone");
     assert_eq!(filed.keys, want);
     // What it left is gone: the old company's partition holds nothing of it.
-    let old = app.state.db.get(&keys.key("MATCH#C#stone"), &format!("LEAD#{lead_id}")).await.unwrap();
+    let old = app.state.db.get(&keys.key("MATCH#C#stone"), &format!("is#{lead_id}")).await.unwrap();
     assert_eq!(old, None);
     let before = filed_items(&app, &t, &lead_id).await;
     assert_eq!(before.len(), 5);
@@ -535,4 +527,70 @@ async fn the_duplicate_index_files_each_lead_once_under_redelivery_and_racing_ev
         assert_eq!(deliver(&older).await, keel_worker::Outcome::Applied);
     }
     assert_eq!(filed_items(&app, &t, &lead_id).await, before);
+}
+
+#[tokio::test]
+async fn under_the_flag_policy_an_exact_duplicate_is_saved_and_listed_instead_of_refused() {
+    let app = keel_tests::app().await;
+    let t = app.tenant().await;
+    let other = app.tenant().await;
+    let id = |v: &Value| v["id"].as_str().unwrap().to_string();
+    let office = || person("Kim", "Park", Some("office@park.example"), Some("+442079462222"), Some("Park & Sons"));
+    let first = capture(&app, &t, office()).await;
+    // The default blocks: the same email is refused with the lead that holds it.
+    let r =
+        app.post(&t.path("/leads"), &t.admin(), person("Lee", "Park", Some("office@park.example"), None, None)).await;
+    assert_eq!((r.status.as_u16(), r.body["existing_id"].as_str()), (409, Some(id(&first).as_str())));
+
+    let policies = t.path("/data/governance/policies");
+    let r = app
+        .call(Method::PUT, &policies, Some(&t.admin()), Some(json!({"version": 0, "duplicates": "sometimes"})), &[])
+        .await;
+    assert_eq!((r.status.as_u16(), r.error_fields()), (400, vec!["duplicates".to_string()]));
+    let r = app
+        .call(Method::PUT, &policies, Some(&t.admin()), Some(json!({"version": 0, "duplicates": "flag"})), &[])
+        .await;
+    assert_eq!((r.status.as_u16(), r.body["duplicates"].as_str()), (200, Some("flag")), "{:?}", r.body);
+    let trail = app.get("/api/audit?entity_type=policy&entity_id=governance", &t.admin()).await;
+    let change = &trail.body["items"][0]["changes"][0];
+    assert_eq!((change["field"].as_str(), change["after"].as_str()), (Some("duplicates"), Some("flag")));
+
+    // Now the shared office email and line are let through, and each lead lists the other.
+    let second =
+        capture(&app, &t, person("Lee", "Park", Some("office@park.example"), Some("+442079462222"), None)).await;
+    assert_eq!(second["allowed_duplicates"], json!(["email", "phone"]));
+    let keys = keel_store::TenantKeys::new(&t.id);
+    let holder =
+        keel_store::leads::holder(&app.state.db, &keys.lead_email_marker("office@park.example")).await.unwrap();
+    assert_eq!(holder, Some(id(&first)), "the marker stays with the first lead");
+    duplicates_become(&app, &t, &id(&first), json!([["Lee Park", ["same_email", "same_phone"]]])).await;
+    // Another company's policy is its own: there the same email is still refused.
+    capture(&app, &other, office()).await;
+    let r = app.post(&other.path("/leads"), &other.admin(), office()).await;
+    assert_eq!(r.status, 409);
+
+    // The second lead moves to an address of its own: it claims that one, and keeps the shared line.
+    let path = t.path(&format!("/leads/{}", id(&second)));
+    let r = app.patch(&path, &t.admin(), json!({"version": 1, "email": "lee@park.example"})).await;
+    assert_eq!((r.status.as_u16(), &r.body["allowed_duplicates"]), (200, &json!(["phone"])), "{:?}", r.body);
+    let holder = keel_store::leads::holder(&app.state.db, &keys.lead_email_marker("lee@park.example")).await.unwrap();
+    assert_eq!(holder, Some(id(&second)));
+    duplicates_become(&app, &t, &id(&first), json!([["Lee Park", ["same_phone"]]])).await;
+    // An edit onto the first lead's email is let through too; the first lead's marker stays put.
+    let r = app.patch(&path, &t.admin(), json!({"version": 2, "email": "office@park.example"})).await;
+    assert_eq!((r.status.as_u16(), &r.body["allowed_duplicates"]), (200, &json!(["phone", "email"])), "{:?}", r.body);
+    let holder =
+        keel_store::leads::holder(&app.state.db, &keys.lead_email_marker("office@park.example")).await.unwrap();
+    assert_eq!(holder, Some(id(&first)));
+    let freed = keel_store::leads::holder(&app.state.db, &keys.lead_email_marker("lee@park.example")).await.unwrap();
+    assert_eq!(freed, None, "the address it left is free again");
+
+    // Back to blocking: a new duplicate is refused again.
+    let r = app
+        .call(Method::PUT, &policies, Some(&t.admin()), Some(json!({"version": 1, "duplicates": "block"})), &[])
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let r =
+        app.post(&t.path("/leads"), &t.admin(), person("Max", "Park", Some("office@park.example"), None, None)).await;
+    assert_eq!(r.status, 409);
 }

@@ -5,8 +5,9 @@
 
 use axum::extract::State;
 use axum::Json;
+use chrono::{DateTime, Utc};
 use keel_core::duplicates::{compare, MatchRule};
-use keel_core::Lead;
+use keel_core::{Lead, LeadStatus};
 use keel_events::{DomainEvent, Envelope, LeadCreated, LeadUpdated};
 use keel_http::path::record_id;
 use keel_http::{ApiError, ApiPath, AppState, Id, Permission, TenantContext};
@@ -17,15 +18,45 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// Candidates looked at (one BatchGetItem) and listed.
-const LOOKED_AT: usize = 100;
+const LOOKED_AT: usize = 40;
 const LISTED: usize = 20;
+
+/// A lead that may be the same person, as the list shows it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CandidateLead {
+    pub id: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub company_name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub status: LeadStatus,
+    pub owner_id: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&Lead> for CandidateLead {
+    fn from(l: &Lead) -> Self {
+        CandidateLead {
+            id: l.id.to_string(),
+            first_name: l.first_name.clone(),
+            last_name: l.last_name.clone(),
+            company_name: l.company_name.clone(),
+            email: l.email.as_ref().map(|e| e.as_str().to_string()),
+            phone: l.phone.as_ref().map(|p| p.as_str().to_string()),
+            status: l.status,
+            owner_id: l.owner_id.clone(),
+            created_at: l.created_at,
+        }
+    }
+}
 
 /// A lead that may be the same person.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct DuplicateCandidate {
-    pub lead: Lead,
+    pub lead: CandidateLead,
     /// What matched: `same_email`, `same_phone` (also the same national number under another
-    /// country code), `similar_name_same_company`, `similar_name_same_domain`.
+    /// country code with a similar name), `similar_name_same_company`, `similar_name_same_domain`.
     pub rules: Vec<MatchRule>,
     /// How alike the two names are, 0–1 (Jaro–Winkler; 0.85 and up counts as similar).
     pub similarity: f64,
@@ -65,7 +96,8 @@ pub async fn lead_duplicates(
         .into_values()
         .filter_map(|other| {
             let (rules, similarity) = compare(&lead, &other)?;
-            Some(DuplicateCandidate { lead: other, rules, similarity: (similarity * 100.0).round() / 100.0 })
+            let similarity = (similarity * 100.0).round() / 100.0;
+            Some(DuplicateCandidate { lead: CandidateLead::from(&other), rules, similarity })
         })
         .collect();
     candidates.sort_by(|a, b| {

@@ -21,7 +21,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use consent::{ChannelView, ConsentView, UnsubscribeLinkView};
-pub use duplicates::{DuplicateCandidate, DuplicateIndex, Duplicates};
+pub use duplicates::{CandidateLead, DuplicateCandidate, DuplicateIndex, Duplicates};
 pub use export::{ContactExport, PersonalDataExport};
 pub use unsubscribe::{UnsubscribeView, Unsubscribed, UNSUBSCRIBES};
 

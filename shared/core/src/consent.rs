@@ -92,6 +92,8 @@ pub struct ConsentRecord {
     /// The user who recorded it (none for a form or an unsubscribe link).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actor_id: Option<String>,
+    /// The address the record came from; empty when it is not known (a record made by a system
+    /// process) or not shown (only roles that read the audit trail see it).
     #[serde(default)]
     pub source_ip: String,
 }

@@ -21,7 +21,8 @@ pub enum MatchRule {
     /// The same email (possible once the earlier lead let it go: archived, or its email changed
     /// and back).
     SameEmail,
-    /// The same number, or the same national number under another country code.
+    /// The same number; or the same national number under another country code, with a
+    /// similar name (a number entered with the wrong country).
     SamePhone,
     /// A similar name at the same company.
     SimilarNameSameCompany,
@@ -155,11 +156,13 @@ pub fn work_domain(email: &str) -> Option<String> {
     (!PERSONAL_DOMAINS.contains(&domain.as_str())).then_some(domain)
 }
 
-/// The national significant number of an E.164 number (without the country code), so the same
-/// number entered under the wrong country still meets itself.
+/// The national significant number of an E.164 number (without the country code, its leading
+/// zeros kept: Italy's 06… is not France's 6…), so the same number entered under the wrong
+/// country still meets itself.
 pub fn national_number(e164: &str) -> Option<String> {
     let parsed = phonenumber::parse(None, e164).ok()?;
-    Some(parsed.national().value().to_string())
+    let national = parsed.national();
+    Some(format!("{}{}", "0".repeat(national.zeros() as usize), national.value()))
 }
 
 /// A person's name as compared: its words in order.
@@ -169,7 +172,26 @@ pub fn name_key(first: &str, last: &str) -> String {
     w.join(" ")
 }
 
-/// Every key `lead` is filed under (none for a merged or erased one: the caller leaves those out).
+/// The block a name is filed in under each key: the initials of its first and last words in
+/// alphabetical order, so "Jon Smith", "John A. Smith" and "Smith Jon" meet, and a big company's
+/// thousands of leads split into a few hundred blocks that a lookup reads one of. (A typo in an
+/// initial is the price: "Kristin" and "Cristin" do not meet.)
+pub fn name_block(name: &str) -> String {
+    let initial = |w: &str| w.chars().next().map(String::from).unwrap_or_default();
+    let words: Vec<&str> = name.split(' ').filter(|w| !w.is_empty()).collect();
+    match (words.first(), words.last()) {
+        (Some(first), Some(last)) => {
+            let mut pair = [initial(first), initial(last)];
+            pair.sort();
+            pair.concat()
+        }
+        _ => "_".into(),
+    }
+}
+
+/// Every key `lead` is filed under: its email, its phone's national number, its company and its
+/// work domain, those it has (a lead whose contact points and company are emptied files under
+/// none). Archived and converted leads stay filed: a new lead matching one is worth seeing.
 pub fn match_keys(lead: &Lead) -> Vec<MatchKey> {
     let mut out = Vec::new();
     if let Some(email) = &lead.email {
@@ -215,11 +237,13 @@ pub fn compare(lead: &Lead, other: &Lead) -> Option<(Vec<MatchRule>, f64)> {
     let similarity =
         name_similarity(&name_key(&lead.first_name, &lead.last_name), &name_key(&other.first_name, &other.last_name));
     let theirs = match_keys(other);
-    let mut rules: Vec<MatchRule> = match_keys(lead)
-        .into_iter()
-        .filter(|k| theirs.contains(k) && is_candidate(k.rule, similarity))
-        .map(|k| k.rule)
-        .collect();
+    let holds = |k: &MatchKey| match k.rule {
+        // Another country code with the same digits is a person only if the names agree.
+        MatchRule::SamePhone => lead.phone == other.phone || similarity >= SIMILAR_NAME,
+        rule => is_candidate(rule, similarity),
+    };
+    let mut rules: Vec<MatchRule> =
+        match_keys(lead).into_iter().filter(|k| theirs.contains(k) && holds(k)).map(|k| k.rule).collect();
     rules.dedup();
     (!rules.is_empty()).then_some((rules, similarity))
 }
@@ -249,6 +273,9 @@ mod tests {
     fn a_number_under_another_country_code_keeps_its_national_number() {
         assert_eq!(national_number("+442079460958").as_deref(), Some("2079460958"));
         assert_eq!(national_number("+12079460958").as_deref(), Some("2079460958"));
+        // Italy keeps its leading zero, so a Rome line is not a French mobile.
+        assert_eq!(national_number("+390612345678").as_deref(), Some("0612345678"));
+        assert_eq!(national_number("+33612345678").as_deref(), Some("612345678"));
     }
 
     #[test]
@@ -287,9 +314,13 @@ mod tests {
         let (rules, similarity) = compare(&jon, &john).unwrap();
         assert_eq!(rules, [MatchRule::SimilarNameSameCompany, MatchRule::SimilarNameSameDomain]);
         assert!(similarity > 0.9);
-        // The same number under another country code matches whatever the name.
+        // The same number matches whatever the name; under another country code, with a similar name.
+        let same_line = lead("Bea", "Jones", Some("bea@jones.example"), Some("+442079460958"), None);
+        assert_eq!(compare(&jon, &same_line).unwrap().0, [MatchRule::SamePhone]);
         let other_country = lead("Bea", "Jones", None, Some("+12079460958"), None);
-        assert_eq!(compare(&jon, &other_country).unwrap().0, [MatchRule::SamePhone]);
+        assert_eq!(compare(&jon, &other_country), None);
+        let wrong_country = lead("John", "Smith", None, Some("+12079460958"), None);
+        assert_eq!(compare(&jon, &wrong_country).unwrap().0, [MatchRule::SamePhone]);
         // Another person at the same company is not a duplicate.
         let bob = lead("Bob", "Ng", Some("bob@acme.example"), None, Some("Acme"));
         assert_eq!(compare(&jon, &bob), None);
@@ -298,6 +329,15 @@ mod tests {
         let b = lead("John", "Smith", Some("jsmith@gmail.com"), None, None);
         assert_eq!(compare(&a, &b), None);
         assert_eq!(compare(&jon, &jon), None);
+    }
+
+    #[test]
+    fn names_are_blocked_by_their_first_and_last_initials_in_any_order() {
+        assert_eq!(name_block(&name_key("Jon", "Smith")), "js");
+        assert_eq!(name_block(&name_key("John A.", "Smith")), "js");
+        assert_eq!(name_block(&name_key("Smith", "Jon")), "js");
+        assert_eq!(name_block(&name_key("Åsa", "")), "åå");
+        assert_eq!(name_block(""), "_");
     }
 
     #[test]

@@ -447,7 +447,8 @@ export interface paths {
         get: operations["get_policies"];
         /**
          * Change the policy: send the `version` you read (a stale one is a 409) and what changes. What
-         *     each channel needs applies from the next send on.
+         *     each channel needs applies from the next send on; the duplicate policy from the next capture
+         *     or edit on (leads saved before keep their markers).
          */
         put: operations["put_policies"];
         post?: never;
@@ -926,7 +927,9 @@ export interface paths {
         put?: never;
         /**
          * Capture a lead. Attribution (`source`, `campaign`, `medium`) is mandatory; an email or phone
-         *     already used by another lead of the company is refused with that lead's id. Send an
+         *     already used by another lead of the company is refused with that lead's id — or, when the
+         *     company's duplicate policy is `flag`, saved (`allowed_duplicates` names it) and both leads
+         *     listed as possible duplicates. Send an
          *     `Idempotency-Key` to make retries safe: a replay answers the first response.
          */
         post: operations["create_lead"];
@@ -975,7 +978,7 @@ export interface paths {
         /**
          * Edit a lead. Send the version you read (`If-Match: "3"` or `"version": 3`); if someone changed
          *     the lead since, the answer is 409 with the current version and nothing is written. Email and
-         *     phone stay unique; the score is recomputed.
+         *     phone stay unique unless the company's duplicate policy is `flag`; the score is recomputed.
          */
         patch: operations["update_lead"];
         trace?: never;
@@ -2015,6 +2018,19 @@ export interface components {
             /** @description All the stage's deals, not only the cards shown. */
             totals: components["schemas"]["StageTotals"];
         };
+        /** @description A lead that may be the same person, as the list shows it. */
+        CandidateLead: {
+            company_name?: string | null;
+            /** Format: date-time */
+            created_at: string;
+            email?: string | null;
+            first_name: string;
+            id: string;
+            last_name: string;
+            owner_id: string;
+            phone?: string | null;
+            status: components["schemas"]["LeadStatus"];
+        };
         /** @description A forecast category's count and amounts. */
         CategoryTotal: {
             amounts: components["schemas"]["CurrencyTotal"][];
@@ -2126,6 +2142,10 @@ export interface components {
             proof: string;
             /** @description Where it came from: `form:<id>`, `user:<id>`, `unsubscribe-link`. */
             source: string;
+            /**
+             * @description The address the record came from; empty when it is not known (a record made by a system
+             *     process) or not shown (only roles that read the audit trail see it).
+             */
             source_ip?: string;
             status: components["schemas"]["ConsentStatus"];
         };
@@ -2316,10 +2336,10 @@ export interface components {
         };
         /** @description A lead that may be the same person. */
         DuplicateCandidate: {
-            lead: components["schemas"]["Lead"];
+            lead: components["schemas"]["CandidateLead"];
             /**
              * @description What matched: `same_email`, `same_phone` (also the same national number under another
-             *     country code), `similar_name_same_company`, `similar_name_same_domain`.
+             *     country code with a similar name), `similar_name_same_company`, `similar_name_same_domain`.
              */
             rules: components["schemas"]["MatchRule"][];
             /**
@@ -2328,6 +2348,11 @@ export interface components {
              */
             similarity: number;
         };
+        /**
+         * @description What a capture or an edit does with an email or phone another lead of the company holds.
+         * @enum {string}
+         */
+        DuplicatePolicy: "block" | "flag";
         /** @description A lead's possible duplicates, most certain first. */
         Duplicates: {
             candidates: components["schemas"]["DuplicateCandidate"][];
@@ -2489,6 +2514,8 @@ export interface components {
              *     }
              */
             consent: components["schemas"]["ConsentPolicy"];
+            /** @default block */
+            duplicates: components["schemas"]["DuplicatePolicy"];
             /**
              * Format: date-time
              * @default null
@@ -2505,6 +2532,8 @@ export interface components {
         /** @description A new policy: the `version` read, and what changes (what is left out stays). */
         GovernancePolicyUpdate: {
             consent?: null | components["schemas"]["ConsentPolicyUpdate"];
+            /** @description `block` or `flag` */
+            duplicates?: string | null;
             /** Format: int64 */
             version: number;
         };
@@ -2634,6 +2663,13 @@ export interface components {
         JobState: "queued" | "running" | "succeeded" | "failed";
         /** @description A lead as stored and returned. */
         Lead: {
+            /**
+             * @description Contact points (`email`, `phone`) another lead of the company already held when this one
+             *     took them, let through by the company's duplicate policy (`flag`): this lead holds no
+             *     uniqueness marker for them (a capture by them finds the other lead), and both are listed
+             *     as possible duplicates of each other.
+             */
+            allowed_duplicates?: string[];
             authority?: string | null;
             budget?: string | null;
             campaign: string;
@@ -3166,6 +3202,10 @@ export interface components {
                 proof: string;
                 /** @description Where it came from: `form:<id>`, `user:<id>`, `unsubscribe-link`. */
                 source: string;
+                /**
+                 * @description The address the record came from; empty when it is not known (a record made by a system
+                 *     process) or not shown (only roles that read the audit trail see it).
+                 */
                 source_ip?: string;
                 status: components["schemas"]["ConsentStatus"];
             }[];
@@ -3252,6 +3292,13 @@ export interface components {
          */
         Page_Lead: {
             items: {
+                /**
+                 * @description Contact points (`email`, `phone`) another lead of the company already held when this one
+                 *     took them, let through by the company's duplicate policy (`flag`): this lead holds no
+                 *     uniqueness marker for them (a capture by them finds the other lead), and both are listed
+                 *     as possible duplicates of each other.
+                 */
+                allowed_duplicates?: string[];
                 authority?: string | null;
                 budget?: string | null;
                 campaign: string;
