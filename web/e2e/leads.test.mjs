@@ -433,14 +433,11 @@ test("a company's administrator and viewer walk every page", async () => {
     assert.equal(await admin.inputValue("#u-role"), "sales_rep", "the next invitation starts from the usual role");
     await review(admin, "users");
 
-    // The governance policy: texts only after an opt-in stays; calls too from now on; a shared
-    // email or phone is flagged rather than refused.
+    // The governance policy: texts only after an opt-in stays; calls too from now on.
     await admin.click('a.nav-link[href="/governance"]');
     await admin.waitForSelector("#consent-policy");
     assert.equal(await admin.inputValue("#policy-whatsapp"), "opt_in");
-    assert.equal(await admin.inputValue("#policy-duplicates"), "block");
     await admin.selectOption("#policy-phone", "opt_in");
-    await admin.selectOption("#policy-duplicates", "flag");
     await admin.click("#save-policy");
     await admin.waitForFunction(() => /Version 1/.test(document.querySelector("main")?.textContent ?? ""));
     await review(admin, "governance");

@@ -30,8 +30,7 @@ pub async fn get_policies(
 }
 
 /// Change the policy: send the `version` you read (a stale one is a 409) and what changes. What
-/// each channel needs applies from the next send on; the duplicate policy from the next capture
-/// or edit on (leads saved before keep their markers).
+/// each channel needs applies from the next send on.
 #[utoipa::path(
     put,
     path = "/api/companies/{company_id}/data/governance/policies",
@@ -60,15 +59,13 @@ pub async fn put_policies(
     }
     let before = serde_json::to_value(current.consent).unwrap_or_default();
     let after = serde_json::to_value(next.consent).unwrap_or_default();
-    let mut changes: Vec<_> = AuditRecord::diff(Some(&before), &after, &["email", "whatsapp", "phone", "sms"])
+    let changes: Vec<_> = AuditRecord::diff(Some(&before), &after, &["email", "whatsapp", "phone", "sms"])
         .into_iter()
         .map(|mut c| {
             c.field = format!("consent.{}", c.field);
             c
         })
         .collect();
-    let duplicates = |p: &GovernancePolicy| serde_json::json!({ "duplicates": p.duplicates });
-    changes.extend(AuditRecord::diff(Some(&duplicates(&current)), &duplicates(&next), &["duplicates"]));
     if changes.is_empty() {
         return Ok(Json(current));
     }

@@ -4,7 +4,6 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use keel_core::governance::DuplicatePolicy;
 use keel_core::{Lead, NewLead};
 use keel_events::{Actor, Envelope, LeadCreated};
 use keel_http::{
@@ -37,9 +36,7 @@ fn created(company_id: &str, lead_id: &str, version: u64, body: Vec<u8>) -> Resp
 }
 
 /// Capture a lead. Attribution (`source`, `campaign`, `medium`) is mandatory; an email or phone
-/// already used by another lead of the company is refused with that lead's id — or, when the
-/// company's duplicate policy is `flag`, saved (`allowed_duplicates` names it) and both leads
-/// listed as possible duplicates. Send an
+/// already used by another lead of the company is refused with that lead's id. Send an
 /// `Idempotency-Key` to make retries safe: a replay answers the first response.
 #[utoipa::path(
     post,
@@ -76,47 +73,21 @@ pub async fn create_lead(
         keel_http::owners::require_active(&app.db, keys, owner, "owner_id").await?;
     }
     let now = Utc::now();
-    let mut lead = Lead::capture(draft, Ulid::new(), &ctx.user_id, now);
+    let lead = Lead::capture(draft, Ulid::new(), &ctx.user_id, now);
     let event = Envelope::new(&ctx.tenant_id, actor(&ctx), now, &LeadCreated::from(&lead));
     let changes = AuditRecord::diff(None, &lead.as_json(), &Lead::RECORDED_FIELDS);
     let audit = meta.audit(&ctx, "lead.create", "lead", &lead.id.to_string(), changes);
-    // Each round either lands or lets one more contact point through as a duplicate (at most
-    // email and phone), so it ends.
-    loop {
-        let response_body = serde_json::to_vec(&lead).map_err(|e| ApiError::Internal(e.to_string()))?;
-        let mut unit = UnitOfWork::new(&app.db);
-        idempotent.record(&mut unit, keys, 201, &response_body, now);
-        match repo::capture(unit, keys, &lead, &event, &audit).await {
-            Ok(()) => return Ok(created(&company_id, &lead.id.to_string(), lead.version, response_body)),
-            Err(WriteError::Refused(Refusal::KeyUsed)) => {
-                let first = idempotent.replay(&app.db, keys, now).await?;
-                let lead: Lead = serde_json::from_str(&first.body).map_err(|e| ApiError::Internal(e.to_string()))?;
-                return Ok(created(&company_id, &lead.id.to_string(), lead.version, first.body.into_bytes()));
-            }
-            Err(WriteError::Refused(Refusal::Duplicate { field, existing_id, entity })) => {
-                if !allow_duplicate(&app, keys, &mut lead, field).await? {
-                    return Err(WriteError::Refused(Refusal::Duplicate { field, existing_id, entity }).into());
-                }
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-}
+    let response_body = serde_json::to_vec(&lead).map_err(|e| ApiError::Internal(e.to_string()))?;
 
-/// Whether the company's duplicate policy lets `field` (held by another lead) through on
-/// `lead`; if so, the lead now names it as an allowed duplicate and holds no marker for it.
-pub(crate) async fn allow_duplicate(
-    app: &AppState,
-    keys: &keel_store::TenantKeys,
-    lead: &mut Lead,
-    field: &str,
-) -> Result<bool, ApiError> {
-    if lead.allowed_duplicates.iter().any(|f| f == field) {
-        return Ok(false);
+    let mut unit = UnitOfWork::new(&app.db);
+    idempotent.record(&mut unit, keys, 201, &response_body, now);
+    match repo::capture(unit, keys, &lead, &event, &audit).await {
+        Ok(()) => Ok(created(&company_id, &lead.id.to_string(), lead.version, response_body)),
+        Err(WriteError::Refused(Refusal::KeyUsed)) => {
+            let first = idempotent.replay(&app.db, keys, now).await?;
+            let lead: Lead = serde_json::from_str(&first.body).map_err(|e| ApiError::Internal(e.to_string()))?;
+            Ok(created(&company_id, &lead.id.to_string(), lead.version, first.body.into_bytes()))
+        }
+        Err(e) => Err(e.into()),
     }
-    if keel_store::governance::duplicate_policy(&app.db, keys).await? != DuplicatePolicy::Flag {
-        return Ok(false);
-    }
-    lead.allowed_duplicates.push(field.to_string());
-    Ok(true)
 }

@@ -11,7 +11,7 @@ use keel_http::{ApiError, ApiJson, ApiPath, AppState, CompanyScope, Id, Permissi
 use keel_store::audit::AuditRecord;
 use keel_store::TenantKeys;
 
-use crate::capture::{actor, allow_duplicate};
+use crate::capture::actor;
 use crate::repo;
 use keel_http::path::record_id;
 use keel_http::version::{etag, expected};
@@ -19,7 +19,7 @@ use keel_store::{Refusal, WriteError};
 
 /// Edit a lead. Send the version you read (`If-Match: "3"` or `"version": 3`); if someone changed
 /// the lead since, the answer is 409 with the current version and nothing is written. Email and
-/// phone stay unique unless the company's duplicate policy is `flag`; the score is recomputed.
+/// phone stay unique; the score is recomputed.
 #[utoipa::path(
     patch,
     path = "/api/companies/{company_id}/leads/{lead_id}",
@@ -86,18 +86,10 @@ pub async fn update_lead(
         },
     );
     let audit = meta.audit(&ctx, "lead.update", "lead", id, changes);
-    let mut next = next;
-    loop {
-        match repo::replace(&app.db, keys, &current, &next, &event, &audit).await {
-            Ok(()) => return Ok(([etag(next.version)], Json(next))),
-            Err(WriteError::Refused(Refusal::Stale)) => return Err(stale(&app, keys, id).await),
-            Err(WriteError::Refused(Refusal::Duplicate { field, existing_id, entity })) => {
-                if !allow_duplicate(&app, keys, &mut next, field).await? {
-                    return Err(WriteError::Refused(Refusal::Duplicate { field, existing_id, entity }).into());
-                }
-            }
-            Err(e) => return Err(e.into()),
-        }
+    match repo::replace(&app.db, keys, &current, &next, &event, &audit).await {
+        Ok(()) => Ok(([etag(next.version)], Json(next))),
+        Err(WriteError::Refused(Refusal::Stale)) => Err(stale(&app, keys, id).await),
+        Err(e) => Err(e.into()),
     }
 }
 

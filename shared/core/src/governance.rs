@@ -43,26 +43,12 @@ impl ConsentPolicy {
     }
 }
 
-/// What a capture or an edit does with an email or phone another lead of the company holds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum DuplicatePolicy {
-    /// Refused (409, naming the lead that holds it): the default.
-    #[default]
-    Block,
-    /// Saved, and both leads listed as possible duplicates of each other, for a person to merge
-    /// or keep apart (a shared office line, a family's address).
-    Flag,
-}
-
 /// The company's governance policy as stored and returned (the defaults, version 0, until an
 /// administrator saves one).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct GovernancePolicy {
     pub consent: ConsentPolicy,
-    /// Exact duplicates (the same email or phone as another lead): `block` or `flag`.
-    pub duplicates: DuplicatePolicy,
     pub version: u64,
     pub updated_at: Option<DateTime<Utc>>,
     pub updated_by: Option<String>,
@@ -86,8 +72,6 @@ pub struct ConsentPolicyUpdate {
 pub struct GovernancePolicyUpdate {
     pub version: u64,
     pub consent: Option<ConsentPolicyUpdate>,
-    /// `block` or `flag`
-    pub duplicates: Option<String>,
 }
 
 fn requirement(e: &mut FieldErrors, field: &str, value: Option<&str>, current: Requirement) -> Requirement {
@@ -125,18 +109,8 @@ impl GovernancePolicyUpdate {
                 "must be opt_in: WhatsApp's Business policy allows messages only to people who opted in",
             );
         }
-        let duplicates = match self.duplicates.as_deref().map(str::trim) {
-            None => current.duplicates,
-            Some("block") => DuplicatePolicy::Block,
-            Some("flag") => DuplicatePolicy::Flag,
-            Some(_) => {
-                e.add("duplicates", "must be block or flag");
-                current.duplicates
-            }
-        };
         e.into_result(GovernancePolicy {
             consent,
-            duplicates,
             version: current.version + 1,
             updated_at: Some(now),
             updated_by: Some(by.to_string()),
@@ -154,11 +128,10 @@ mod tests {
         let update = GovernancePolicyUpdate {
             version: 0,
             consent: Some(ConsentPolicyUpdate { email: Some("opt_in".into()), ..Default::default() }),
-            duplicates: Some("flag".into()),
         };
         let next = update.apply(&current, "u1", Utc::now()).unwrap();
         assert_eq!((next.consent.email, next.consent.phone), (Requirement::OptIn, Requirement::NotWithdrawn));
-        assert_eq!((next.version, next.duplicates), (1, DuplicatePolicy::Flag));
+        assert_eq!(next.version, 1);
         let update = GovernancePolicyUpdate {
             version: 1,
             consent: Some(ConsentPolicyUpdate {
@@ -166,10 +139,9 @@ mod tests {
                 sms: Some("sometimes".into()),
                 ..Default::default()
             }),
-            duplicates: Some("never".into()),
         };
         let fields: Vec<String> =
             update.apply(&next, "u1", Utc::now()).unwrap_err().0.into_iter().map(|f| f.field).collect();
-        assert_eq!(fields, ["consent.sms", "consent.whatsapp", "duplicates"]);
+        assert_eq!(fields, ["consent.sms", "consent.whatsapp"]);
     }
 }

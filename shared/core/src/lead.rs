@@ -297,12 +297,6 @@ pub struct Lead {
     /// each adds to the score.
     #[serde(default)]
     pub interactions: u32,
-    /// Contact points (`email`, `phone`) another lead of the company already held when this one
-    /// took them, let through by the company's duplicate policy (`flag`): this lead holds no
-    /// uniqueness marker for them (a capture by them finds the other lead), and both are listed
-    /// as possible duplicates of each other.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub allowed_duplicates: Vec<String>,
 }
 
 /// The records a conversion made from a lead (the lead itself keeps all its data).
@@ -352,7 +346,6 @@ impl Lead {
             revisit_on: None,
             conversion: None,
             interactions: 0,
-            allowed_duplicates: vec![],
         };
         lead.rescore();
         lead
@@ -436,18 +429,6 @@ impl Lead {
         next.status_reason = self.status_reason.clone();
         next.revisit_on = self.revisit_on;
         next.interactions = self.interactions;
-        // A contact point let through as a duplicate stays so while it is unchanged; a new value
-        // is claimed afresh.
-        next.allowed_duplicates = self
-            .allowed_duplicates
-            .iter()
-            .filter(|f| match f.as_str() {
-                "email" => next.email == self.email,
-                "phone" => next.phone == self.phone,
-                _ => false,
-            })
-            .cloned()
-            .collect();
         next.rescore();
         next.version = self.version + 1;
         next.updated_at = now;

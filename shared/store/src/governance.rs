@@ -2,7 +2,7 @@
 //! administrator saves one).
 
 use keel_core::consent::{ConsentChannel, Requirement};
-use keel_core::governance::{DuplicatePolicy, GovernancePolicy};
+use keel_core::governance::GovernancePolicy;
 
 use crate::db::{from_item, s, to_item};
 use crate::{Db, Item, StoreError, TenantKeys};
@@ -28,12 +28,6 @@ pub async fn consent_requirement(
     channel: ConsentChannel,
 ) -> Result<Requirement, StoreError> {
     Ok(policy(db, keys).await?.consent.requirement(channel))
-}
-
-/// What the company does with an exact duplicate (1 GetItem): read only when a capture or an
-/// edit met one, so the common case pays nothing.
-pub async fn duplicate_policy(db: &Db, keys: &TenantKeys) -> Result<DuplicatePolicy, StoreError> {
-    Ok(policy(db, keys).await?.duplicates)
 }
 
 pub fn policy_item(keys: &TenantKeys, policy: &GovernancePolicy) -> Result<Item, StoreError> {

@@ -36,15 +36,13 @@ pub fn from_lead_item(item: Item) -> Result<Lead, StoreError> {
     from_item(item)
 }
 
-/// The uniqueness markers a lead holds: (field, marker key). A contact point the duplicate
-/// policy let through (`Lead::allowed_duplicates`) is another lead's marker, not this one's.
+/// The uniqueness markers a lead holds: (field, marker key).
 pub fn markers(keys: &TenantKeys, lead: &Lead) -> Vec<(&'static str, String)> {
     let mut out = Vec::new();
-    let own = |field: &str| !lead.allowed_duplicates.iter().any(|f| f == field);
-    if let Some(email) = lead.email.as_ref().filter(|_| own("email")) {
+    if let Some(email) = &lead.email {
         out.push(("email", keys.lead_email_marker(email.as_str())));
     }
-    if let Some(phone) = lead.phone.as_ref().filter(|_| own("phone")) {
+    if let Some(phone) = &lead.phone {
         out.push(("phone", keys.lead_phone_marker(phone.as_str())));
     }
     out

@@ -447,8 +447,7 @@ export interface paths {
         get: operations["get_policies"];
         /**
          * Change the policy: send the `version` you read (a stale one is a 409) and what changes. What
-         *     each channel needs applies from the next send on; the duplicate policy from the next capture
-         *     or edit on (leads saved before keep their markers).
+         *     each channel needs applies from the next send on.
          */
         put: operations["put_policies"];
         post?: never;
@@ -927,9 +926,7 @@ export interface paths {
         put?: never;
         /**
          * Capture a lead. Attribution (`source`, `campaign`, `medium`) is mandatory; an email or phone
-         *     already used by another lead of the company is refused with that lead's id — or, when the
-         *     company's duplicate policy is `flag`, saved (`allowed_duplicates` names it) and both leads
-         *     listed as possible duplicates. Send an
+         *     already used by another lead of the company is refused with that lead's id. Send an
          *     `Idempotency-Key` to make retries safe: a replay answers the first response.
          */
         post: operations["create_lead"];
@@ -978,7 +975,7 @@ export interface paths {
         /**
          * Edit a lead. Send the version you read (`If-Match: "3"` or `"version": 3`); if someone changed
          *     the lead since, the answer is 409 with the current version and nothing is written. Email and
-         *     phone stay unique unless the company's duplicate policy is `flag`; the score is recomputed.
+         *     phone stay unique; the score is recomputed.
          */
         patch: operations["update_lead"];
         trace?: never;
@@ -2348,11 +2345,6 @@ export interface components {
              */
             similarity: number;
         };
-        /**
-         * @description What a capture or an edit does with an email or phone another lead of the company holds.
-         * @enum {string}
-         */
-        DuplicatePolicy: "block" | "flag";
         /** @description A lead's possible duplicates, most certain first. */
         Duplicates: {
             candidates: components["schemas"]["DuplicateCandidate"][];
@@ -2514,8 +2506,6 @@ export interface components {
              *     }
              */
             consent: components["schemas"]["ConsentPolicy"];
-            /** @default block */
-            duplicates: components["schemas"]["DuplicatePolicy"];
             /**
              * Format: date-time
              * @default null
@@ -2532,8 +2522,6 @@ export interface components {
         /** @description A new policy: the `version` read, and what changes (what is left out stays). */
         GovernancePolicyUpdate: {
             consent?: null | components["schemas"]["ConsentPolicyUpdate"];
-            /** @description `block` or `flag` */
-            duplicates?: string | null;
             /** Format: int64 */
             version: number;
         };
@@ -2663,13 +2651,6 @@ export interface components {
         JobState: "queued" | "running" | "succeeded" | "failed";
         /** @description A lead as stored and returned. */
         Lead: {
-            /**
-             * @description Contact points (`email`, `phone`) another lead of the company already held when this one
-             *     took them, let through by the company's duplicate policy (`flag`): this lead holds no
-             *     uniqueness marker for them (a capture by them finds the other lead), and both are listed
-             *     as possible duplicates of each other.
-             */
-            allowed_duplicates?: string[];
             authority?: string | null;
             budget?: string | null;
             campaign: string;
@@ -3292,13 +3273,6 @@ export interface components {
          */
         Page_Lead: {
             items: {
-                /**
-                 * @description Contact points (`email`, `phone`) another lead of the company already held when this one
-                 *     took them, let through by the company's duplicate policy (`flag`): this lead holds no
-                 *     uniqueness marker for them (a capture by them finds the other lead), and both are listed
-                 *     as possible duplicates of each other.
-                 */
-                allowed_duplicates?: string[];
                 authority?: string | null;
                 budget?: string | null;
                 campaign: string;

@@ -1,6 +1,5 @@
 // The company's data governance policy (administrators): what each channel needs before a
-// message goes out, and what a capture does with an exact duplicate. Versioned: saving on a
-// stale copy says so and shows the current one.
+// message goes out. Versioned: saving on a stale copy says so and shows the current one.
 import { useEffect, useState } from "preact/hooks";
 import { api, companyId } from "../api/client";
 import type { components } from "../api/schema";
@@ -18,10 +17,6 @@ const CHANNELS: { key: "email" | "whatsapp" | "phone" | "sms"; label: string; no
   { key: "whatsapp", label: "WhatsApp", note: "WhatsApp's Business policy allows messages only to people who opted in." },
   { key: "phone", label: "Phone calls", note: "Calls to people who did not object, unless a register forbids it." },
   { key: "sms", label: "SMS", note: "Most countries ask for an opt-in before marketing texts." },
-];
-const DUPLICATES: [string, string][] = [
-  ["block", "Refuse it, naming the lead that has it"],
-  ["flag", "Save it and flag both leads as possible duplicates"],
 ];
 const REQUIREMENTS: [string, string][] = [
   ["opt_in", "Only after they opted in"],
@@ -45,7 +40,7 @@ export default function Governance() {
     const consent = Object.fromEntries(CHANNELS.map((c) => [c.key, data[c.key]]));
     const r = await api.PUT("/api/companies/{company_id}/data/governance/policies", {
       params: { path },
-      body: { version: policy.version, consent, duplicates: data.duplicates },
+      body: { version: policy.version, consent },
     });
     if (!r.data) {
       if (r.response.status === 409) load();
@@ -53,7 +48,7 @@ export default function Governance() {
     }
     form.done();
     setPolicy(r.data);
-    toast("Policy saved. It applies from the next message and the next capture on.");
+    toast("Policy saved. It applies from the next message on.");
   };
   return (
     <>
@@ -95,19 +90,6 @@ export default function Governance() {
                 </div>
               ))}
             </div>
-            <h2 class="h6 text-uppercase text-body-secondary mt-4" id="duplicate-policy-title">
-              A lead with another lead's email or phone
-            </h2>
-            <SelectField
-              class="mb-1"
-              name="duplicates"
-              id="policy-duplicates"
-              label="When someone captures or edits one"
-              options={DUPLICATES}
-              defaultValue={policy.duplicates}
-              error={form.errors.duplicates}
-              hint="Similar names at the same company or email domain are always flagged, never refused. Flagging suits shared office lines and family addresses."
-            />
             <FormAlert alert={form.alert} />
             <button class="btn btn-primary mt-3" type="submit" id="save-policy" disabled={form.busy}>
               Save policy
