@@ -437,6 +437,17 @@ async fn possible_duplicates_are_listed_with_the_rule_that_matched_and_follow_ev
         .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     duplicates_become(&app, &t, &jon, json!([["Jonny Smith", ["same_phone"]]])).await;
+    // The list compares the leads as they are, so it can be right before the index is: wait for
+    // the consumer to refile the renamed lead (moving its entries to another block) before the
+    // next change.
+    let keys = keel_store::TenantKeys::new(&t.id);
+    keel_tests::eventually("the renamed lead to be refiled", || async {
+        let filed = keel_store::duplicates::filed(&app.state.db, &keys, &john).await.unwrap();
+        filed.is_some_and(|f| f.name == "mary jones")
+    })
+    .await;
+    let stale = app.state.db.get(&keys.key("MATCH#C#acme"), &format!("js#{john}")).await.unwrap();
+    assert_eq!(stale, None, "the entries left the old name's block");
     let r = app
         .patch(
             &t.path(&format!("/leads/{john}")),
